@@ -1,0 +1,74 @@
+import type { EntityManager } from 'typeorm';
+import { businessKeyOf, type InternalTransaction } from './internal-transaction.js';
+
+export interface RecordedTransaction {
+  eventId: string;
+  merchantId: string;
+  amount: string;
+  currency: string;
+  businessKey: string;
+}
+
+/**
+ * Set-based writes: a batch of thousands of transactions is one INSERT (rows shipped as one JSON
+ * document), never one round trip per row.
+ */
+export class InternalTransactionRepository {
+  /** Inserts the batch; returns the event ids that were NOT inserted because the business key exists. */
+  async insertMany(tx: EntityManager, rows: InternalTransaction[]): Promise<InternalTransaction[]> {
+    if (rows.length === 0) return [];
+    const inserted = (await tx.query(
+      `INSERT INTO reconciliation.internal_transaction (
+         event_id, event_type, merchant_id, channel, order_no, refund_no, channel_txn_id, payment_method,
+         amount, currency, coupon_amount, coupon_merchant_funded, coupon_platform_funded,
+         occurred_at, business_date, business_zone, metadata)
+       SELECT t."eventId", t."eventType", t."merchantId", t.channel, t."orderNo", t."refundNo", t."channelTxnId",
+              t."paymentMethod", t.amount, t.currency, t."couponAmount", t."couponMerchantFunded",
+              t."couponPlatformFunded", t."occurredAt", t."businessDate", t."businessZone", t.metadata
+       FROM jsonb_to_recordset($1::jsonb) AS t(
+         "eventId" text, "eventType" text, "merchantId" text, channel text, "orderNo" text, "refundNo" text,
+         "channelTxnId" text, "paymentMethod" text, amount numeric, currency text, "couponAmount" numeric,
+         "couponMerchantFunded" numeric, "couponPlatformFunded" numeric, "occurredAt" timestamptz,
+         "businessDate" date, "businessZone" text, metadata jsonb)
+       ON CONFLICT (channel, event_type, order_no, (coalesce(refund_no, ''))) DO NOTHING
+       RETURNING event_id`,
+      [JSON.stringify(rows)],
+    )) as { event_id: string }[];
+    if (inserted.length === rows.length) return [];
+    const insertedIds = new Set(inserted.map((r) => r.event_id));
+    return rows.filter((r) => !insertedIds.has(r.eventId));
+  }
+
+  /** The recorded transactions holding these business keys. */
+  async findByBusinessKeys(tx: EntityManager, rows: InternalTransaction[]): Promise<Map<string, RecordedTransaction>> {
+    const found = (await tx.query(
+      `SELECT it.event_id, it.merchant_id, it.amount::text AS amount, it.currency, it.channel, it.event_type,
+              it.order_no, it.refund_no
+       FROM reconciliation.internal_transaction it
+       JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(channel, event_type, order_no, refund_no)
+         ON it.channel = k.channel AND it.event_type = k.event_type AND it.order_no = k.order_no
+        AND coalesce(it.refund_no, '') = k.refund_no`,
+      [
+        rows.map((r) => r.channel),
+        rows.map((r) => r.eventType),
+        rows.map((r) => r.orderNo),
+        rows.map((r) => r.refundNo ?? ''),
+      ],
+    )) as {
+      event_id: string;
+      merchant_id: string;
+      amount: string;
+      currency: string;
+      channel: string;
+      event_type: InternalTransaction['eventType'];
+      order_no: string;
+      refund_no: string | null;
+    }[];
+    const byKey = new Map<string, RecordedTransaction>();
+    for (const r of found) {
+      const businessKey = businessKeyOf({ channel: r.channel, eventType: r.event_type, orderNo: r.order_no, refundNo: r.refund_no });
+      byKey.set(businessKey, { eventId: r.event_id, merchantId: r.merchant_id, amount: r.amount, currency: r.currency, businessKey });
+    }
+    return byKey;
+  }
+}

@@ -1,0 +1,7 @@
+import { messagingTablesMigration } from '@app/messaging';
+import { InternalTransactions1764000000100 } from './1764000000100-internal-transactions.js';
+
+export const RECONCILIATION_SCHEMA = 'reconciliation';
+
+/** In order of application; a migration, once released, is never edited, only followed by another. */
+export const reconciliationMigrations = [messagingTablesMigration(RECONCILIATION_SCHEMA), InternalTransactions1764000000100];

@@ -1,0 +1,17 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { SERVICE_SCHEMA } from './tokens.js';
+
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(SERVICE_SCHEMA) private readonly schema: string,
+  ) {}
+
+  @Get()
+  async health(): Promise<{ status: 'ok'; schema: string; database: 'up' }> {
+    await this.dataSource.query('SELECT 1');
+    return { status: 'ok', schema: this.schema, database: 'up' };
+  }
+}

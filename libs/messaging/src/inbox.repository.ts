@@ -1,0 +1,37 @@
+import type { EntityManager } from 'typeorm';
+import { quoteIdent } from '@app/platform';
+
+export interface InboxEntry {
+  eventId: string;
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * Records that `consumer` handles these events, in the caller's transaction, and returns the ids
+ * seen for the first time. Only those may take effect: a redelivered event finds its row already
+ * there and is skipped, which is what makes at-least-once delivery apply each event once.
+ */
+export async function claimInbox(
+  tx: EntityManager,
+  schema: string,
+  consumer: string,
+  entries: InboxEntry[],
+): Promise<Set<string>> {
+  if (entries.length === 0) return new Set();
+  const rows = (await tx.query(
+    `INSERT INTO ${quoteIdent(schema)}.inbox (consumer, event_id, topic, partition, kafka_offset)
+     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[])
+     ON CONFLICT (consumer, event_id) DO NOTHING
+     RETURNING event_id`,
+    [
+      consumer,
+      entries.map((e) => e.eventId),
+      entries.map((e) => e.topic),
+      entries.map((e) => e.partition),
+      entries.map((e) => e.offset),
+    ],
+  )) as { event_id: string }[];
+  return new Set(rows.map((r) => r.event_id));
+}

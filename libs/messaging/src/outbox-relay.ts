@@ -1,0 +1,132 @@
+import { Logger } from '@nestjs/common';
+import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import type { DataSource } from 'typeorm';
+import { backoffDelayMs, quoteIdent, type BackoffPolicy } from '@app/platform';
+
+export interface OutboxRelayOptions {
+  schema: string;
+  /** Rows published per transaction. */
+  batchSizeMax?: number;
+  /** Poll interval when the outbox is empty. */
+  idlePollMs?: number;
+  backoff?: BackoffPolicy;
+}
+
+interface OutboxRow {
+  id: string;
+  topic: string;
+  message_key: string | null;
+  value: Buffer;
+  headers: Record<string, string>;
+}
+
+/**
+ * Publishes outbox rows to Kafka in id order, at least once, keys preserved (the key is what keeps
+ * one merchant's events in order on one partition). One relay per schema at a time: a transaction
+ * advisory lock elects it, so replicas never reorder each other's sends.
+ */
+export class OutboxRelay {
+  private readonly log: Logger;
+  private producer: Producer | undefined;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly batchSizeMax: number;
+  private readonly idlePollMs: number;
+  private readonly backoff: BackoffPolicy;
+  published = 0;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly dataSource: DataSource,
+    private readonly options: OutboxRelayOptions,
+  ) {
+    this.log = new Logger(`OutboxRelay:${options.schema}`);
+    this.batchSizeMax = options.batchSizeMax ?? 1_000;
+    this.idlePollMs = options.idlePollMs ?? 200;
+    this.backoff = options.backoff ?? { initialDelayMs: 200, maxDelayMs: 10_000 };
+  }
+
+  async start(): Promise<void> {
+    await this.connect();
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    await this.producer?.disconnect();
+    this.producer = undefined;
+  }
+
+  /** Publishes one batch; returns how many rows went out (0 if empty or another relay holds the lock). */
+  async relayOnce(): Promise<number> {
+    const producer = await this.connect();
+    const s = quoteIdent(this.options.schema);
+    return this.dataSource.transaction(async (tx) => {
+      const [lock] = (await tx.query('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [
+        `outbox-relay:${this.options.schema}`,
+      ])) as { locked: boolean }[];
+      if (!lock?.locked) return 0;
+      const rows = (await tx.query(
+        `SELECT id, topic, message_key, value, headers FROM ${s}.outbox
+         WHERE published_at IS NULL ORDER BY id LIMIT $1`,
+        [this.batchSizeMax],
+      )) as OutboxRow[];
+      if (rows.length === 0) return 0;
+      await producer.sendBatch({ topicMessages: groupByTopic(rows), acks: -1 });
+      await tx.query(`UPDATE ${s}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
+      return rows.length;
+    });
+  }
+
+  private async connect(): Promise<Producer> {
+    if (!this.producer) {
+      // Idempotent producer: a retried send after a lost ack does not duplicate the message.
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
+      await producer.connect();
+      this.producer = producer;
+    }
+    return this.producer;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        const sent = await this.relayOnce();
+        this.published += sent;
+        failures = 0;
+        if (sent === 0) await this.idle(this.idlePollMs);
+      } catch (error) {
+        failures += 1;
+        const delay = backoffDelayMs(failures, this.backoff);
+        this.log.warn(`relay failed (attempt ${failures}), retrying in ${delay} ms: ${(error as Error).message}`);
+        await this.idle(delay);
+      }
+    }
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+function groupByTopic(rows: OutboxRow[]): TopicMessages[] {
+  const byTopic = new Map<string, Message[]>();
+  for (const row of rows) {
+    const messages = byTopic.get(row.topic) ?? [];
+    messages.push({ key: row.message_key, value: row.value, headers: row.headers });
+    byTopic.set(row.topic, messages);
+  }
+  return [...byTopic.entries()].map(([topic, messages]) => ({ topic, messages }));
+}
+

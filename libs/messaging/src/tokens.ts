@@ -1,0 +1,3 @@
+export const PLATFORM_CONFIG = Symbol('PLATFORM_CONFIG');
+export const KAFKA = Symbol('KAFKA');
+export const SERVICE_SCHEMA = Symbol('SERVICE_SCHEMA');

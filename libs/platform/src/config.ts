@@ -1,0 +1,60 @@
+/**
+ * Runtime configuration read from the environment once, at the edge. Every limit the services
+ * rely on is named here so an operator can find and change it in one place.
+ */
+export interface PlatformConfig {
+  databaseUrl: string;
+  dbPoolMax: number;
+  migrateOnBoot: boolean;
+  kafkaBrokers: string[];
+  kafkaClientId: string;
+  /** Prepended to every topic name: lets tests and staging share a broker without sharing topics. */
+  kafkaTopicPrefix: string;
+  kafkaTopicPartitions: number;
+  httpHost: string;
+  httpPort: number;
+}
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/clearing';
+
+export function loadPlatformConfig(
+  service: string,
+  env: NodeJS.ProcessEnv = process.env,
+  defaults: { httpPort?: number } = {},
+): PlatformConfig {
+  return {
+    databaseUrl: env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+    dbPoolMax: intFromEnv(env, 'DB_POOL_MAX', 10, 1, 200),
+    migrateOnBoot: boolFromEnv(env, 'DB_MIGRATE_ON_BOOT', true),
+    kafkaBrokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092')
+      .split(',')
+      .map((b) => b.trim())
+      .filter((b) => b.length > 0),
+    kafkaClientId: env.KAFKA_CLIENT_ID ?? `cse-${service}`,
+    kafkaTopicPrefix: env.KAFKA_TOPIC_PREFIX ?? '',
+    kafkaTopicPartitions: intFromEnv(env, 'KAFKA_TOPIC_PARTITIONS', 3, 1, 1024),
+    httpHost: env.HTTP_HOST ?? '127.0.0.1',
+    httpPort: intFromEnv(env, 'HTTP_PORT', defaults.httpPort ?? 3000, 0, 65535),
+  };
+}
+
+export function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a non-negative integer, got "${raw}"`);
+  const value = Number.parseInt(raw, 10);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+export function boolFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}

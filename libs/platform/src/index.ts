@@ -1,0 +1,5 @@
+export * from './config.js';
+export * from './database/service-data-source.js';
+export * from './database/transient-error.js';
+export * from './process/backoff.js';
+export * from './process/progress.js';
