@@ -7,7 +7,12 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const result = spawnSync(
   process.execPath,
-  ['--import', '@swc-node/register/esm-register', join(root, 'apps/cli/src/main.ts'), ...process.argv.slice(2)],
+  [
+    '--import',
+    '@swc-node/register/esm-register',
+    join(root, 'apps/cli/src/main.ts'),
+    ...process.argv.slice(2),
+  ],
   { stdio: 'inherit', cwd: process.cwd() },
 );
 process.exit(result.status ?? 1);

@@ -14,15 +14,23 @@ import os from 'node:os';
 import { Command } from 'commander';
 import { Logger } from '@nestjs/common';
 import { TOPIC } from '@app/contracts';
-import { createKafka, ensureTopics, EventConsumer } from '@app/messaging';
-import { createServiceDataSource, formatDuration, ProgressReporter, runServiceMigrations } from '@app/platform';
+import { createKafka, createProducer, ensureTopics, EventConsumer } from '@app/messaging';
+import {
+  createServiceDataSource,
+  formatDuration,
+  ProgressReporter,
+  runServiceMigrations,
+} from '@app/platform';
 import { ensureKafka } from '../../scripts/kafka-lib.mjs';
 import { createDatabase, dropDatabase, ensurePostgres, withDatabaseName } from '../../scripts/postgres.mjs';
 import { ChannelCalendarCache } from '../../apps/reconciliation/src/ingest/channel-calendar.repository.js';
 import { InternalTransactionRepository } from '../../apps/reconciliation/src/ingest/internal-transaction.repository.js';
 import { TransactionIngestHandler } from '../../apps/reconciliation/src/ingest/transaction-ingest.handler.js';
 import { decodeTransactionMessage } from '../../apps/reconciliation/src/ingest/transaction-ingest.consumer.js';
-import { RECONCILIATION_SCHEMA, reconciliationMigrations } from '../../apps/reconciliation/src/migrations/index.js';
+import {
+  RECONCILIATION_SCHEMA,
+  reconciliationMigrations,
+} from '../../apps/reconciliation/src/migrations/index.js';
 
 const options = new Command('bench:ingest')
   .option('--events <n>', 'events to publish and consume', '1000000')
@@ -51,7 +59,7 @@ await admin.connect();
 await ensureTopics(admin, [topic, `${topic}.dlq`], PARTITIONS);
 
 // 1. Publish.
-const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+const producer = createProducer(kafka);
 await producer.connect();
 const publishing = new ProgressReporter({ label: 'publish', total: EVENTS, unit: 'events' });
 const BATCH = 5_000;
@@ -123,7 +131,10 @@ const real = await timeConsumer('real ingest', async (onCount) => {
     topic,
     schema: RECONCILIATION_SCHEMA,
     decode: decodeTransactionMessage,
-    handler: new TransactionIngestHandler(new ChannelCalendarCache(dataSource), new InternalTransactionRepository()),
+    handler: new TransactionIngestHandler(
+      new ChannelCalendarCache(dataSource),
+      new InternalTransactionRepository(),
+    ),
     partitionsConsumedConcurrently: PARTITIONS,
   });
   let reported = 0;
@@ -137,9 +148,9 @@ const real = await timeConsumer('real ingest', async (onCount) => {
     await consumer.stop();
   };
 });
-const [stored] = (await dataSource.query(
+const [stored] = await dataSource.query<{ count: number }[]>(
   'SELECT count(*)::int AS count FROM reconciliation.internal_transaction',
-)) as { count: number }[];
+);
 await dataSource.destroy();
 await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
 await admin.disconnect();

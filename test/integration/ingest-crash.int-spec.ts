@@ -10,9 +10,14 @@ import { dlqTopicOf, TOPIC } from '@app/contracts';
 import { consumerLag, ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
 import { TRANSACTION_INGEST_GROUP } from '../../apps/reconciliation/src/ingest/transaction-ingest.consumer.js';
-import { migrateAll, openDataSource, publish, testKafka, waitFor } from '../support/infra.js';
-
-jest.setTimeout(300_000);
+import {
+  migrateAll,
+  openDataSource,
+  publish,
+  testKafka,
+  useIsolatedDatabase,
+  waitFor,
+} from '../support/infra.js';
 
 const DISTINCT_EVENTS = 100_000;
 const RESENT_EVERY = 20; // every 20th event is published twice: 5,000 redeliveries
@@ -28,6 +33,7 @@ describe('ingest survives SIGKILL (real Kafka + Postgres)', () => {
   let child: ChildProcess | undefined;
 
   beforeAll(async () => {
+    await useIsolatedDatabase('crash');
     await admin.connect();
     await ensureTopics(admin, [topic, dlqTopicOf(topic)], 3);
     await migrateAll();
@@ -41,10 +47,10 @@ describe('ingest survives SIGKILL (real Kafka + Postgres)', () => {
   });
 
   const storedCount = async () => {
-    const [row] = (await db.query(
+    const [row] = await db.query<{ rows: number; events: number }[]>(
       `SELECT count(*)::int AS rows, count(DISTINCT event_id)::int AS events
        FROM reconciliation.internal_transaction WHERE event_id LIKE 'crash-%'`,
-    )) as { rows: number; events: number }[];
+    );
     return row!;
   };
 
@@ -68,7 +74,13 @@ describe('ingest survives SIGKILL (real Kafka + Postgres)', () => {
     await publish(kafka, topic, messages);
 
     child = startService(prefix, 'first');
-    const atKill = await waitFor('the first run to be mid-stream', storedCount, (c) => c.rows >= 15_000, 120_000, 10);
+    const atKill = await waitFor(
+      'the first run to be mid-stream',
+      storedCount,
+      (c) => c.rows >= 15_000,
+      120_000,
+      10,
+    );
     child.kill('SIGKILL');
     await new Promise((resolve) => child!.once('exit', resolve));
     const afterKill = await storedCount();
@@ -77,16 +89,22 @@ describe('ingest survives SIGKILL (real Kafka + Postgres)', () => {
     expect(afterKill.rows).toBeGreaterThanOrEqual(atKill.rows);
 
     child = startService(prefix, 'second');
-    await waitFor('consumer lag 0 after restart', () => consumerLag(admin, groupId, topic), (lag) => lag === 0, 180_000, 250);
+    await waitFor(
+      'consumer lag 0 after restart',
+      () => consumerLag(admin, groupId, topic),
+      (lag) => lag === 0,
+      180_000,
+      250,
+    );
     const final = await storedCount();
     child.kill('SIGTERM');
     await new Promise((resolve) => child!.once('exit', resolve));
     child = undefined;
 
     expect(final).toEqual({ rows: DISTINCT_EVENTS, events: DISTINCT_EVENTS });
-    const [inbox] = (await db.query(
+    const [inbox] = await db.query<{ count: number }[]>(
       `SELECT count(*)::int AS count FROM reconciliation.inbox WHERE event_id LIKE 'crash-%'`,
-    )) as { count: number }[];
+    );
     expect(inbox!.count).toBe(DISTINCT_EVENTS);
   });
 });
@@ -97,7 +115,13 @@ function startService(prefix: string, label: string): ChildProcess {
     process.execPath,
     ['--import', '@swc-node/register/esm-register', 'apps/reconciliation/src/main.ts'],
     {
-      env: { ...process.env, NODE_OPTIONS: '', KAFKA_TOPIC_PREFIX: prefix, HTTP_PORT: '0' },
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        KAFKA_TOPIC_PREFIX: prefix,
+        HTTP_PORT: '0',
+        KAFKA_SESSION_TIMEOUT_MS: '6000',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

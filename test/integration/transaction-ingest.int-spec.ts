@@ -5,7 +5,7 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import { dlqTopicOf, TOPIC } from '@app/contracts';
 import { consumerLag, DLQ_HEADER, ensureTopics } from '@app/messaging';
-import Decimal from 'decimal.js';
+import { Decimal } from 'decimal.js';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { ReconciliationModule } from '../../apps/reconciliation/src/reconciliation.module.js';
@@ -13,9 +13,16 @@ import {
   TRANSACTION_INGEST_GROUP,
   TransactionIngestConsumer,
 } from '../../apps/reconciliation/src/ingest/transaction-ingest.consumer.js';
-import { openDataSource, publish, readLines, readTopic, SAMPLES_DIR, testKafka, waitFor } from '../support/infra.js';
-
-jest.setTimeout(120_000);
+import {
+  openDataSource,
+  publish,
+  readLines,
+  readTopic,
+  SAMPLES_DIR,
+  testKafka,
+  waitFor,
+  useIsolatedDatabase,
+} from '../support/infra.js';
 
 const prefix = () => process.env.KAFKA_TOPIC_PREFIX ?? '';
 
@@ -27,6 +34,7 @@ describe('transaction ingest (real Kafka + Postgres)', () => {
   const topic = () => `${prefix()}${TOPIC.paymentsTransactionV1}`;
 
   beforeAll(async () => {
+    await useIsolatedDatabase('ingest');
     await admin.connect();
     await ensureTopics(admin, [topic(), dlqTopicOf(topic())], 3);
     app = await Test.createTestingModule({ imports: [ReconciliationModule] }).compile();
@@ -44,7 +52,10 @@ describe('transaction ingest (real Kafka + Postgres)', () => {
   it('stores each of the 36 sample transactions once, dead-letters 3 malformed messages, and ends with lag 0', async () => {
     const lines = await readLines(path.join(SAMPLES_DIR, 'internal-events.jsonl'));
     expect(lines).toHaveLength(36);
-    const sample = lines.map((value) => ({ key: (JSON.parse(value) as { merchantId: string }).merchantId, value }));
+    const sample = lines.map((value) => ({
+      key: (JSON.parse(value) as { merchantId: string }).merchantId,
+      value,
+    }));
     const malformed = [
       { key: 'M00001', value: '{"eventId":"bad-json","type":"PAYMENT_SUCCEEDED",' },
       {
@@ -76,22 +87,36 @@ describe('transaction ingest (real Kafka + Postgres)', () => {
     await publish(kafka, topic(), [...sample, malformed[0]!, ...sample, malformed[1]!, malformed[2]!]);
 
     const groupId = `${prefix()}${TRANSACTION_INGEST_GROUP}`;
-    await waitFor('consumer lag 0', () => consumerLag(admin, groupId, topic()), (lag) => lag === 0);
+    await waitFor(
+      'consumer lag 0',
+      () => consumerLag(admin, groupId, topic()),
+      (lag) => lag === 0,
+    );
 
-    const [stored] = (await db.query(
+    const [stored] = await db.query<
+      { count: number; events: number; amount: string; refunds: number; on_business_date: number }[]
+    >(
       `SELECT count(*)::int AS count, count(DISTINCT event_id)::int AS events, sum(amount)::text AS amount,
               count(*) FILTER (WHERE event_type = 'REFUND_SUCCEEDED')::int AS refunds,
               count(*) FILTER (WHERE business_date = '2026-11-22')::int AS on_business_date
        FROM reconciliation.internal_transaction`,
-    )) as { count: number; events: number; amount: string; refunds: number; on_business_date: number }[];
+    );
     const expectedAmount = lines
       .map((l) => new Decimal((JSON.parse(l) as { amount: string }).amount))
       .reduce((a, b) => a.plus(b), new Decimal(0));
-    expect(stored).toEqual({ count: 36, events: 36, amount: expectedAmount.toFixed(2), refunds: 3, on_business_date: 36 });
+    expect(stored).toEqual({
+      count: 36,
+      events: 36,
+      amount: expectedAmount.toFixed(2),
+      refunds: 3,
+      on_business_date: 36,
+    });
     // Several events are on 2026-11-21 in UTC: only Asia/Shanghai puts all 36 on the 22nd.
     expect(lines.filter((l) => l.includes('"occurredAt":"2026-11-21')).length).toBeGreaterThan(0);
 
-    const [inbox] = (await db.query(`SELECT count(*)::int AS count FROM reconciliation.inbox`)) as { count: number }[];
+    const [inbox] = await db.query<{ count: number }[]>(
+      `SELECT count(*)::int AS count FROM reconciliation.inbox`,
+    );
     expect(inbox!.count).toBe(36);
 
     const dead = await readTopic(kafka, dlqTopicOf(topic()), 3);

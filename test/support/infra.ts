@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Kafka, logLevel, type Message } from 'kafkajs';
+import { createProducer } from '@app/messaging';
 import { createServiceDataSource, loadPlatformConfig, runServiceMigrations } from '@app/platform';
 import { SERVICE_SCHEMAS } from '../../apps/cli/src/commands/db.command.js';
 import type { DataSource } from 'typeorm';
+import { createDatabase, withDatabaseName } from '../../scripts/postgres.mjs';
 
 export const SAMPLES_DIR = process.env.SAMPLES_DIR ?? path.resolve(process.cwd(), '../shared/samples');
 
@@ -15,11 +17,32 @@ export function testKafka(): Kafka {
   });
 }
 
+/**
+ * Gives the calling test file a database of its own (created empty) and points DATABASE_URL at it,
+ * for this process and for any service process the file spawns.
+ */
+export async function useIsolatedDatabase(label: string): Promise<string> {
+  const serverUrl = process.env.CSE_TEST_SERVER_URL;
+  const prefix = process.env.CSE_TEST_DATABASE_PREFIX;
+  if (!serverUrl || !prefix)
+    throw new Error('integration tests need the global set-up (run them through jest)');
+  const databaseUrl = withDatabaseName(serverUrl, `${prefix}_${label}`);
+  await createDatabase(databaseUrl);
+  process.env.DATABASE_URL = databaseUrl;
+  return databaseUrl;
+}
+
 /** Applies every service's migrations to this run's database (idempotent across test files). */
 export async function migrateAll(): Promise<void> {
   const config = loadPlatformConfig('test');
   for (const { schema, migrations } of SERVICE_SCHEMAS) {
-    const ds = createServiceDataSource({ databaseUrl: config.databaseUrl, schema, migrations, applicationName: 'cse-test', poolMax: 1 });
+    const ds = createServiceDataSource({
+      databaseUrl: config.databaseUrl,
+      schema,
+      migrations,
+      applicationName: 'cse-test',
+      poolMax: 2,
+    });
     await ds.initialize();
     try {
       await runServiceMigrations(ds, schema);
@@ -48,8 +71,13 @@ export async function readLines(file: string): Promise<string[]> {
   return (await readFile(file, 'utf8')).split(/\r?\n/).filter((l) => l.trim() !== '');
 }
 
-export async function publish(kafka: Kafka, topic: string, messages: Message[], batchSize = 5_000): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+export async function publish(
+  kafka: Kafka,
+  topic: string,
+  messages: Message[],
+  batchSize = 5_000,
+): Promise<void> {
+  const producer = createProducer(kafka);
   await producer.connect();
   try {
     for (let i = 0; i < messages.length; i += batchSize) {
@@ -71,7 +99,10 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   let last: T = await probe();
   while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`,
+      );
     await new Promise((r) => setTimeout(r, intervalMs));
     last = await probe();
   }
@@ -92,7 +123,12 @@ export async function readTopic(kafka: Kafka, topic: string, expected: number, t
     },
   });
   try {
-    await waitFor(`${expected} messages on ${topic}`, async () => seen.length, (n) => n >= expected, timeoutMs);
+    await waitFor(
+      `${expected} messages on ${topic}`,
+      async () => seen.length,
+      (n) => n >= expected,
+      timeoutMs,
+    );
     await new Promise((r) => setTimeout(r, 500)); // catch anything beyond the expected count
   } finally {
     await consumer.disconnect();

@@ -13,7 +13,9 @@ const json = () => new Option('--json', 'print one machine-readable JSON documen
 
 program
   .command('publish')
-  .description('publish a JSON-lines file of payments.transaction.v1 events (validated first, keyed by merchantId)')
+  .description(
+    'publish a JSON-lines file of payments.transaction.v1 events (validated first, keyed by merchantId)',
+  )
   .requiredOption('--file <path>', 'JSON-lines file, one event per line')
   .option('--topic <name>', 'contract topic to publish to (default payments.transaction.v1)')
   .option('--raw', 'publish lines as they are, without validation (tests of the DLQ path)')
@@ -30,7 +32,9 @@ db.command('migrate')
     await migrateCommand(options);
   });
 
-const transactions = program.command('transactions').description('internal transactions (我方交易) stored by reconciliation');
+const transactions = program
+  .command('transactions')
+  .description('internal transactions (我方交易) stored by reconciliation');
 transactions
   .command('summary')
   .description('count and amount per business date, channel and type')

@@ -20,6 +20,14 @@ export function table(rows: Record<string, string | number>[]): string {
   if (rows.length === 0) return '(none)';
   const columns = Object.keys(rows[0]!);
   const width = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(width[i]!)).join('  ').trimEnd();
-  return [line(columns), line(width.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => String(r[c] ?? ''))))].join('\n');
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(width[i]!))
+      .join('  ')
+      .trimEnd();
+  return [
+    line(columns),
+    line(width.map((w) => '-'.repeat(w))),
+    ...rows.map((r) => line(columns.map((c) => String(r[c] ?? '')))),
+  ].join('\n');
 }

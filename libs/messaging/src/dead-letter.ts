@@ -37,7 +37,8 @@ export function deadLetterFor(source: DeadLetterSource, kind: DeadLetterKind, re
     const text = headerText(value);
     if (text !== undefined) headers[name] = text;
   }
-  headers[DLQ_HEADER.reason] = reason.length > REASON_MAX_CHARS ? `${reason.slice(0, REASON_MAX_CHARS)}…` : reason;
+  headers[DLQ_HEADER.reason] =
+    reason.length > REASON_MAX_CHARS ? `${reason.slice(0, REASON_MAX_CHARS)}…` : reason;
   headers[DLQ_HEADER.kind] = kind;
   headers[DLQ_HEADER.sourceTopic] = source.topic;
   headers[DLQ_HEADER.sourcePartition] = String(source.partition);

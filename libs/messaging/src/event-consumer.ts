@@ -4,6 +4,8 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { backoffDelayMs, isTransientDatabaseError, sleep, type BackoffPolicy } from '@app/platform';
 import { deadLetterFor, type DeadLetterKind } from './dead-letter.js';
 import { claimInbox } from './inbox.repository.js';
+import { ensureTopics } from './kafka-client.js';
+import { dlqTopicOf } from '@app/contracts';
 import { enqueueOutbox, type OutboxMessage } from './outbox.repository.js';
 
 export type Decoded<T> = { ok: true; eventId: string; value: T } | { ok: false; reason: string };
@@ -45,6 +47,9 @@ export interface EventConsumerOptions<T> {
   /** Attempts for a message whose handler keeps failing with a non-transient error before it is dead-lettered. */
   attemptsMax?: number;
   fromBeginning?: boolean;
+  /** Partitions for the topic and its DLQ when they do not exist yet. */
+  topicPartitions?: number;
+  sessionTimeoutMs?: number;
 }
 
 export interface ConsumerStats {
@@ -89,9 +94,19 @@ export class EventConsumer<T> {
   }
 
   async start(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const topics = [this.options.topic, dlqTopicOf(this.options.topic)];
+      await ensureTopics(admin, topics, this.options.topicPartitions ?? 3);
+    } finally {
+      await admin.disconnect();
+    }
     const consumer = this.kafka.consumer({
       groupId: this.options.groupId,
-      sessionTimeout: 30_000,
+      // How long a crashed member keeps its partitions before the group moves them: shorter means
+      // faster take-over after a crash, longer tolerates longer GC or I/O pauses.
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: 3_000,
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
@@ -100,7 +115,10 @@ export class EventConsumer<T> {
     });
     this.consumer = consumer;
     await consumer.connect();
-    await consumer.subscribe({ topics: [this.options.topic], fromBeginning: this.options.fromBeginning ?? true });
+    await consumer.subscribe({
+      topics: [this.options.topic],
+      fromBeginning: this.options.fromBeginning ?? true,
+    });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -139,7 +157,9 @@ export class EventConsumer<T> {
       }
     } catch (error) {
       if (error instanceof BatchAbandoned) {
-        this.log.log(`left ${batch.topic}[${batch.partition}] mid-batch (${error.message}); it will be redelivered`);
+        this.log.log(
+          `left ${batch.topic}[${batch.partition}] mid-batch (${error.message}); it will be redelivered`,
+        );
         return;
       }
       throw error;
@@ -186,7 +206,9 @@ export class EventConsumer<T> {
         permanentAttempt += 1;
         const item = slice.items[0]!;
         if (permanentAttempt < this.attemptsMax) {
-          this.log.warn(`message ${slice.topic}[${slice.partition}]@${item.message.offset} failed (attempt ${permanentAttempt}): ${errorText(error)}`);
+          this.log.warn(
+            `message ${slice.topic}[${slice.partition}]@${item.message.offset} failed (attempt ${permanentAttempt}): ${errorText(error)}`,
+          );
           await this.wait(backoffDelayMs(permanentAttempt, this.backoff), control);
           continue;
         }
@@ -202,7 +224,9 @@ export class EventConsumer<T> {
     const { schema, name, groupId } = this.options;
     const deadLetters: OutboxMessage[] = [];
     const deadLetter = (message: KafkaMessage, kind: DeadLetterKind, reason: string): void => {
-      deadLetters.push(deadLetterFor({ groupId, topic: slice.topic, partition: slice.partition, message }, kind, reason));
+      deadLetters.push(
+        deadLetterFor({ groupId, topic: slice.topic, partition: slice.partition, message }, kind, reason),
+      );
     };
 
     // A publisher retry can put the same event twice in one slice: only its first copy counts.
@@ -231,7 +255,12 @@ export class EventConsumer<T> {
       tx,
       schema,
       name,
-      candidates.map((e) => ({ eventId: e.eventId, topic: e.topic, partition: e.partition, offset: e.message.offset })),
+      candidates.map((e) => ({
+        eventId: e.eventId,
+        topic: e.topic,
+        partition: e.partition,
+        offset: e.message.offset,
+      })),
     );
     const toApply = candidates.filter((e) => fresh.has(e.eventId));
     duplicates += candidates.length - toApply.length;
@@ -250,9 +279,19 @@ export class EventConsumer<T> {
     this.stats.deadLettered += deadLetters.length;
   }
 
-  private async deadLetterWithRetry(slice: Slice<T>, item: Item<T>, reason: string, control: BatchControl): Promise<void> {
+  private async deadLetterWithRetry(
+    slice: Slice<T>,
+    item: Item<T>,
+    reason: string,
+    control: BatchControl,
+  ): Promise<void> {
     const message = deadLetterFor(
-      { groupId: this.options.groupId, topic: slice.topic, partition: slice.partition, message: item.message },
+      {
+        groupId: this.options.groupId,
+        topic: slice.topic,
+        partition: slice.partition,
+        message: item.message,
+      },
       'HANDLER_FAILED',
       reason,
     );

@@ -20,7 +20,7 @@ export async function claimInbox(
   entries: InboxEntry[],
 ): Promise<Set<string>> {
   if (entries.length === 0) return new Set();
-  const rows = (await tx.query(
+  const rows = await tx.query<{ event_id: string }[]>(
     `INSERT INTO ${quoteIdent(schema)}.inbox (consumer, event_id, topic, partition, kafka_offset)
      SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[])
      ON CONFLICT (consumer, event_id) DO NOTHING
@@ -32,6 +32,6 @@ export async function claimInbox(
       entries.map((e) => e.partition),
       entries.map((e) => e.offset),
     ],
-  )) as { event_id: string }[];
+  );
   return new Set(rows.map((r) => r.event_id));
 }

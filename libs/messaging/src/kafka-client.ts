@@ -1,5 +1,13 @@
 import { Logger } from '@nestjs/common';
-import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Admin,
+  type ITopicConfig,
+  type LogEntry,
+  type Producer,
+} from 'kafkajs';
 
 export interface KafkaClientOptions {
   brokers: string[];
@@ -13,6 +21,7 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     brokers: options.brokers,
     logLevel: logLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
+      if (ACKNOWLEDGED_WARNINGS.some((w) => entry.log.message.startsWith(w))) return;
       const log = new Logger(`kafkajs:${entry.namespace}`);
       const { message, ...extra } = entry.log;
       const text = `${message} ${JSON.stringify(extra)}`;
@@ -20,6 +29,29 @@ export function createKafka(options: KafkaClientOptions): Kafka {
       else log.warn(text);
     },
     retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 30_000 },
+  });
+}
+
+/**
+ * Warnings about choices made on purpose: retries are bounded so a dead broker surfaces as an error
+ * the relay backs off from (delivery stays at-least-once, consumers dedupe by event id), and the
+ * partitioner is chosen explicitly below.
+ */
+const ACKNOWLEDGED_WARNINGS = [
+  'Limiting retries for the idempotent producer',
+  'KafkaJS v2.0.0 switched default partitioner',
+];
+
+/**
+ * Idempotent producer with the Java-compatible murmur2 partitioner, so a merchant's events land on
+ * the same partition whichever client (ours or a Java publisher) produced them.
+ */
+export function createProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
   });
 }
 

@@ -39,7 +39,9 @@ export function messagingTablesMigration(schema: string): new () => MigrationInt
         `CREATE UNIQUE INDEX outbox_dedupe_key_uq ON ${s}.outbox (dedupe_key) WHERE dedupe_key IS NOT NULL`,
       );
       // The relay scans only what is still to publish; published rows drop out of this index.
-      await runner.query(`CREATE INDEX outbox_unpublished_idx ON ${s}.outbox (id) WHERE published_at IS NULL`);
+      await runner.query(
+        `CREATE INDEX outbox_unpublished_idx ON ${s}.outbox (id) WHERE published_at IS NULL`,
+      );
     }
 
     async down(runner: QueryRunner): Promise<void> {

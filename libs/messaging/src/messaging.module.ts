@@ -21,7 +21,6 @@ import { HealthController } from './health.controller.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { KAFKA, PLATFORM_CONFIG, SERVICE_SCHEMA } from './tokens.js';
 
-
 export interface ServiceRuntimeOptions {
   /** Service name, used for client ids and the Postgres application_name. */
   service: string;
@@ -67,7 +66,8 @@ export class ServiceRuntimeModule {
       providers: [
         {
           provide: PLATFORM_CONFIG,
-          useFactory: () => loadPlatformConfig(options.service, process.env, { httpPort: options.httpPortDefault }),
+          useFactory: () =>
+            loadPlatformConfig(options.service, process.env, { httpPort: options.httpPortDefault }),
         },
         { provide: SERVICE_SCHEMA, useValue: options.schema },
         {
@@ -84,7 +84,8 @@ export class ServiceRuntimeModule {
             await dataSource.initialize();
             if (config.migrateOnBoot) {
               const applied = await runServiceMigrations(dataSource, options.schema);
-              if (applied.length > 0) new Logger('Migrations').log(`${options.schema}: applied ${applied.join(', ')}`);
+              if (applied.length > 0)
+                new Logger('Migrations').log(`${options.schema}: applied ${applied.join(', ')}`);
             }
             return dataSource;
           },

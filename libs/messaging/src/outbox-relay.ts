@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { backoffDelayMs, quoteIdent, type BackoffPolicy } from '@app/platform';
+import { createProducer } from './kafka-client.js';
 
 export interface OutboxRelayOptions {
   schema: string;
@@ -66,18 +67,21 @@ export class OutboxRelay {
     const producer = await this.connect();
     const s = quoteIdent(this.options.schema);
     return this.dataSource.transaction(async (tx) => {
-      const [lock] = (await tx.query('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [
-        `outbox-relay:${this.options.schema}`,
-      ])) as { locked: boolean }[];
+      const [lock] = await tx.query<{ locked: boolean }[]>(
+        'SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked',
+        [`outbox-relay:${this.options.schema}`],
+      );
       if (!lock?.locked) return 0;
-      const rows = (await tx.query(
+      const rows = await tx.query<OutboxRow[]>(
         `SELECT id, topic, message_key, value, headers FROM ${s}.outbox
          WHERE published_at IS NULL ORDER BY id LIMIT $1`,
         [this.batchSizeMax],
-      )) as OutboxRow[];
+      );
       if (rows.length === 0) return 0;
       await producer.sendBatch({ topicMessages: groupByTopic(rows), acks: -1 });
-      await tx.query(`UPDATE ${s}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
+      await tx.query(`UPDATE ${s}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [
+        rows.map((r) => r.id),
+      ]);
       return rows.length;
     });
   }
@@ -85,7 +89,7 @@ export class OutboxRelay {
   private async connect(): Promise<Producer> {
     if (!this.producer) {
       // Idempotent producer: a retried send after a lost ack does not duplicate the message.
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
+      const producer = createProducer(this.kafka);
       await producer.connect();
       this.producer = producer;
     }
@@ -103,7 +107,9 @@ export class OutboxRelay {
       } catch (error) {
         failures += 1;
         const delay = backoffDelayMs(failures, this.backoff);
-        this.log.warn(`relay failed (attempt ${failures}), retrying in ${delay} ms: ${(error as Error).message}`);
+        this.log.warn(
+          `relay failed (attempt ${failures}), retrying in ${delay} ms: ${(error as Error).message}`,
+        );
         await this.idle(delay);
       }
     }
@@ -129,4 +135,3 @@ function groupByTopic(rows: OutboxRow[]): TopicMessages[] {
   }
   return [...byTopic.entries()].map(([topic, messages]) => ({ topic, messages }));
 }
-

@@ -11,7 +11,11 @@ export interface OutboxMessage {
 }
 
 /** Appends messages to the service's outbox inside the caller's transaction, in one statement. */
-export async function enqueueOutbox(tx: EntityManager, schema: string, messages: OutboxMessage[]): Promise<void> {
+export async function enqueueOutbox(
+  tx: EntityManager,
+  schema: string,
+  messages: OutboxMessage[],
+): Promise<void> {
   if (messages.length === 0) return;
   const topics: string[] = [];
   const keys: (string | null)[] = [];

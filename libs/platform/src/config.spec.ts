@@ -10,6 +10,7 @@ describe('loadPlatformConfig', () => {
       kafkaClientId: 'cse-reconciliation',
       kafkaTopicPrefix: '',
       kafkaTopicPartitions: 3,
+      kafkaSessionTimeoutMs: 30_000,
       httpHost: '127.0.0.1',
       httpPort: 3001,
     });
@@ -22,8 +23,14 @@ describe('loadPlatformConfig', () => {
   });
 
   it('names the variable and the value it refuses', () => {
-    expect(() => loadPlatformConfig('x', { DB_POOL_MAX: '10.5' })).toThrow(new ConfigError('DB_POOL_MAX must be a non-negative integer, got "10.5"'));
-    expect(() => loadPlatformConfig('x', { DB_POOL_MAX: '0' })).toThrow('DB_POOL_MAX must be between 1 and 200, got 0');
-    expect(() => loadPlatformConfig('x', { DB_MIGRATE_ON_BOOT: 'maybe' })).toThrow('DB_MIGRATE_ON_BOOT must be true or false');
+    expect(() => loadPlatformConfig('x', { DB_POOL_MAX: '10.5' })).toThrow(
+      new ConfigError('DB_POOL_MAX must be a non-negative integer, got "10.5"'),
+    );
+    expect(() => loadPlatformConfig('x', { DB_POOL_MAX: '0' })).toThrow(
+      'DB_POOL_MAX must be between 1 and 200, got 0',
+    );
+    expect(() => loadPlatformConfig('x', { DB_MIGRATE_ON_BOOT: 'maybe' })).toThrow(
+      'DB_MIGRATE_ON_BOOT must be true or false',
+    );
   });
 });

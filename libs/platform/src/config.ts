@@ -11,6 +11,7 @@ export interface PlatformConfig {
   /** Prepended to every topic name: lets tests and staging share a broker without sharing topics. */
   kafkaTopicPrefix: string;
   kafkaTopicPartitions: number;
+  kafkaSessionTimeoutMs: number;
   httpHost: string;
   httpPort: number;
 }
@@ -33,17 +34,25 @@ export function loadPlatformConfig(
     kafkaClientId: env.KAFKA_CLIENT_ID ?? `cse-${service}`,
     kafkaTopicPrefix: env.KAFKA_TOPIC_PREFIX ?? '',
     kafkaTopicPartitions: intFromEnv(env, 'KAFKA_TOPIC_PARTITIONS', 3, 1, 1024),
+    kafkaSessionTimeoutMs: intFromEnv(env, 'KAFKA_SESSION_TIMEOUT_MS', 30_000, 6_000, 300_000),
     httpHost: env.HTTP_HOST ?? '127.0.0.1',
     httpPort: intFromEnv(env, 'HTTP_PORT', defaults.httpPort ?? 3000, 0, 65535),
   };
 }
 
-export function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+export function intFromEnv(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a non-negative integer, got "${raw}"`);
   const value = Number.parseInt(raw, 10);
-  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  if (value < min || value > max)
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
   return value;
 }
 

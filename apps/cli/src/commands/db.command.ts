@@ -1,5 +1,8 @@
 import { createServiceDataSource, loadPlatformConfig, runServiceMigrations } from '@app/platform';
-import { RECONCILIATION_SCHEMA, reconciliationMigrations } from '../../../reconciliation/src/migrations/index.js';
+import {
+  RECONCILIATION_SCHEMA,
+  reconciliationMigrations,
+} from '../../../reconciliation/src/migrations/index.js';
 import { CLEARING_SCHEMA, clearingMigrations } from '../../../clearing/src/migrations/index.js';
 import { SETTLEMENT_SCHEMA, settlementMigrations } from '../../../settlement/src/migrations/index.js';
 import { emit, table, type OutputOptions } from '../output.js';
@@ -11,11 +14,19 @@ export const SERVICE_SCHEMAS = [
   { schema: SETTLEMENT_SCHEMA, migrations: settlementMigrations },
 ];
 
-export async function migrateCommand(options: OutputOptions): Promise<{ schema: string; applied: string[] }[]> {
+export async function migrateCommand(
+  options: OutputOptions,
+): Promise<{ schema: string; applied: string[] }[]> {
   const config = loadPlatformConfig('cli');
   const results: { schema: string; applied: string[] }[] = [];
   for (const { schema, migrations } of SERVICE_SCHEMAS) {
-    const dataSource = createServiceDataSource({ databaseUrl: config.databaseUrl, schema, migrations, applicationName: 'cse-cli', poolMax: 2 });
+    const dataSource = createServiceDataSource({
+      databaseUrl: config.databaseUrl,
+      schema,
+      migrations,
+      applicationName: 'cse-cli',
+      poolMax: 2,
+    });
     await dataSource.initialize();
     try {
       results.push({ schema, applied: await runServiceMigrations(dataSource, schema) });
@@ -24,7 +35,12 @@ export async function migrateCommand(options: OutputOptions): Promise<{ schema: 
     }
   }
   emit(options, results, () =>
-    table(results.map((r) => ({ schema: r.schema, applied: r.applied.length === 0 ? '(up to date)' : r.applied.join(', ') }))),
+    table(
+      results.map((r) => ({
+        schema: r.schema,
+        applied: r.applied.length === 0 ? '(up to date)' : r.applied.join(', '),
+      })),
+    ),
   );
   return results;
 }

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { decodePaymentsTransactionV1, TOPIC } from '@app/contracts';
-import { createKafka, ensureTopics, topicName } from '@app/messaging';
+import { createKafka, createProducer, ensureTopics, topicName } from '@app/messaging';
 import { loadPlatformConfig, ProgressReporter } from '@app/platform';
 import type { Message } from 'kafkajs';
 import { emit, UsageError, type OutputOptions } from '../output.js';
@@ -43,9 +43,14 @@ export async function publishCommand(options: PublishOptions): Promise<PublishRe
   await admin.connect();
   await ensureTopics(admin, [topic], config.kafkaTopicPartitions);
   await admin.disconnect();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = createProducer(kafka);
   await producer.connect();
-  const progress = new ProgressReporter({ label: `publish ${topic}`, total: lineCount, unit: 'events', silent: options.json });
+  const progress = new ProgressReporter({
+    label: `publish ${topic}`,
+    total: lineCount,
+    unit: 'events',
+    silent: options.json,
+  });
   const batchSize = options.batchSize ?? BATCH_SIZE_DEFAULT;
   try {
     let batch: Message[] = [];
@@ -72,7 +77,12 @@ export async function publishCommand(options: PublishOptions): Promise<PublishRe
     elapsedMs: done.elapsedMs,
     perSecond: Math.round(done.perSecond),
   };
-  emit(options, result, () => `published ${result.published} events to ${topic} in ${result.elapsedMs} ms (${result.perSecond}/s)`);
+  emit(
+    options,
+    result,
+    () =>
+      `published ${result.published} events to ${topic} in ${result.elapsedMs} ms (${result.perSecond}/s)`,
+  );
   return result;
 }
 
@@ -82,14 +92,18 @@ async function validateFile(options: PublishOptions): Promise<number> {
     count += 1;
     if (options.raw) continue;
     const decoded = decodePaymentsTransactionV1(line);
-    if (!decoded.ok) throw new UsageError(`${options.file}:${lineNo}: ${decoded.reason}; nothing was published`);
+    if (!decoded.ok)
+      throw new UsageError(`${options.file}:${lineNo}: ${decoded.reason}; nothing was published`);
   }
   return count;
 }
 
 /** Non-blank lines with their 1-based line numbers; CRLF and a UTF-8 BOM are tolerated. */
 async function* lines(file: string): AsyncGenerator<{ line: string; lineNo: number }> {
-  const reader = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const reader = createInterface({
+    input: createReadStream(file, { encoding: 'utf8' }),
+    crlfDelay: Infinity,
+  });
   let lineNo = 0;
   for await (const raw of reader) {
     lineNo += 1;

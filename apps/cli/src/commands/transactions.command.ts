@@ -1,5 +1,8 @@
 import { createServiceDataSource, loadPlatformConfig } from '@app/platform';
-import { RECONCILIATION_SCHEMA, reconciliationMigrations } from '../../../reconciliation/src/migrations/index.js';
+import {
+  RECONCILIATION_SCHEMA,
+  reconciliationMigrations,
+} from '../../../reconciliation/src/migrations/index.js';
 import { emit, table, type OutputOptions } from '../output.js';
 
 export interface TransactionSummaryRow {
@@ -12,7 +15,9 @@ export interface TransactionSummaryRow {
 }
 
 /** What the reconciliation service has stored, per business date, channel and type. */
-export async function transactionSummaryCommand(options: OutputOptions & { date?: string }): Promise<TransactionSummaryRow[]> {
+export async function transactionSummaryCommand(
+  options: OutputOptions & { date?: string },
+): Promise<TransactionSummaryRow[]> {
   const config = loadPlatformConfig('cli');
   const dataSource = createServiceDataSource({
     databaseUrl: config.databaseUrl,
@@ -23,14 +28,14 @@ export async function transactionSummaryCommand(options: OutputOptions & { date?
   });
   await dataSource.initialize();
   try {
-    const rows = (await dataSource.query(
+    const rows = await dataSource.query<TransactionSummaryRow[]>(
       `SELECT to_char(business_date, 'YYYY-MM-DD') AS "businessDate", channel, event_type AS "eventType", currency,
               count(*)::int AS count, sum(amount)::text AS amount
        FROM reconciliation.internal_transaction
        WHERE $1::date IS NULL OR business_date = $1::date
        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
       [options.date ?? null],
-    )) as TransactionSummaryRow[];
+    );
     emit(options, rows, () => table(rows.map((r) => ({ ...r }))));
     return rows;
   } finally {

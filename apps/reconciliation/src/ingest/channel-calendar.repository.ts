@@ -2,6 +2,12 @@ import { DEFAULT_ZONE } from '@app/contracts';
 import type { DataSource } from 'typeorm';
 import type { ChannelCalendar } from './internal-transaction.js';
 
+interface CalendarRow {
+  channel: string;
+  zone: string;
+  cutoff_local_time: string;
+}
+
 export const DEFAULT_CHANNEL_CALENDAR: ChannelCalendar = { zone: DEFAULT_ZONE, cutoffLocalTime: '00:00' };
 
 /**
@@ -19,10 +25,12 @@ export class ChannelCalendarCache {
 
   async refreshIfStale(): Promise<void> {
     if (Date.now() - this.loadedAt < this.refreshMs) return;
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<CalendarRow[]>(
       'SELECT channel, zone, cutoff_local_time FROM reconciliation.channel_calendar',
-    )) as { channel: string; zone: string; cutoff_local_time: string }[];
-    this.calendars = new Map(rows.map((r) => [r.channel, { zone: r.zone, cutoffLocalTime: r.cutoff_local_time }]));
+    );
+    this.calendars = new Map(
+      rows.map((r) => [r.channel, { zone: r.zone, cutoffLocalTime: r.cutoff_local_time }]),
+    );
     this.loadedAt = Date.now();
   }
 

@@ -9,6 +9,17 @@ export interface RecordedTransaction {
   businessKey: string;
 }
 
+interface RecordedRow {
+  event_id: string;
+  merchant_id: string;
+  amount: string;
+  currency: string;
+  channel: string;
+  event_type: InternalTransaction['eventType'];
+  order_no: string;
+  refund_no: string | null;
+}
+
 /**
  * Set-based writes: a batch of thousands of transactions is one INSERT (rows shipped as one JSON
  * document), never one round trip per row.
@@ -17,7 +28,7 @@ export class InternalTransactionRepository {
   /** Inserts the batch; returns the event ids that were NOT inserted because the business key exists. */
   async insertMany(tx: EntityManager, rows: InternalTransaction[]): Promise<InternalTransaction[]> {
     if (rows.length === 0) return [];
-    const inserted = (await tx.query(
+    const inserted = await tx.query<{ event_id: string }[]>(
       `INSERT INTO reconciliation.internal_transaction (
          event_id, event_type, merchant_id, channel, order_no, refund_no, channel_txn_id, payment_method,
          amount, currency, coupon_amount, coupon_merchant_funded, coupon_platform_funded,
@@ -33,15 +44,18 @@ export class InternalTransactionRepository {
        ON CONFLICT (channel, event_type, order_no, (coalesce(refund_no, ''))) DO NOTHING
        RETURNING event_id`,
       [JSON.stringify(rows)],
-    )) as { event_id: string }[];
+    );
     if (inserted.length === rows.length) return [];
     const insertedIds = new Set(inserted.map((r) => r.event_id));
     return rows.filter((r) => !insertedIds.has(r.eventId));
   }
 
   /** The recorded transactions holding these business keys. */
-  async findByBusinessKeys(tx: EntityManager, rows: InternalTransaction[]): Promise<Map<string, RecordedTransaction>> {
-    const found = (await tx.query(
+  async findByBusinessKeys(
+    tx: EntityManager,
+    rows: InternalTransaction[],
+  ): Promise<Map<string, RecordedTransaction>> {
+    const found = await tx.query<RecordedRow[]>(
       `SELECT it.event_id, it.merchant_id, it.amount::text AS amount, it.currency, it.channel, it.event_type,
               it.order_no, it.refund_no
        FROM reconciliation.internal_transaction it
@@ -54,20 +68,22 @@ export class InternalTransactionRepository {
         rows.map((r) => r.orderNo),
         rows.map((r) => r.refundNo ?? ''),
       ],
-    )) as {
-      event_id: string;
-      merchant_id: string;
-      amount: string;
-      currency: string;
-      channel: string;
-      event_type: InternalTransaction['eventType'];
-      order_no: string;
-      refund_no: string | null;
-    }[];
+    );
     const byKey = new Map<string, RecordedTransaction>();
     for (const r of found) {
-      const businessKey = businessKeyOf({ channel: r.channel, eventType: r.event_type, orderNo: r.order_no, refundNo: r.refund_no });
-      byKey.set(businessKey, { eventId: r.event_id, merchantId: r.merchant_id, amount: r.amount, currency: r.currency, businessKey });
+      const businessKey = businessKeyOf({
+        channel: r.channel,
+        eventType: r.event_type,
+        orderNo: r.order_no,
+        refundNo: r.refund_no,
+      });
+      byKey.set(businessKey, {
+        eventId: r.event_id,
+        merchantId: r.merchant_id,
+        amount: r.amount,
+        currency: r.currency,
+        businessKey,
+      });
     }
     return byKey;
   }

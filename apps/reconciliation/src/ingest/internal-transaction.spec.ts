@@ -3,31 +3,33 @@ import { businessKeyOf, describeConflict, toInternalTransaction } from './intern
 
 const shanghai = { zone: 'Asia/Shanghai', cutoffLocalTime: '00:00' };
 
-const payment = (overrides: Partial<PaymentsTransactionV1> = {}): PaymentsTransactionV1 =>
-  ({
-    eventId: 'e-1',
-    type: 'PAYMENT_SUCCEEDED',
-    occurredAt: '2026-11-21T16:00:00.000Z',
-    merchantId: 'M00001',
-    channel: 'WECHAT',
-    orderNo: 'O1',
-    amount: '100.00',
-    currency: 'CNY',
-    ...overrides,
-  }) as PaymentsTransactionV1;
+const payment = (overrides: Partial<PaymentsTransactionV1> = {}): PaymentsTransactionV1 => ({
+  eventId: 'e-1',
+  type: 'PAYMENT_SUCCEEDED',
+  occurredAt: '2026-11-21T16:00:00.000Z',
+  merchantId: 'M00001',
+  channel: 'WECHAT',
+  orderNo: 'O1',
+  amount: '100.00',
+  currency: 'CNY',
+  ...overrides,
+});
 
 describe('toInternalTransaction', () => {
   it('dates the transaction in the channel zone, not in UTC', () => {
     // 16:00Z on the 21st is 00:00 on the 22nd in Shanghai.
     expect(toInternalTransaction(payment(), shanghai).businessDate).toBe('2026-11-22');
-    expect(toInternalTransaction(payment({ occurredAt: '2026-11-21T15:59:59.999Z' }), shanghai).businessDate).toBe(
-      '2026-11-21',
-    );
+    expect(
+      toInternalTransaction(payment({ occurredAt: '2026-11-21T15:59:59.999Z' }), shanghai).businessDate,
+    ).toBe('2026-11-21');
   });
 
   it('keeps money as the decimal strings it was given and coupon parts apart', () => {
     const row = toInternalTransaction(
-      payment({ amount: '90.00', coupon: { amount: '10.00', merchantFunded: '4.00', platformFunded: '6.00' } }),
+      payment({
+        amount: '90.00',
+        coupon: { amount: '10.00', merchantFunded: '4.00', platformFunded: '6.00' },
+      }),
       shanghai,
     );
     expect(row).toMatchObject({
@@ -45,7 +47,9 @@ describe('describeConflict', () => {
   const recorded = { eventId: 'e-1', merchantId: 'M00001', amount: '100.00', currency: 'CNY' };
 
   it('treats a re-send of the same facts as harmless, whatever the amount notation', () => {
-    expect(describeConflict(recorded, { merchantId: 'M00001', amount: '100', currency: 'CNY' })).toBeUndefined();
+    expect(
+      describeConflict(recorded, { merchantId: 'M00001', amount: '100', currency: 'CNY' }),
+    ).toBeUndefined();
   });
 
   it('names every field that differs', () => {
@@ -58,7 +62,12 @@ describe('describeConflict', () => {
 describe('businessKeyOf', () => {
   it('separates a payment from its refunds', () => {
     const pay = { channel: 'WECHAT', eventType: 'PAYMENT_SUCCEEDED' as const, orderNo: 'O1', refundNo: null };
-    const refund = { channel: 'WECHAT', eventType: 'REFUND_SUCCEEDED' as const, orderNo: 'O1', refundNo: 'R1' };
+    const refund = {
+      channel: 'WECHAT',
+      eventType: 'REFUND_SUCCEEDED' as const,
+      orderNo: 'O1',
+      refundNo: 'R1',
+    };
     expect(businessKeyOf(pay)).not.toBe(businessKeyOf(refund));
   });
 });

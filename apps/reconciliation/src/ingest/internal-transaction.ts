@@ -1,5 +1,5 @@
 import { businessDateOf, type PaymentsTransactionV1 } from '@app/contracts';
-import Decimal from 'decimal.js';
+import { Decimal } from 'decimal.js';
 
 /** Zone and cut-off a channel closes its statement day by. */
 export interface ChannelCalendar {
@@ -28,7 +28,10 @@ export interface InternalTransaction {
   metadata: Record<string, unknown> | null;
 }
 
-export function toInternalTransaction(event: PaymentsTransactionV1, calendar: ChannelCalendar): InternalTransaction {
+export function toInternalTransaction(
+  event: PaymentsTransactionV1,
+  calendar: ChannelCalendar,
+): InternalTransaction {
   return {
     eventId: event.eventId,
     eventType: event.type,
@@ -51,7 +54,9 @@ export function toInternalTransaction(event: PaymentsTransactionV1, calendar: Ch
 }
 
 /** The identity of a business transaction, independent of which event carried it. */
-export function businessKeyOf(t: Pick<InternalTransaction, 'channel' | 'eventType' | 'orderNo' | 'refundNo'>): string {
+export function businessKeyOf(
+  t: Pick<InternalTransaction, 'channel' | 'eventType' | 'orderNo' | 'refundNo'>,
+): string {
   return `${t.channel}|${t.eventType}|${t.orderNo}|${t.refundNo ?? ''}`;
 }
 
@@ -65,9 +70,12 @@ export function describeConflict(
   incoming: Pick<InternalTransaction, 'merchantId' | 'amount' | 'currency'>,
 ): string | undefined {
   const differences: string[] = [];
-  if (recorded.merchantId !== incoming.merchantId) differences.push(`merchantId ${recorded.merchantId} ≠ ${incoming.merchantId}`);
-  if (recorded.currency !== incoming.currency) differences.push(`currency ${recorded.currency} ≠ ${incoming.currency}`);
-  else if (!new Decimal(recorded.amount).equals(incoming.amount)) differences.push(`amount ${recorded.amount} ≠ ${incoming.amount}`);
+  if (recorded.merchantId !== incoming.merchantId)
+    differences.push(`merchantId ${recorded.merchantId} ≠ ${incoming.merchantId}`);
+  if (recorded.currency !== incoming.currency)
+    differences.push(`currency ${recorded.currency} ≠ ${incoming.currency}`);
+  else if (!new Decimal(recorded.amount).equals(incoming.amount))
+    differences.push(`amount ${recorded.amount} ≠ ${incoming.amount}`);
   if (differences.length === 0) return undefined;
   return `conflicts with event ${recorded.eventId} already recorded for the same transaction: ${differences.join(', ')}`;
 }

@@ -1,4 +1,9 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { decodePaymentsTransactionV1, TOPIC, type PaymentsTransactionV1 } from '@app/contracts';
 import { EventConsumer, KAFKA, PLATFORM_CONFIG, topicName, type Decoded } from '@app/messaging';
 import type { PlatformConfig } from '@app/platform';
@@ -20,8 +25,15 @@ export function decodeTransactionMessage(message: KafkaMessage): Decoded<Payment
 export class TransactionIngestConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly consumer: EventConsumer<PaymentsTransactionV1>;
 
-  constructor(@Inject(KAFKA) kafka: Kafka, dataSource: DataSource, @Inject(PLATFORM_CONFIG) config: PlatformConfig) {
-    const handler = new TransactionIngestHandler(new ChannelCalendarCache(dataSource), new InternalTransactionRepository());
+  constructor(
+    @Inject(KAFKA) kafka: Kafka,
+    dataSource: DataSource,
+    @Inject(PLATFORM_CONFIG) config: PlatformConfig,
+  ) {
+    const handler = new TransactionIngestHandler(
+      new ChannelCalendarCache(dataSource),
+      new InternalTransactionRepository(),
+    );
     this.consumer = new EventConsumer(kafka, dataSource, {
       name: 'transaction-ingest',
       groupId: `${config.kafkaTopicPrefix}${TRANSACTION_INGEST_GROUP}`,
@@ -29,6 +41,8 @@ export class TransactionIngestConsumer implements OnApplicationBootstrap, Before
       schema: RECONCILIATION_SCHEMA,
       decode: decodeTransactionMessage,
       handler,
+      topicPartitions: config.kafkaTopicPartitions,
+      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
     });
   }
 

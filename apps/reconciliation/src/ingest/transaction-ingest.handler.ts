@@ -17,7 +17,9 @@ export class TransactionIngestHandler implements EventBatchHandler<PaymentsTrans
     tx: EntityManager,
   ): Promise<{ rejected: Rejection<PaymentsTransactionV1>[] }> {
     await this.calendars.refreshIfStale();
-    const rows = events.map((e) => toInternalTransaction(e.value, this.calendars.calendarOf(e.value.channel)));
+    const rows = events.map((e) =>
+      toInternalTransaction(e.value, this.calendars.calendarOf(e.value.channel)),
+    );
     const notInserted = await this.transactions.insertMany(tx, rows);
     if (notInserted.length === 0) return { rejected: [] };
 
@@ -27,7 +29,8 @@ export class TransactionIngestHandler implements EventBatchHandler<PaymentsTrans
     for (const row of notInserted) {
       const existing = recorded.get(businessKeyOf(row));
       // The unique index refused the row, so its key must be there: anything else is a bug.
-      if (!existing) throw new Error(`invariant: business key of ${row.eventId} conflicted but no row holds it`);
+      if (!existing)
+        throw new Error(`invariant: business key of ${row.eventId} conflicted but no row holds it`);
       const conflict = describeConflict(existing, row);
       if (conflict) rejected.push({ event: eventById.get(row.eventId)!, reason: conflict });
     }

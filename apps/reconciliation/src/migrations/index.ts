@@ -4,4 +4,7 @@ import { InternalTransactions1764000000100 } from './1764000000100-internal-tran
 export const RECONCILIATION_SCHEMA = 'reconciliation';
 
 /** In order of application; a migration, once released, is never edited, only followed by another. */
-export const reconciliationMigrations = [messagingTablesMigration(RECONCILIATION_SCHEMA), InternalTransactions1764000000100];
+export const reconciliationMigrations = [
+  messagingTablesMigration(RECONCILIATION_SCHEMA),
+  InternalTransactions1764000000100,
+];

@@ -50,6 +50,10 @@ export function createServiceDataSource(options: ServiceDataSourceOptions): Data
  * and the schema is created first because TypeORM keeps its migrations table inside it.
  */
 export async function runServiceMigrations(dataSource: DataSource, schema: string): Promise<string[]> {
+  // The lock holds one connection while TypeORM migrates on another: a pool of one would wait forever.
+  const poolSize = (dataSource.options as { poolSize?: number }).poolSize ?? 10;
+  if (poolSize < 2)
+    throw new Error(`runServiceMigrations needs a pool of at least 2 connections, got ${poolSize}`);
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
@@ -67,7 +71,10 @@ export async function runServiceMigrations(dataSource: DataSource, schema: strin
 }
 
 /** Runs `work` in one database transaction; everything it writes commits or rolls back together. */
-export async function inTransaction<T>(dataSource: DataSource, work: (tx: EntityManager) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  dataSource: DataSource,
+  work: (tx: EntityManager) => Promise<T>,
+): Promise<T> {
   return dataSource.transaction('READ COMMITTED', work);
 }
 

@@ -2,8 +2,14 @@ import { isTransientDatabaseError } from './transient-error.js';
 
 describe('isTransientDatabaseError', () => {
   it.each([
-    ['connection refused', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
-    ['admin shutdown', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })],
+    [
+      'connection refused',
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+    ],
+    [
+      'admin shutdown',
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+    ],
     ['serialization failure', Object.assign(new Error('could not serialize access'), { code: '40001' })],
     ['deadlock', Object.assign(new Error('deadlock detected'), { code: '40P01' })],
     ['too many connections', Object.assign(new Error('sorry, too many clients already'), { code: '53300' })],

@@ -12,10 +12,14 @@ describe('backoffDelayMs', () => {
 
   it('stays within [initial, max] for any attempt and any jitter', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 10_000 }), fc.double({ min: 0, max: 1, noNaN: true }), (attempt, r) => {
-        const delay = backoffDelayMs(attempt, policy, () => r);
-        return delay >= policy.initialDelayMs && delay <= policy.maxDelayMs;
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (attempt, r) => {
+          const delay = backoffDelayMs(attempt, policy, () => r);
+          return delay >= policy.initialDelayMs && delay <= policy.maxDelayMs;
+        },
+      ),
     );
   });
 });

@@ -48,9 +48,11 @@ export class ProgressReporter {
     const unit = this.options.unit ?? 'items';
     const total = this.options.total;
     let line = `${this.options.label}: ${this.done.toLocaleString('en-US')}`;
-    if (total !== undefined) line += `/${total.toLocaleString('en-US')} (${((100 * this.done) / Math.max(total, 1)).toFixed(1)}%)`;
+    if (total !== undefined)
+      line += `/${total.toLocaleString('en-US')} (${((100 * this.done) / Math.max(total, 1)).toFixed(1)}%)`;
     line += ` ${unit}, ${Math.round(perSecond).toLocaleString('en-US')} ${unit}/s`;
-    if (total !== undefined && !final && perSecond > 0) line += `, ETA ${formatDuration(((total - this.done) / perSecond) * 1000)}`;
+    if (total !== undefined && !final && perSecond > 0)
+      line += `, ETA ${formatDuration(((total - this.done) / perSecond) * 1000)}`;
     if (final) line += `, ${formatDuration(elapsedMs)}`;
     if (this.tty) this.stream.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
     else this.stream.write(`${line}\n`);
@@ -65,5 +67,7 @@ export function formatDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+  return m < 60
+    ? `${m}m${String(s % 60).padStart(2, '0')}s`
+    : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }

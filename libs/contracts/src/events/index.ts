@@ -1,0 +1,32 @@
+import type { z } from 'zod';
+import { PAYMENTS_TRANSACTION_V1, type TopicName } from '../topics.js';
+import type { DecodeResult } from './contract.js';
+import { decodePaymentsTransactionV1, paymentsTransactionV1Schema } from './payments-transaction.v1.js';
+
+export interface ContractDefinition<S extends z.ZodType = z.ZodType> {
+  readonly topic: TopicName;
+  /** Event name without version, PascalCase, past tense where it names a fact. */
+  readonly name: string;
+  /** Must equal the topic's `.vN` suffix; a spec holds the two together. */
+  readonly version: number;
+  readonly schema: S;
+  readonly decode: (value: Uint8Array | string | null | undefined) => DecodeResult<z.output<S>>;
+}
+
+/**
+ * Every event contract this library defines. The JSON Schema script and generic tooling (DLQ
+ * inspection, the publish CLI) iterate this list, so a contract missing here has no published schema.
+ */
+export const CONTRACTS = Object.freeze([
+  {
+    topic: PAYMENTS_TRANSACTION_V1,
+    name: 'PaymentsTransaction',
+    version: 1,
+    schema: paymentsTransactionV1Schema,
+    decode: decodePaymentsTransactionV1,
+  } satisfies ContractDefinition<typeof paymentsTransactionV1Schema>,
+] as const);
+
+export * from './contract.js';
+export * from './payments-transaction.v1.js';
+export { describeJsonType } from './fields.js';

@@ -1,0 +1,339 @@
+import { Decimal } from 'decimal.js';
+import {
+  type CurrencyCode,
+  type MinorUnit,
+  minorUnitByCurrency,
+  minorUnitOf,
+  unknownCurrencyError,
+} from './currency.js';
+import { InvariantError, MoneyError, describeValue, invariant } from './errors.js';
+
+/**
+ * The one Decimal configuration money arithmetic uses. 40 significant digits is far more than any
+ * amount needs; together with MONEY_MAX_INTEGER_DIGITS it guarantees that plus/minus of two Money
+ * values never rounds (30 integer digits + 4 fraction digits + 1 carry digit < 40).
+ * toExpNeg/toExpPos keep `Decimal#toString()` free of exponents for every value Money can hold.
+ */
+export const MoneyDecimal = Decimal.clone({
+  precision: 40,
+  rounding: Decimal.ROUND_HALF_UP,
+  toExpNeg: -40,
+  toExpPos: 40,
+});
+
+/** |amount| < 10^30. Generous for any payment, and what keeps Money arithmetic exact (see MoneyDecimal). */
+export const MONEY_MAX_INTEGER_DIGITS = 30;
+
+/** Bounds the work done on untrusted input before the regex runs. */
+export const DECIMAL_STRING_MAX_LENGTH = 64;
+
+/**
+ * The wire format of a decimal: no exponent, no leading '+', no spaces, no leading zeros, no bare '.'.
+ * One spelling per value (apart from trailing fraction zeros), so strings compare and hash sanely.
+ */
+export const DECIMAL_STRING_PATTERN = '^-?(0|[1-9]\\d*)(\\.\\d+)?$';
+/** The same without a sign: what JSON Schemas publish for amounts that cannot be negative. */
+export const UNSIGNED_DECIMAL_STRING_PATTERN = '^(0|[1-9]\\d*)(\\.\\d+)?$';
+
+const DECIMAL_STRING_RE = new RegExp(DECIMAL_STRING_PATTERN);
+const ALL_ZEROS_RE = /^-?0(\.0+)?$/;
+const ZERO = new MoneyDecimal(0);
+const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
+
+export type RoundingMode = 'HALF_UP' | 'HALF_EVEN' | 'HALF_DOWN' | 'UP' | 'DOWN' | 'CEIL' | 'FLOOR';
+
+const ROUNDING: Record<RoundingMode, Decimal.Rounding> = {
+  HALF_UP: Decimal.ROUND_HALF_UP,
+  HALF_EVEN: Decimal.ROUND_HALF_EVEN,
+  HALF_DOWN: Decimal.ROUND_HALF_DOWN,
+  UP: Decimal.ROUND_UP,
+  DOWN: Decimal.ROUND_DOWN,
+  CEIL: Decimal.ROUND_CEIL,
+  FLOOR: Decimal.ROUND_FLOOR,
+};
+
+export interface MoneyParseOptions {
+  /** Default false: most wire amounts are magnitudes and the event type carries the direction. */
+  allowNegative?: boolean;
+  /** Default true: a zero fee or coupon share is legitimate; say `false` where zero is meaningless. */
+  allowZero?: boolean;
+}
+
+function digits(count: number): string {
+  return count === 1 ? '1 fraction digit' : `${count} fraction digits`;
+}
+
+function notAString(value: unknown): MoneyError {
+  const got = typeof value === 'number' ? `a JSON number (${describeValue(value)})` : describeValue(value);
+  return new MoneyError('MONEY.NOT_A_STRING', `must be a decimal string, got ${got}`);
+}
+
+function syntaxError(value: string): MoneyError | undefined {
+  if (value.length > DECIMAL_STRING_MAX_LENGTH) {
+    return new MoneyError(
+      'MONEY.MALFORMED',
+      `${describeValue(value)} is ${value.length} characters long; a decimal string has at most ${DECIMAL_STRING_MAX_LENGTH}`,
+    );
+  }
+  if (!DECIMAL_STRING_RE.test(value)) {
+    return new MoneyError(
+      'MONEY.MALFORMED',
+      `${describeValue(value)} is not a plain decimal string (digits with an optional '-' and '.'; no exponent, '+', spaces or leading zeros)`,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Parses an untrusted plain decimal without a currency (rates, percentages, raw statement cells).
+ * @throws MoneyError MONEY.NOT_A_STRING | MONEY.MALFORMED
+ */
+export function parseDecimalString(value: unknown): Decimal {
+  if (typeof value !== 'string') throw notAString(value);
+  const error = syntaxError(value);
+  if (error !== undefined) throw error;
+  return new MoneyDecimal(value);
+}
+
+/**
+ * An amount of one currency, always exactly representable in that currency's minor unit.
+ * Immutable; arithmetic across currencies is a programmer error and throws InvariantError.
+ */
+export class Money {
+  private constructor(
+    private readonly value: Decimal,
+    readonly currency: CurrencyCode,
+    readonly minorUnit: MinorUnit,
+  ) {
+    // Pair assertion: every factory checks scale before calling; a breach here is our bug.
+    invariant(
+      value.isFinite() && value.decimalPlaces() <= minorUnit,
+      () => `Money invariant broken: ${value.toString()} ${currency}`,
+    );
+    Object.freeze(this);
+  }
+
+  /** Every path into a Money instance ends here, so the magnitude bound cannot be bypassed. */
+  private static create(value: Decimal, currency: CurrencyCode, minorUnit: MinorUnit): Money {
+    if (value.isZero()) return new Money(ZERO, currency, minorUnit); // no "-0.00" ever escapes
+    if (value.e >= MONEY_MAX_INTEGER_DIGITS) {
+      throw new MoneyError(
+        'MONEY.TOO_LARGE',
+        `${value.toFixed()} ${currency} exceeds the largest supported amount (${MONEY_MAX_INTEGER_DIGITS} integer digits)`,
+      );
+    }
+    return new Money(value, currency, minorUnit);
+  }
+
+  private static currencyOf(currency: string): [CurrencyCode, MinorUnit] {
+    const unit = minorUnitOf(currency);
+    return [currency as CurrencyCode, unit];
+  }
+
+  /**
+   * Parses an amount from the wire (event, API body, statement cell). Accepts only a JSON string in
+   * plain decimal form with at most the currency's minor-unit fraction digits; "1.10" is fine for
+   * CNY, "1.100" is not — the literal is judged, not just its value, so a publisher sending the
+   * wrong scale is told rather than silently accepted.
+   * @throws MoneyError with a code naming the rule that failed and a message naming the value
+   */
+  static parse(amount: unknown, currency: string, opts?: MoneyParseOptions): Money {
+    const error = Money.validate(amount, currency, opts);
+    if (error !== undefined) throw error;
+    const [code, unit] = Money.currencyOf(currency);
+    return Money.create(new MoneyDecimal(amount as string), code, unit);
+  }
+
+  /**
+   * The rules of `parse` without building anything: for validators on the ingest path, where an
+   * event is checked per message and the Money itself is not needed yet.
+   */
+  static validate(amount: unknown, currency: string, opts?: MoneyParseOptions): MoneyError | undefined {
+    const unit = minorUnitByCurrency(currency);
+    if (unit === undefined) return unknownCurrencyError(currency);
+    if (typeof amount !== 'string') return notAString(amount);
+    const syntax = syntaxError(amount);
+    if (syntax !== undefined) return syntax;
+    const dot = amount.indexOf('.');
+    const fractionDigits = dot === -1 ? 0 : amount.length - dot - 1;
+    if (fractionDigits > unit) {
+      return new MoneyError(
+        'MONEY.TOO_PRECISE',
+        `${describeValue(amount)} has ${digits(fractionDigits)}; ${currency} allows at most ${unit}`,
+      );
+    }
+    const negative = amount.charCodeAt(0) === 45; /* '-' */
+    const integerDigits = (dot === -1 ? amount.length : dot) - (negative ? 1 : 0);
+    if (integerDigits > MONEY_MAX_INTEGER_DIGITS) {
+      return new MoneyError(
+        'MONEY.TOO_LARGE',
+        `${describeValue(amount)} exceeds the largest supported amount (${MONEY_MAX_INTEGER_DIGITS} integer digits)`,
+      );
+    }
+    // The pattern allows no leading zeros, so the value is zero exactly when every digit is '0'.
+    if (ALL_ZEROS_RE.test(amount)) {
+      if (opts?.allowZero === false) {
+        return new MoneyError(
+          'MONEY.ZERO',
+          `${describeValue(amount)} is zero; a non-zero amount is required`,
+        );
+      }
+    } else if (negative && opts?.allowNegative !== true) {
+      return new MoneyError(
+        'MONEY.NEGATIVE',
+        `${describeValue(amount)} is negative; a non-negative amount is required`,
+      );
+    }
+    return undefined;
+  }
+
+  /**
+   * For trusted values (our own computations, database numerics). Judges the value, not the
+   * literal: Postgres may hand back "12.3000" for a numeric column and that is still 12.30 CNY.
+   * Never rounds: a value finer than the minor unit is an error; use `ofRounded` to round on purpose.
+   * @throws MoneyError MONEY.MALFORMED | MONEY.TOO_PRECISE | MONEY.TOO_LARGE | MONEY.UNKNOWN_CURRENCY
+   */
+  static of(value: Decimal | string, currency: string): Money {
+    const [code, unit] = Money.currencyOf(currency);
+    let decimal: Decimal;
+    if (typeof value === 'string') {
+      decimal = parseDecimalString(value);
+    } else if (Decimal.isDecimal(value)) {
+      if (!value.isFinite()) {
+        throw new MoneyError('MONEY.MALFORMED', `${value.toString()} is not a finite amount`);
+      }
+      decimal = new MoneyDecimal(value);
+    } else {
+      // The type says string or Decimal; a JS number here means a caller bypassed the types.
+      throw new InvariantError(`Money.of needs a string or Decimal, got ${describeValue(value)}`);
+    }
+    if (decimal.decimalPlaces() > unit) {
+      throw new MoneyError(
+        'MONEY.TOO_PRECISE',
+        `${decimal.toFixed()} has ${digits(decimal.decimalPlaces())}; ${code} allows at most ${unit}`,
+      );
+    }
+    return Money.create(decimal, code, unit);
+  }
+
+  /** Rounds to the currency's minor unit with an explicit rule: shares, fees, FX results. */
+  static ofRounded(value: Decimal | string, currency: string, rounding: RoundingMode): Money {
+    const [code, unit] = Money.currencyOf(currency);
+    const decimal = typeof value === 'string' ? parseDecimalString(value) : new MoneyDecimal(value);
+    if (!decimal.isFinite()) {
+      throw new MoneyError('MONEY.MALFORMED', `${decimal.toString()} is not a finite amount`);
+    }
+    return Money.create(decimal.toDecimalPlaces(unit, ROUNDING[rounding]), code, unit);
+  }
+
+  static zero(currency: string): Money {
+    const [code, unit] = Money.currencyOf(currency);
+    return new Money(ZERO, code, unit);
+  }
+
+  /** Exact for any bigint: the decimal point is placed in the digit string, no division happens. */
+  static fromMinorUnits(units: bigint, currency: string): Money {
+    invariant(typeof units === 'bigint', () => `fromMinorUnits needs a bigint, got ${describeValue(units)}`);
+    const [code, unit] = Money.currencyOf(currency);
+    const negative = units < 0n;
+    const digits = (negative ? -units : units).toString().padStart(unit + 1, '0');
+    const split = digits.length - unit;
+    const text = unit === 0 ? digits : `${digits.slice(0, split)}.${digits.slice(split)}`;
+    return Money.create(new MoneyDecimal(negative ? `-${text}` : text), code, unit);
+  }
+
+  static isMoney(value: unknown): value is Money {
+    return value instanceof Money;
+  }
+
+  private sameCurrency(other: Money, operation: string): void {
+    if (!(other instanceof Money)) {
+      throw new InvariantError(`${operation} needs a Money, got ${describeValue(other)}`);
+    }
+    if (other.currency !== this.currency) {
+      throw new InvariantError(`currency mismatch in ${operation}: ${this.currency} vs ${other.currency}`);
+    }
+  }
+
+  plus(other: Money): Money {
+    this.sameCurrency(other, 'plus');
+    return Money.create(this.value.plus(other.value), this.currency, this.minorUnit);
+  }
+
+  minus(other: Money): Money {
+    this.sameCurrency(other, 'minus');
+    return Money.create(this.value.minus(other.value), this.currency, this.minorUnit);
+  }
+
+  negated(): Money {
+    return Money.create(this.value.negated(), this.currency, this.minorUnit);
+  }
+
+  abs(): Money {
+    return this.value.isNegative() ? this.negated() : this;
+  }
+
+  isZero(): boolean {
+    return this.value.isZero();
+  }
+
+  isNegative(): boolean {
+    return this.value.isNegative() && !this.value.isZero();
+  }
+
+  isPositive(): boolean {
+    return this.value.isPositive() && !this.value.isZero();
+  }
+
+  compare(other: Money): -1 | 0 | 1 {
+    this.sameCurrency(other, 'compare');
+    return this.value.comparedTo(other.value) as -1 | 0 | 1;
+  }
+
+  equals(other: Money): boolean {
+    return this.compare(other) === 0;
+  }
+
+  lessThan(other: Money): boolean {
+    return this.compare(other) < 0;
+  }
+
+  greaterThan(other: Money): boolean {
+    return this.compare(other) > 0;
+  }
+
+  /** Fixed scale at the currency's minor unit, never an exponent: "100.00", JPY "100", BHD "1.000". */
+  toString(): string {
+    return this.value.toFixed(this.minorUnit);
+  }
+
+  /** The wire form. Currency travels beside the amount, as in every contract. */
+  toJSON(): string {
+    return this.toString();
+  }
+
+  /** A MoneyDecimal copy: rates and shares are computed on it, then brought back with `ofRounded`. */
+  toDecimal(): Decimal {
+    return new MoneyDecimal(this.value);
+  }
+
+  /** Exact integer count of minor units (fen, cents, fils): for bigint columns and channel APIs. */
+  toMinorUnits(): bigint {
+    return BigInt(this.toString().replace('.', ''));
+  }
+
+  /**
+   * `money > other`, `money * 2` and `+money` would silently go through a float; only string
+   * contexts (template literals, String()) are allowed to coerce.
+   */
+  [Symbol.toPrimitive](hint: 'number' | 'string' | 'default'): string {
+    if (hint === 'string') return this.toString();
+    throw new InvariantError(
+      `Money (${this.toString()} ${this.currency}) cannot be coerced to a ${hint === 'number' ? 'number' : 'primitive'}; use compare/plus/toString`,
+    );
+  }
+
+  [inspectSymbol](): string {
+    return `Money(${this.toString()} ${this.currency})`;
+  }
+}
