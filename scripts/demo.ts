@@ -1,0 +1,99 @@
+/**
+ * `npm run demo`: the main job on the sample day, from a fresh clone.
+ *
+ * Today (foundation): start the infrastructure, migrate, start the reconciliation service, publish
+ * the sample day's transaction events (twice, to show that a replay changes nothing), wait until
+ * the service has consumed everything, and show what it stored. Later issues extend this until the
+ * whole day runs end to end (reconciliation → clearing → settlement → payouts).
+ */
+import 'reflect-metadata';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { Logger } from '@nestjs/common';
+import { TOPIC } from '@app/contracts';
+import { consumerLag, createKafka, topicName } from '@app/messaging';
+import { loadPlatformConfig } from '@app/platform';
+import { ensureKafka } from './kafka-lib.mjs';
+import { ensurePostgres } from './postgres.mjs';
+import { migrateCommand } from '../apps/cli/src/commands/db.command.js';
+import { publishCommand } from '../apps/cli/src/commands/publish.command.js';
+import { transactionSummaryCommand } from '../apps/cli/src/commands/transactions.command.js';
+import { TRANSACTION_INGEST_GROUP } from '../apps/reconciliation/src/ingest/transaction-ingest.consumer.js';
+
+const SAMPLES_DIR = process.env.SAMPLES_DIR ?? path.resolve(process.cwd(), '../shared/samples');
+const EVENTS_FILE = path.join(SAMPLES_DIR, 'internal-events.jsonl');
+const step = (text: string) => process.stdout.write(`\n== ${text}\n`);
+Logger.overrideLogger(['error', 'warn']);
+
+step('infrastructure');
+const pgResult = await ensurePostgres({ quiet: false });
+process.env.DATABASE_URL = pgResult.databaseUrl;
+const kafkaResult = await ensureKafka({ quiet: false });
+process.env.KAFKA_BROKERS = kafkaResult.brokers;
+const config = loadPlatformConfig('demo');
+
+step('migrations');
+await migrateCommand({});
+
+step('reconciliation service');
+const service = await startService('reconciliation');
+const topic = topicName(config.kafkaTopicPrefix, TOPIC.paymentsTransactionV1);
+const groupId = `${config.kafkaTopicPrefix}${TRANSACTION_INGEST_GROUP}`;
+try {
+  for (const round of ['first', 'replay']) {
+    step(`publish the sample day's events (${round})`);
+    await publishCommand({ file: EVENTS_FILE });
+    await waitForLag0(groupId, topic);
+  }
+  step('stored internal transactions (我方交易) for 2026-11-22');
+  await transactionSummaryCommand({ date: '2026-11-22' });
+} finally {
+  service.kill('SIGTERM');
+  await new Promise((resolve) => service.once('exit', resolve));
+}
+process.stdout.write(
+  '\nDone. The broker and database keep running; `npm run kafka:stop` stops the broker.\n',
+);
+process.exit(0);
+
+async function startService(name: string): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', '@swc-node/register/esm-register', `apps/${name}/src/main.ts`],
+    {
+      env: { ...process.env, HTTP_PORT: process.env.HTTP_PORT ?? '0' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not become ready within 60 s`)), 60_000);
+    child.once('exit', (code) => reject(new Error(`${name} exited with code ${code} during start-up`)));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      if (process.env.DEMO_VERBOSE) process.stdout.write(text);
+      if (text.includes('ready, HTTP on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  process.stdout.write(`${name} service started (pid ${child.pid})\n`);
+  return child;
+}
+
+async function waitForLag0(group: string, topicToWatch: string): Promise<void> {
+  const admin = createKafka({ brokers: config.kafkaBrokers, clientId: 'cse-demo' }).admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const lag = await consumerLag(admin, group, topicToWatch);
+      if (lag === 0) break;
+      if (Date.now() > deadline) throw new Error(`consumer lag still ${lag} after 120 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    process.stdout.write(`consumer group ${group}: lag 0\n`);
+  } finally {
+    await admin.disconnect();
+  }
+}
