@@ -18,9 +18,9 @@ import { ensurePostgres } from './postgres.mjs';
 import { migrateCommand } from '../apps/cli/src/commands/db.command.js';
 import { publishCommand } from '../apps/cli/src/commands/publish.command.js';
 import { transactionSummaryCommand } from '../apps/cli/src/commands/transactions.command.js';
+import { SAMPLES_DIR } from '../test/support/samples.js';
 import { TRANSACTION_INGEST_GROUP } from '../apps/reconciliation/src/ingest/transaction-ingest.consumer.js';
 
-const SAMPLES_DIR = process.env.SAMPLES_DIR ?? path.resolve(process.cwd(), '../shared/samples');
 const EVENTS_FILE = path.join(SAMPLES_DIR, 'internal-events.jsonl');
 const step = (text: string) => process.stdout.write(`\n== ${text}\n`);
 Logger.overrideLogger(['error', 'warn']);

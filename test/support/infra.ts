@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { createProducer } from '@app/messaging';
 import { createServiceDataSource, loadPlatformConfig, runServiceMigrations } from '@app/platform';
@@ -7,7 +6,7 @@ import { SERVICE_SCHEMAS } from '../../apps/cli/src/commands/db.command.js';
 import type { DataSource } from 'typeorm';
 import { createDatabase, withDatabaseName } from '../../scripts/postgres.mjs';
 
-export const SAMPLES_DIR = process.env.SAMPLES_DIR ?? path.resolve(process.cwd(), '../shared/samples');
+export { SAMPLES_DIR } from './samples.js';
 
 export function testKafka(): Kafka {
   return new Kafka({

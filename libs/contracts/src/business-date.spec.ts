@@ -10,9 +10,10 @@ import {
   parseIsoInstant,
 } from './business-date.js';
 import { TimeError, type TimeErrorCode } from './errors.js';
+import { SAMPLES_DIR } from '../../../test/support/samples.js';
 
 const shanghai = { zone: DEFAULT_ZONE };
-const samplesDir = process.env.SAMPLES_DIR ?? path.resolve(process.cwd(), '../shared/samples');
+const samplesDir = SAMPLES_DIR;
 
 function timeError(fn: () => unknown, code: TimeErrorCode): TimeError {
   try {

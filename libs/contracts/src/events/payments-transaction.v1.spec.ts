@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { EVENT_MAX_BYTES } from './contract.js';
+import { SAMPLES_DIR } from '../../../../test/support/samples.js';
 import {
   type PaymentsTransactionV1,
   decodePaymentsTransactionV1,
@@ -9,7 +10,7 @@ import {
   paymentsTransactionV1Schema,
 } from './payments-transaction.v1.js';
 
-const samplesDir = process.env.SAMPLES_DIR ?? path.resolve(process.cwd(), '../shared/samples');
+const samplesDir = SAMPLES_DIR;
 const sampleLines = readFileSync(path.join(samplesDir, 'internal-events.jsonl'), 'utf8').trim().split('\n');
 
 const payment = {
