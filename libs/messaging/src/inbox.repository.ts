@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { quoteIdent } from '@app/platform';
+import { copyRows, fastPathUnlessDuplicate, quoteIdent } from '@app/platform';
 
 export interface InboxEntry {
   eventId: string;
@@ -20,6 +20,29 @@ export async function claimInbox(
   entries: InboxEntry[],
 ): Promise<Set<string>> {
   if (entries.length === 0) return new Set();
+  // Almost always every event is new: COPY them all. A redelivery (after a crash or rebalance)
+  // makes COPY fail on the primary key, and only then is the slower set-based upsert used.
+  return fastPathUnlessDuplicate(
+    tx,
+    async () => {
+      await copyRows(
+        tx,
+        `${quoteIdent(schema)}.inbox`,
+        ['consumer', 'event_id', 'topic', 'partition', 'kafka_offset'],
+        entries.map((e) => [consumer, e.eventId, e.topic, e.partition, e.offset]),
+      );
+      return new Set(entries.map((e) => e.eventId));
+    },
+    () => claimInboxSkippingSeen(tx, schema, consumer, entries),
+  );
+}
+
+async function claimInboxSkippingSeen(
+  tx: EntityManager,
+  schema: string,
+  consumer: string,
+  entries: InboxEntry[],
+): Promise<Set<string>> {
   const rows = await tx.query<{ event_id: string }[]>(
     `INSERT INTO ${quoteIdent(schema)}.inbox (consumer, event_id, topic, partition, kafka_offset)
      SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[])

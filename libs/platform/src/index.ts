@@ -3,3 +3,4 @@ export * from './database/service-data-source.js';
 export * from './database/transient-error.js';
 export * from './process/backoff.js';
 export * from './process/progress.js';
+export * from './database/bulk-write.js';

@@ -1,3 +1,4 @@
+import { copyRows, fastPathUnlessDuplicate } from '@app/platform';
 import type { EntityManager } from 'typeorm';
 import { businessKeyOf, type InternalTransaction } from './internal-transaction.js';
 
@@ -7,6 +8,48 @@ export interface RecordedTransaction {
   amount: string;
   currency: string;
   businessKey: string;
+}
+
+const COPY_COLUMNS = [
+  'event_id',
+  'event_type',
+  'merchant_id',
+  'channel',
+  'order_no',
+  'refund_no',
+  'channel_txn_id',
+  'payment_method',
+  'amount',
+  'currency',
+  'coupon_amount',
+  'coupon_merchant_funded',
+  'coupon_platform_funded',
+  'occurred_at',
+  'business_date',
+  'business_zone',
+  'metadata',
+] as const;
+
+function copyValues(t: InternalTransaction): (string | null)[] {
+  return [
+    t.eventId,
+    t.eventType,
+    t.merchantId,
+    t.channel,
+    t.orderNo,
+    t.refundNo,
+    t.channelTxnId,
+    t.paymentMethod,
+    t.amount,
+    t.currency,
+    t.couponAmount,
+    t.couponMerchantFunded,
+    t.couponPlatformFunded,
+    t.occurredAt,
+    t.businessDate,
+    t.businessZone,
+    t.metadata === null ? null : JSON.stringify(t.metadata),
+  ];
 }
 
 interface RecordedRow {
@@ -28,6 +71,21 @@ export class InternalTransactionRepository {
   /** Inserts the batch; returns the event ids that were NOT inserted because the business key exists. */
   async insertMany(tx: EntityManager, rows: InternalTransaction[]): Promise<InternalTransaction[]> {
     if (rows.length === 0) return [];
+    // COPY when no business key repeats (the normal case); the upsert below only after a conflict.
+    return fastPathUnlessDuplicate(
+      tx,
+      async () => {
+        await copyRows(tx, 'reconciliation.internal_transaction', COPY_COLUMNS, rows.map(copyValues));
+        return [];
+      },
+      () => this.insertSkippingRecorded(tx, rows),
+    );
+  }
+
+  private async insertSkippingRecorded(
+    tx: EntityManager,
+    rows: InternalTransaction[],
+  ): Promise<InternalTransaction[]> {
     const inserted = await tx.query<{ event_id: string }[]>(
       `INSERT INTO reconciliation.internal_transaction (
          event_id, event_type, merchant_id, channel, order_no, refund_no, channel_txn_id, payment_method,
