@@ -21,3 +21,4 @@ export function createDatabase(databaseUrl: string): Promise<{ database: string;
 export function dropDatabase(databaseUrl: string): Promise<{ database: string; dropped: boolean }>;
 export function withDatabaseName(databaseUrl: string, name: string): string;
 export function stopPostgres(options?: { databaseUrl?: string; quiet?: boolean }): Promise<unknown>;
+export function resetPostgres(options?: { databaseUrl?: string; quiet?: boolean }): Promise<unknown>;

@@ -134,4 +134,33 @@ describe('transaction ingest (real Kafka + Postgres)', () => {
     expect(stats).toMatchObject({ applied: 36, duplicates: 36, deadLettered: 3 });
     expect(await consumerLag(admin, groupId, topic())).toBe(0);
   });
+
+  it('records a re-send under a new event id once, and dead-letters one that contradicts the recorded facts', async () => {
+    const [first] = await readLines(path.join(SAMPLES_DIR, 'internal-events.jsonl'));
+    const original = JSON.parse(first!) as { eventId: string; merchantId: string; amount: string };
+    const resend = { ...original, eventId: `${original.eventId}-resend` };
+    const contradiction = { ...original, eventId: `${original.eventId}-contradiction`, amount: '1.00' };
+    await publish(kafka, topic(), [
+      { key: original.merchantId, value: JSON.stringify(resend) },
+      { key: original.merchantId, value: JSON.stringify(contradiction) },
+    ]);
+    const groupId = `${prefix()}${TRANSACTION_INGEST_GROUP}`;
+    await waitFor(
+      'consumer lag 0',
+      () => consumerLag(admin, groupId, topic()),
+      (lag) => lag === 0,
+    );
+
+    const [stored] = await db.query<{ count: number }[]>(
+      `SELECT count(*)::int AS count FROM reconciliation.internal_transaction`,
+    );
+    expect(stored!.count).toBe(36);
+    const dead = await readTopic(kafka, dlqTopicOf(topic()), 4);
+    const rejected = dead.filter((d) => d.headers[DLQ_HEADER.kind] === 'REJECTED');
+    expect(rejected).toHaveLength(1);
+    expect(JSON.parse(rejected[0]!.value)).toMatchObject({ eventId: contradiction.eventId });
+    expect(rejected[0]!.headers[DLQ_HEADER.reason]).toBe(
+      `conflicts with event ${original.eventId} already recorded for the same transaction: amount ${original.amount} ≠ 1.00`,
+    );
+  });
 });
