@@ -1,2 +1,5 @@
-/** The ledger owns this schema; no service reads or writes it except through this library. */
-export const LEDGER_SCHEMA = 'ledger';
+export * from './chart.js';
+export * from './journal-entry.js';
+export * from './ledger-error.js';
+export * from './ledger.js';
+export * from './migrations/index.js';

@@ -1,3 +1,4 @@
+import { LEDGER_SCHEMA, ledgerMigrations } from '@app/ledger';
 import { createServiceDataSource, loadPlatformConfig, runServiceMigrations } from '@app/platform';
 import {
   RECONCILIATION_SCHEMA,
@@ -9,6 +10,7 @@ import { emit, table, type OutputOptions } from '../output.js';
 
 /** Every service's schema and migrations, in the order a fresh database is built. */
 export const SERVICE_SCHEMAS = [
+  { schema: LEDGER_SCHEMA, migrations: ledgerMigrations },
   { schema: RECONCILIATION_SCHEMA, migrations: reconciliationMigrations },
   { schema: CLEARING_SCHEMA, migrations: clearingMigrations },
   { schema: SETTLEMENT_SCHEMA, migrations: settlementMigrations },

@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import { Money, MoneyError, parseIsoInstant } from '@app/contracts';
+import { accountCodeOf, OWNER_ID_PATTERN, type AccountTemplateDefinition, type Side } from './chart.js';
+import { LedgerError } from './ledger-error.js';
+
+/** Which account a posting goes to: a declared template plus, for owned accounts, the owner. */
+export interface AccountRef {
+  template: string;
+  owner?: string;
+}
+
+export interface PostingDraft {
+  account: AccountRef;
+  side: Side;
+  /** Decimal string at the currency's scale, > 0. */
+  amount: string;
+  currency: string;
+}
+
+export interface EntryDraft {
+  /** Unique per entry: a replay with the same content returns the original entry. */
+  idempotencyKey: string;
+  /** What the entry is about: a transaction id, a settlement record id… */
+  businessRef: string;
+  /** When it happened in business terms (ISO-8601 with offset); the recorded time is the DB's clock. */
+  effectiveAt: string;
+  description?: string;
+  metadata?: Record<string, unknown>;
+  postings: PostingDraft[];
+}
+
+/** A validated posting, resolved to its account code and canonical amount. */
+export interface ValidPosting {
+  accountCode: string;
+  template: AccountTemplateDefinition;
+  owner: string | null;
+  side: Side;
+  amount: Money;
+}
+
+export interface ValidEntry {
+  draft: EntryDraft;
+  currency: string;
+  effectiveAt: string;
+  postings: ValidPosting[];
+  /** Hash of the content (not the key): tells a replay from a different request reusing the key. */
+  requestHash: string;
+}
+
+export const ENTRY_POSTINGS_MAX = 100;
+
+/**
+ * Checks everything that can be checked without the database: ≥ 2 postings, one currency,
+ * amounts valid at the currency's minor unit, debits = credits, accounts from declared templates.
+ */
+export function validateEntry(
+  draft: EntryDraft,
+  templates: ReadonlyMap<string, AccountTemplateDefinition>,
+): ValidEntry {
+  const where = `entry ${draft.idempotencyKey}`;
+  if (
+    typeof draft.idempotencyKey !== 'string' ||
+    draft.idempotencyKey.length === 0 ||
+    draft.idempotencyKey.length > 200
+  ) {
+    throw new LedgerError('LEDGER.IDEMPOTENCY_CONFLICT', `idempotency key must be 1..200 characters`);
+  }
+  if (
+    !Array.isArray(draft.postings) ||
+    draft.postings.length < 2 ||
+    draft.postings.length > ENTRY_POSTINGS_MAX
+  ) {
+    throw new LedgerError(
+      'LEDGER.TOO_FEW_POSTINGS',
+      `${where}: needs between 2 and ${ENTRY_POSTINGS_MAX} postings, got ${draft.postings?.length ?? 0}`,
+    );
+  }
+  let effectiveAt: string;
+  try {
+    effectiveAt = parseIsoInstant(draft.effectiveAt).toISO()!;
+  } catch (error) {
+    throw new LedgerError(
+      'LEDGER.INVALID_EFFECTIVE_TIME',
+      `${where}: effectiveAt ${(error as Error).message}`,
+    );
+  }
+  const currency = draft.postings[0]!.currency;
+  const postings: ValidPosting[] = [];
+  let debits: Money | undefined;
+  let credits: Money | undefined;
+  draft.postings.forEach((p, i) => {
+    const at = `${where}, posting ${i + 1}`;
+    if (p.currency !== currency) {
+      throw new LedgerError(
+        'LEDGER.CURRENCY_MIXED',
+        `${at}: currency ${p.currency} in a ${currency} entry; one currency per entry`,
+      );
+    }
+    const template = templates.get(p.account?.template);
+    if (!template)
+      throw new LedgerError('LEDGER.UNKNOWN_TEMPLATE', `${at}: no account template "${p.account?.template}"`);
+    const owner = p.account.owner ?? null;
+    if (template.ownerKind === null ? owner !== null : owner === null || !OWNER_ID_PATTERN.test(owner)) {
+      throw new LedgerError(
+        'LEDGER.INVALID_OWNER',
+        template.ownerKind === null
+          ? `${at}: ${template.code} is platform-wide and takes no owner, got "${owner}"`
+          : `${at}: ${template.code} needs a ${template.ownerKind} owner id, got ${owner === null ? 'none' : `"${owner}"`}`,
+      );
+    }
+    if (p.side !== 'DEBIT' && p.side !== 'CREDIT') {
+      throw new LedgerError(
+        'LEDGER.INVALID_AMOUNT',
+        `${at}: side must be DEBIT or CREDIT, got "${String(p.side)}"`,
+      );
+    }
+    let amount: Money;
+    try {
+      amount = Money.parse(p.amount, p.currency, { allowZero: false });
+    } catch (error) {
+      if (error instanceof MoneyError)
+        throw new LedgerError('LEDGER.INVALID_AMOUNT', `${at}: ${error.message}`);
+      throw error;
+    }
+    if (p.side === 'DEBIT') debits = debits ? debits.plus(amount) : amount;
+    else credits = credits ? credits.plus(amount) : amount;
+    postings.push({
+      accountCode: accountCodeOf(template, owner ?? undefined),
+      template,
+      owner,
+      side: p.side,
+      amount,
+    });
+  });
+  if (!debits || !credits || !debits.equals(credits)) {
+    throw new LedgerError(
+      'LEDGER.UNBALANCED',
+      `${where}: debits ${debits?.toString() ?? '0'} ≠ credits ${credits?.toString() ?? '0'} ${currency}`,
+    );
+  }
+  return { draft, currency, effectiveAt, postings, requestHash: requestHashOf(draft, effectiveAt, postings) };
+}
+
+function requestHashOf(draft: EntryDraft, effectiveAt: string, postings: ValidPosting[]): string {
+  const canonical = JSON.stringify([
+    draft.businessRef,
+    effectiveAt,
+    draft.description ?? null,
+    draft.metadata ?? null,
+    postings.map((p) => [p.accountCode, p.side, p.amount.toString(), p.amount.currency]),
+  ]);
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+/** The normal-side balance of an account from its debit and credit totals. */
+export function normalBalance(normalSide: Side, debitTotal: Money, creditTotal: Money): Money {
+  return normalSide === 'DEBIT' ? debitTotal.minus(creditTotal) : creditTotal.minus(debitTotal);
+}

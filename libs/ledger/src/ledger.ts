@@ -1,0 +1,664 @@
+import { Money, invariant } from '@app/contracts';
+import { backoffDelayMs, copyRows, fastPathUnlessDuplicate, isUniqueViolation, sleep } from '@app/platform';
+import type { EntityManager, QueryRunner } from 'typeorm';
+import type { AccountTemplateDefinition, Side } from './chart.js';
+import { normalBalance, validateEntry, type EntryDraft, type ValidEntry } from './journal-entry.js';
+import { LedgerError } from './ledger-error.js';
+
+export interface PostedEntry {
+  entryId: string;
+  idempotencyKey: string;
+  /** True when the key had already been posted with the same content: nothing was written. */
+  replayed: boolean;
+}
+
+export interface LedgerAccount {
+  id: string;
+  code: string;
+  currency: string;
+  template: AccountTemplateDefinition;
+  normalSide: Side;
+}
+
+export interface HoldRequest {
+  idempotencyKey: string;
+  account: { template: string; owner?: string };
+  amount: string;
+  currency: string;
+  reason?: string;
+}
+
+export interface ReversalRequest {
+  entryId: string;
+  idempotencyKey: string;
+  businessRef?: string;
+  effectiveAt: string;
+  reason: string;
+}
+
+export interface LedgerOptions {
+  /** Entries per `post` call; larger batches are the caller's to split. */
+  batchSizeMax?: number;
+  /** Attempts for a batch that hits a deadlock or serialization failure before the error surfaces. */
+  conflictAttemptsMax?: number;
+}
+
+interface Chart {
+  templates: Map<string, AccountTemplateDefinition>;
+  normalSideOfSubject: Map<string, Side>;
+}
+
+const SIDE_CODE: Record<Side, 'D' | 'C'> = { DEBIT: 'D', CREDIT: 'C' };
+
+/**
+ * The double-entry ledger's write API. Every method works inside the caller's transaction, so a
+ * service's own state, its journal entries, inbox and outbox rows commit together; each call
+ * runs under a savepoint, so a rejected request changes nothing even if the caller carries on.
+ *
+ * Throughput without hot-account collapse (ADR 006): postings are COPYed append-only; the
+ * balance row of an account with a floor (a merchant's) is locked and updated once per batch, in
+ * account-id order; a hot platform account (fee income, channel receivable) is never locked, it
+ * gets one aggregated delta row per batch, folded into its balance by `compactBalanceDeltas`.
+ */
+export class Ledger {
+  private chart: Chart | undefined;
+  /** Accounts are immutable once committed, so their ids can be cached for the process's life. */
+  private readonly accounts = new Map<string, LedgerAccount>();
+  /** Accounts created by a transaction not yet known to be committed: never cached. */
+  private readonly createdIn = new WeakMap<QueryRunner, Set<string>>();
+  private readonly batchSizeMax: number;
+  private readonly conflictAttemptsMax: number;
+
+  constructor(options: LedgerOptions = {}) {
+    this.batchSizeMax = options.batchSizeMax ?? 10_000;
+    this.conflictAttemptsMax = options.conflictAttemptsMax ?? 8;
+  }
+
+  /** Posts a batch of entries atomically: all of them take effect, or (on an error) none. */
+  async post(tx: EntityManager, drafts: EntryDraft[]): Promise<PostedEntry[]> {
+    if (drafts.length === 0) return [];
+    if (drafts.length > this.batchSizeMax) {
+      throw new LedgerError(
+        'LEDGER.BATCH_TOO_LARGE',
+        `${drafts.length} entries in one call; at most ${this.batchSizeMax}`,
+      );
+    }
+    const chart = await this.loadChart(tx);
+    const entries = drafts.map((d) => validateEntry(d, chart.templates));
+    return this.withConflictRetry(tx, 'ledger_post', async () => {
+      const accounts = await this.resolveAccounts(tx, entries);
+      return this.write(tx, entries, accounts, new Map());
+    });
+  }
+
+  /** A reversing entry: every posting of the original with its side swapped, linked to it. */
+  async reverse(tx: EntityManager, request: ReversalRequest): Promise<PostedEntry> {
+    const chart = await this.loadChart(tx);
+    const [original] = await tx.query<
+      { id: string; business_ref: string; reverses_entry_id: string | null }[]
+    >('SELECT id, business_ref, reverses_entry_id FROM ledger.journal_entry WHERE id = $1', [
+      request.entryId,
+    ]);
+    if (!original) throw new LedgerError('LEDGER.UNKNOWN_ENTRY', `no journal entry ${request.entryId}`);
+    if (original.reverses_entry_id !== null) {
+      throw new LedgerError(
+        'LEDGER.CANNOT_REVERSE_REVERSAL',
+        `entry ${request.entryId} is itself a reversal`,
+      );
+    }
+    const postings = await tx.query<
+      { template_code: string; owner_id: string | null; side: 'D' | 'C'; amount: string; currency: string }[]
+    >(
+      `SELECT a.template_code, a.owner_id, p.side, p.amount::text AS amount, p.currency
+       FROM ledger.posting p JOIN ledger.account a ON a.id = p.account_id
+       WHERE p.entry_id = $1 ORDER BY p.id`,
+      [request.entryId],
+    );
+    const draft: EntryDraft = {
+      idempotencyKey: request.idempotencyKey,
+      businessRef: request.businessRef ?? original.business_ref,
+      effectiveAt: request.effectiveAt,
+      description: `reversal of entry ${request.entryId}: ${request.reason}`,
+      metadata: { reversesEntryId: request.entryId, reason: request.reason },
+      postings: postings.map((p) => ({
+        account: { template: p.template_code, ...(p.owner_id === null ? {} : { owner: p.owner_id }) },
+        side: p.side === 'D' ? 'CREDIT' : 'DEBIT',
+        amount: Money.of(p.amount, p.currency).toString(),
+        currency: p.currency,
+      })),
+    };
+    const entry = validateEntry(draft, chart.templates);
+    const [posted] = await this.withConflictRetry(tx, 'ledger_reverse', async () => {
+      const accounts = await this.resolveAccounts(tx, [entry]);
+      return this.write(tx, [entry], accounts, new Map([[entry.draft.idempotencyKey, request.entryId]]));
+    });
+    return posted!;
+  }
+
+  /** Freezes part of an account's available balance (冻结). */
+  async placeHold(tx: EntityManager, request: HoldRequest): Promise<{ holdId: string; replayed: boolean }> {
+    const chart = await this.loadChart(tx);
+    const template = chart.templates.get(request.account.template);
+    if (!template)
+      throw new LedgerError('LEDGER.UNKNOWN_TEMPLATE', `no account template "${request.account.template}"`);
+    if (!template.holdsAllowed)
+      throw new LedgerError('LEDGER.HOLDS_NOT_ALLOWED', `${template.code} accounts take no holds`);
+    let amount: Money;
+    try {
+      amount = Money.parse(request.amount, request.currency, { allowZero: false });
+    } catch (error) {
+      throw new LedgerError(
+        'LEDGER.INVALID_AMOUNT',
+        `hold ${request.idempotencyKey}: ${(error as Error).message}`,
+      );
+    }
+    return this.withConflictRetry(tx, 'ledger_hold', async () => {
+      const [existing] = await tx.query<
+        { id: string; account_code: string; amount: string; currency: string }[]
+      >(
+        `SELECT h.id, a.code AS account_code, h.amount::text AS amount, h.currency
+         FROM ledger.hold h JOIN ledger.account a ON a.id = h.account_id WHERE h.idempotency_key = $1`,
+        [request.idempotencyKey],
+      );
+      const account = await this.accountFor(tx, template, request.account.owner, request.currency);
+      if (existing) {
+        if (
+          existing.account_code !== account.code ||
+          !Money.of(existing.amount, existing.currency).equals(amount)
+        ) {
+          throw new LedgerError(
+            'LEDGER.IDEMPOTENCY_CONFLICT',
+            `hold key ${request.idempotencyKey} was used for a different hold`,
+          );
+        }
+        return { holdId: existing.id, replayed: true };
+      }
+      const balance = await this.lockBalances(tx, [account.id]);
+      const row = balance.get(account.id)!;
+      const available = this.available(account, row);
+      if (available.lessThan(amount)) {
+        throw new LedgerError(
+          'LEDGER.HOLD_EXCEEDS_AVAILABLE',
+          `hold of ${amount.toString()} ${amount.currency} on ${account.code} exceeds its available ${available.toString()}`,
+        );
+      }
+      const [hold] = await tx.query<{ id: string }[]>(
+        `INSERT INTO ledger.hold (idempotency_key, account_id, amount, currency, reason) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+        [request.idempotencyKey, account.id, amount.toString(), amount.currency, request.reason ?? null],
+      );
+      await tx.query(
+        'UPDATE ledger.account_balance SET held_total = held_total + $2, updated_at = now() WHERE account_id = $1',
+        [account.id, amount.toString()],
+      );
+      return { holdId: hold!.id, replayed: false };
+    });
+  }
+
+  /** Gives a held amount back to the account's available balance. */
+  async releaseHold(tx: EntityManager, holdId: string): Promise<void> {
+    await this.withConflictRetry(tx, 'ledger_release', async () => {
+      await this.resolveHold(tx, holdId, 'RELEASED', null);
+    });
+  }
+
+  /**
+   * Consumes a hold by posting `entry` (which moves the held money, e.g. settleable → in transit)
+   * in the same step: the held amount stops counting as held exactly when the entry takes it.
+   */
+  async commitHold(tx: EntityManager, holdId: string, entry: EntryDraft): Promise<PostedEntry> {
+    const chart = await this.loadChart(tx);
+    const valid = validateEntry(entry, chart.templates);
+    const [posted] = await this.withConflictRetry(tx, 'ledger_commit_hold', async () => {
+      const accounts = await this.resolveAccounts(tx, [valid]);
+      const result = await this.write(tx, [valid], accounts, new Map(), async (entryIds) => {
+        await this.resolveHold(tx, holdId, 'COMMITTED', entryIds.get(valid.draft.idempotencyKey)!);
+      });
+      return result;
+    });
+    return posted!;
+  }
+
+  /** The account's id, creating it (and its balance row) on first use. */
+  async accountFor(
+    tx: EntityManager,
+    template: AccountTemplateDefinition,
+    owner: string | undefined,
+    currency: string,
+  ): Promise<LedgerAccount> {
+    const code = template.ownerKind === null ? template.subjectCode : `${template.subjectCode}:${owner}`;
+    const found = await this.ensureAccounts(
+      tx,
+      new Map([[code, { template, owner: owner ?? null, currency }]]),
+    );
+    return found.get(code)!;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private async write(
+    tx: EntityManager,
+    entries: ValidEntry[],
+    accounts: Map<string, LedgerAccount>,
+    reverses: Map<string, string>,
+    beforeBalances?: (entryIds: Map<string, string>) => Promise<void>,
+  ): Promise<PostedEntry[]> {
+    // Two drafts with one key in a batch: the second is a replay of the first (or a conflict).
+    const byKey = new Map<string, ValidEntry>();
+    for (const e of entries) {
+      const first = byKey.get(e.draft.idempotencyKey);
+      if (first && first.requestHash !== e.requestHash) {
+        throw new LedgerError(
+          'LEDGER.IDEMPOTENCY_CONFLICT',
+          `key ${e.draft.idempotencyKey} appears twice in the batch with different content`,
+        );
+      }
+      if (!first) byKey.set(e.draft.idempotencyKey, e);
+    }
+    const keys = [...byKey.keys()];
+    const entryIds = new Map<string, string>();
+    const replayed = new Set<string>();
+    const recordReplays = (rows: { id: string; idempotency_key: string; request_hash: string }[]) => {
+      for (const row of rows) {
+        const entry = byKey.get(row.idempotency_key)!;
+        if (row.request_hash !== entry.requestHash) {
+          throw new LedgerError(
+            'LEDGER.IDEMPOTENCY_CONFLICT',
+            `key ${row.idempotency_key} was already posted as entry ${row.id} with different content`,
+          );
+        }
+        entryIds.set(row.idempotency_key, row.id);
+        replayed.add(row.idempotency_key);
+      }
+    };
+    recordReplays(
+      await tx.query<{ id: string; idempotency_key: string; request_hash: string }[]>(
+        'SELECT id, idempotency_key, request_hash FROM ledger.journal_entry WHERE idempotency_key = ANY($1)',
+        [keys],
+      ),
+    );
+    let fresh = keys.filter((k) => !replayed.has(k)).map((k) => byKey.get(k)!);
+    if (fresh.length > 0) {
+      const ids = await tx.query<{ id: string }[]>(
+        `SELECT nextval(pg_get_serial_sequence('ledger.journal_entry', 'id'))::text AS id FROM generate_series(1, $1)`,
+        [fresh.length],
+      );
+      fresh.forEach((e, i) => entryIds.set(e.draft.idempotencyKey, ids[i]!.id));
+      const entryRow = (e: ValidEntry) => [
+        entryIds.get(e.draft.idempotencyKey)!,
+        e.draft.idempotencyKey,
+        e.requestHash,
+        e.draft.businessRef,
+        e.draft.description ?? null,
+        reverses.get(e.draft.idempotencyKey) ?? null,
+        e.effectiveAt,
+        e.draft.metadata === undefined ? null : JSON.stringify(e.draft.metadata),
+      ];
+      const columns = [
+        'id',
+        'idempotency_key',
+        'request_hash',
+        'business_ref',
+        'description',
+        'reverses_entry_id',
+        'effective_at',
+        'metadata',
+      ];
+      try {
+        fresh = await fastPathUnlessDuplicate(
+          tx,
+          async () => {
+            await copyRows(tx, 'ledger.journal_entry', columns, fresh.map(entryRow));
+            return fresh;
+          },
+          // Another transaction posted one of these keys since our look-up: keep what is new,
+          // treat the rest as replays (or conflicts).
+          async () => {
+            const inserted = await tx.query<{ idempotency_key: string }[]>(
+              `INSERT INTO ledger.journal_entry (${columns.join(', ')})
+               SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::timestamptz[], $8::jsonb[])
+               ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key`,
+              transpose(fresh.map(entryRow), columns.length),
+            );
+            const insertedKeys = new Set(inserted.map((r) => r.idempotency_key));
+            const raced = fresh
+              .filter((e) => !insertedKeys.has(e.draft.idempotencyKey))
+              .map((e) => e.draft.idempotencyKey);
+            recordReplays(
+              await tx.query(
+                'SELECT id, idempotency_key, request_hash FROM ledger.journal_entry WHERE idempotency_key = ANY($1)',
+                [raced],
+              ),
+            );
+            return fresh.filter((e) => insertedKeys.has(e.draft.idempotencyKey));
+          },
+        );
+      } catch (error) {
+        if (
+          isUniqueViolation(error) &&
+          /reverses_entry_id/.test(
+            (error as { constraint?: string; driverError?: { constraint?: string } }).constraint ??
+              (error as { driverError?: { constraint?: string } }).driverError?.constraint ??
+              '',
+          )
+        ) {
+          throw new LedgerError(
+            'LEDGER.ALREADY_REVERSED',
+            `entry ${[...reverses.values()].join(', ')} has already been reversed`,
+          );
+        }
+        throw error;
+      }
+
+      const postingRows: (string | null)[][] = [];
+      const deltas = new Map<string, { account: LedgerAccount; debit: Money; credit: Money }>();
+      for (const e of fresh) {
+        const entryId = entryIds.get(e.draft.idempotencyKey)!;
+        for (const p of e.postings) {
+          const account = accounts.get(p.accountCode)!;
+          postingRows.push([
+            entryId,
+            account.id,
+            SIDE_CODE[p.side],
+            p.amount.toString(),
+            p.amount.currency,
+            e.effectiveAt,
+          ]);
+          const zero = Money.zero(p.amount.currency);
+          const delta = deltas.get(account.id) ?? { account, debit: zero, credit: zero };
+          if (p.side === 'DEBIT') delta.debit = delta.debit.plus(p.amount);
+          else delta.credit = delta.credit.plus(p.amount);
+          deltas.set(account.id, delta);
+        }
+      }
+      await copyRows(
+        tx,
+        'ledger.posting',
+        ['entry_id', 'account_id', 'side', 'amount', 'currency', 'effective_at'],
+        postingRows,
+      );
+      if (beforeBalances) await beforeBalances(entryIds);
+      await this.applyDeltas(tx, [...deltas.values()]);
+    } else if (beforeBalances) {
+      await beforeBalances(entryIds);
+    }
+    return entries.map((e) => ({
+      entryId: entryIds.get(e.draft.idempotencyKey)!,
+      idempotencyKey: e.draft.idempotencyKey,
+      replayed: replayed.has(e.draft.idempotencyKey) || byKey.get(e.draft.idempotencyKey) !== e,
+    }));
+  }
+
+  private async applyDeltas(
+    tx: EntityManager,
+    deltas: { account: LedgerAccount; debit: Money; credit: Money }[],
+  ): Promise<void> {
+    const hot = deltas.filter((d) => d.account.template.hot);
+    const cold = deltas
+      .filter((d) => !d.account.template.hot)
+      .sort((a, b) => compareIds(a.account.id, b.account.id));
+    if (hot.length > 0) {
+      await tx.query(
+        'INSERT INTO ledger.balance_delta (account_id, debit, credit) SELECT * FROM unnest($1::bigint[], $2::numeric[], $3::numeric[])',
+        [
+          hot.map((d) => d.account.id),
+          hot.map((d) => d.debit.toString()),
+          hot.map((d) => d.credit.toString()),
+        ],
+      );
+    }
+    if (cold.length === 0) return;
+    // Row locks taken in account-id order: two batches touching the same merchants cannot deadlock.
+    await this.lockBalances(
+      tx,
+      cold.map((d) => d.account.id),
+    );
+    const updated = await tx.query<
+      { account_id: string; debit_total: string; credit_total: string; held_total: string }[]
+    >(
+      // Wrapped in a SELECT: TypeORM returns [rows, count] for a top-level UPDATE … RETURNING.
+      `WITH updated AS (
+         UPDATE ledger.account_balance b
+         SET debit_total = b.debit_total + d.debit, credit_total = b.credit_total + d.credit, updated_at = now()
+         FROM unnest($1::bigint[], $2::numeric[], $3::numeric[]) AS d(account_id, debit, credit)
+         WHERE b.account_id = d.account_id
+         RETURNING b.account_id, b.debit_total, b.credit_total, b.held_total)
+       SELECT account_id::text, debit_total::text, credit_total::text, held_total::text FROM updated`,
+      [
+        cold.map((d) => d.account.id),
+        cold.map((d) => d.debit.toString()),
+        cold.map((d) => d.credit.toString()),
+      ],
+    );
+    invariant(
+      updated.length === cold.length,
+      () => `balance rows missing: updated ${updated.length} of ${cold.length}`,
+    );
+    const byId = new Map(cold.map((d) => [d.account.id, d.account]));
+    for (const row of updated) {
+      const account = byId.get(row.account_id)!;
+      if (account.template.balanceFloor !== 'NON_NEGATIVE') continue;
+      const available = this.available(account, row);
+      if (available.isNegative()) {
+        throw new LedgerError(
+          'LEDGER.INSUFFICIENT_FUNDS',
+          `${account.code} would fall to ${available.toString()} ${account.currency} available (held ${Money.of(row.held_total, account.currency).toString()}); its balance may not go below zero`,
+        );
+      }
+    }
+  }
+
+  private available(
+    account: LedgerAccount,
+    row: { debit_total: string; credit_total: string; held_total: string },
+  ): Money {
+    const posted = normalBalance(
+      account.normalSide,
+      Money.of(row.debit_total, account.currency),
+      Money.of(row.credit_total, account.currency),
+    );
+    return posted.minus(Money.of(row.held_total, account.currency));
+  }
+
+  private async lockBalances(tx: EntityManager, accountIds: string[]) {
+    const rows = await tx.query<
+      { account_id: string; debit_total: string; credit_total: string; held_total: string }[]
+    >(
+      `SELECT account_id::text, debit_total::text, credit_total::text, held_total::text FROM ledger.account_balance
+       WHERE account_id = ANY($1::bigint[]) ORDER BY account_id FOR UPDATE`,
+      [accountIds],
+    );
+    return new Map(rows.map((r) => [r.account_id, r]));
+  }
+
+  private async resolveHold(
+    tx: EntityManager,
+    holdId: string,
+    kind: 'RELEASED' | 'COMMITTED',
+    entryId: string | null,
+  ): Promise<void> {
+    const [hold] = await tx.query<{ id: string; account_id: string; amount: string }[]>(
+      'SELECT id, account_id::text, amount::text FROM ledger.hold WHERE id = $1',
+      [holdId],
+    );
+    if (!hold) throw new LedgerError('LEDGER.UNKNOWN_HOLD', `no hold ${holdId}`);
+    await this.lockBalances(tx, [hold.account_id]);
+    const inserted = await tx.query<{ hold_id: string }[]>(
+      `INSERT INTO ledger.hold_resolution (hold_id, kind, entry_id) VALUES ($1, $2, $3) ON CONFLICT (hold_id) DO NOTHING RETURNING hold_id`,
+      [holdId, kind, entryId],
+    );
+    if (inserted.length === 0)
+      throw new LedgerError(
+        'LEDGER.HOLD_ALREADY_RESOLVED',
+        `hold ${holdId} was already released or committed`,
+      );
+    await tx.query(
+      'UPDATE ledger.account_balance SET held_total = held_total - $2, updated_at = now() WHERE account_id = $1',
+      [hold.account_id, hold.amount],
+    );
+  }
+
+  private async resolveAccounts(
+    tx: EntityManager,
+    entries: ValidEntry[],
+  ): Promise<Map<string, LedgerAccount>> {
+    const wanted = new Map<
+      string,
+      { template: AccountTemplateDefinition; owner: string | null; currency: string }
+    >();
+    for (const e of entries) {
+      for (const p of e.postings) {
+        if (!wanted.has(p.accountCode))
+          wanted.set(p.accountCode, { template: p.template, owner: p.owner, currency: e.currency });
+      }
+    }
+    const accounts = await this.ensureAccounts(tx, wanted);
+    for (const e of entries) {
+      for (const p of e.postings) {
+        const account = accounts.get(p.accountCode)!;
+        if (account.currency !== e.currency) {
+          throw new LedgerError(
+            'LEDGER.CURRENCY_MISMATCH',
+            `entry ${e.draft.idempotencyKey}: account ${account.code} holds ${account.currency}, posting is ${e.currency}`,
+          );
+        }
+      }
+    }
+    return accounts;
+  }
+
+  private async ensureAccounts(
+    tx: EntityManager,
+    wanted: Map<string, { template: AccountTemplateDefinition; owner: string | null; currency: string }>,
+  ): Promise<Map<string, LedgerAccount>> {
+    const chart = await this.loadChart(tx);
+    const result = new Map<string, LedgerAccount>();
+    const missing: string[] = [];
+    for (const code of wanted.keys()) {
+      const cached = this.accounts.get(code);
+      if (cached) result.set(code, cached);
+      else missing.push(code);
+    }
+    if (missing.length === 0) return result;
+    const runner = tx.queryRunner!;
+    const createdHere = this.createdIn.get(runner) ?? new Set<string>();
+    const created = await tx.query<{ id: string; code: string }[]>(
+      `INSERT INTO ledger.account (code, currency, template_code, subject_code, owner_id)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+       ON CONFLICT (code) DO NOTHING RETURNING id::text, code`,
+      [
+        missing,
+        missing.map((c) => wanted.get(c)!.currency),
+        missing.map((c) => wanted.get(c)!.template.code),
+        missing.map((c) => wanted.get(c)!.template.subjectCode),
+        missing.map((c) => wanted.get(c)!.owner),
+      ],
+    );
+    if (created.length > 0) {
+      await tx.query('INSERT INTO ledger.account_balance (account_id) SELECT unnest($1::bigint[])', [
+        created.map((r) => r.id),
+      ]);
+      for (const r of created) createdHere.add(r.code);
+      this.createdIn.set(runner, createdHere);
+    }
+    const rows = await tx.query<
+      { id: string; code: string; currency: string; template_code: string; subject_code: string }[]
+    >(
+      'SELECT id::text, code, currency, template_code, subject_code FROM ledger.account WHERE code = ANY($1)',
+      [missing],
+    );
+    for (const r of rows) {
+      const template = chart.templates.get(r.template_code)!;
+      const account: LedgerAccount = {
+        id: r.id,
+        code: r.code,
+        currency: r.currency,
+        template,
+        normalSide: chart.normalSideOfSubject.get(r.subject_code)!,
+      };
+      result.set(r.code, account);
+      // Only what another, committed transaction created is safe to remember: ours may roll back.
+      if (!createdHere.has(r.code)) this.accounts.set(r.code, account);
+    }
+    invariant(
+      result.size === wanted.size,
+      () => `accounts not resolved: ${[...wanted.keys()].filter((c) => !result.has(c)).join(', ')}`,
+    );
+    return result;
+  }
+
+  private async loadChart(tx: EntityManager): Promise<Chart> {
+    if (this.chart) return this.chart;
+    const subjects = await tx.query<{ code: string; normal_side: Side }[]>(
+      'SELECT code, normal_side FROM ledger.subject',
+    );
+    const templates = await tx.query<
+      {
+        code: string;
+        subject_code: string;
+        owner_kind: AccountTemplateDefinition['ownerKind'];
+        balance_floor: 'NONE' | 'NON_NEGATIVE';
+        holds_allowed: boolean;
+        hot: boolean;
+      }[]
+    >(
+      'SELECT code, subject_code, owner_kind, balance_floor, holds_allowed, hot FROM ledger.account_template',
+    );
+    this.chart = {
+      normalSideOfSubject: new Map(subjects.map((s) => [s.code, s.normal_side])),
+      templates: new Map(
+        templates.map((t) => [
+          t.code,
+          {
+            code: t.code,
+            subjectCode: t.subject_code,
+            ownerKind: t.owner_kind,
+            balanceFloor: t.balance_floor,
+            holdsAllowed: t.holds_allowed,
+            hot: t.hot,
+          },
+        ]),
+      ),
+    };
+    return this.chart;
+  }
+
+  /**
+   * Runs `work` under a savepoint: any failure rolls back to it, so nothing of a rejected request
+   * remains in the caller's transaction. Deadlocks and serialization failures are retried here and
+   * never reach the caller unless they persist.
+   */
+  private async withConflictRetry<T>(
+    tx: EntityManager,
+    savepoint: string,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      await tx.query(`SAVEPOINT ${savepoint}`);
+      try {
+        const result = await work();
+        await tx.query(`RELEASE SAVEPOINT ${savepoint}`);
+        return result;
+      } catch (error) {
+        await tx.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+        const code =
+          (error as { code?: string; driverError?: { code?: string } }).driverError?.code ??
+          (error as { code?: string }).code;
+        if ((code === '40P01' || code === '40001') && attempt < this.conflictAttemptsMax) {
+          await sleep(backoffDelayMs(attempt, { initialDelayMs: 5, maxDelayMs: 200 }));
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+}
+
+function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+function transpose(rows: unknown[][], width: number): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: width }, () => []);
+  for (const row of rows) row.forEach((v, i) => columns[i]!.push(v));
+  return columns;
+}
