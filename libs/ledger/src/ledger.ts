@@ -208,6 +208,28 @@ export class Ledger {
   async commitHold(tx: EntityManager, holdId: string, entry: EntryDraft): Promise<PostedEntry> {
     const chart = await this.loadChart(tx);
     const valid = validateEntry(entry, chart.templates);
+    const [hold] = await tx.query<{ account_code: string; amount: string; currency: string }[]>(
+      `SELECT a.code AS account_code, h.amount::text AS amount, h.currency
+       FROM ledger.hold h JOIN ledger.account a ON a.id = h.account_id WHERE h.id = $1`,
+      [holdId],
+    );
+    if (!hold) throw new LedgerError('LEDGER.UNKNOWN_HOLD', `no hold ${holdId}`);
+    // The entry must take exactly the held money out of the held account, or the hold would
+    // stop protecting funds that are still there.
+    const held = Money.of(hold.amount, hold.currency);
+    const takesHeld = valid.postings.some(
+      (p) =>
+        p.accountCode === hold.account_code &&
+        p.side === 'DEBIT' &&
+        p.amount.currency === held.currency &&
+        p.amount.equals(held),
+    );
+    if (!takesHeld) {
+      throw new LedgerError(
+        'LEDGER.HOLD_COMMIT_MISMATCH',
+        `entry ${entry.idempotencyKey} must debit ${hold.account_code} with the held ${held.toString()} ${held.currency}`,
+      );
+    }
     const [posted] = await this.withConflictRetry(tx, 'ledger_commit_hold', async () => {
       const accounts = await this.resolveAccounts(tx, [valid]);
       const result = await this.write(tx, [valid], accounts, new Map(), async (entryIds) => {
@@ -376,10 +398,9 @@ export class Ledger {
         ['entry_id', 'account_id', 'side', 'amount', 'currency', 'effective_at'],
         postingRows,
       );
-      if (beforeBalances) await beforeBalances(entryIds);
+      // Only for entries written now: a replayed commit of a hold already consumed it.
+      if (beforeBalances && fresh.length > 0) await beforeBalances(entryIds);
       await this.applyDeltas(tx, [...deltas.values()]);
-    } else if (beforeBalances) {
-      await beforeBalances(entryIds);
     }
     return entries.map((e) => ({
       entryId: entryIds.get(e.draft.idempotencyKey)!,

@@ -25,7 +25,10 @@ export function createKafka(options: KafkaClientOptions): Kafka {
       const log = new Logger(`kafkajs:${entry.namespace}`);
       const { message, ...extra } = entry.log;
       const text = `${message} ${JSON.stringify(extra)}`;
-      if (entry.level <= logLevel.ERROR) log.error(text);
+      // A broker's error response is retried by kafkajs (e.g. "coordinator is loading" on a fresh
+      // broker); if retries run out, the operation itself fails and that is what gets reported.
+      const retriedResponse = entry.namespace === 'Connection' && message.startsWith('Response ');
+      if (entry.level <= logLevel.ERROR && !retriedResponse) log.error(text);
       else log.warn(text);
     },
     retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 30_000 },
