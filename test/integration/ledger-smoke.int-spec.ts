@@ -1,4 +1,8 @@
-import { Ledger, LedgerError, type EntryDraft } from '@app/ledger';
+/**
+ * The ledger in five calls, as a service uses it: fund a merchant, replay, refuse a conflicting
+ * replay, clear with a fee, refuse an overdraft. The fuzzing lives in ledger-properties.int-spec.ts.
+ */
+import { Ledger, LedgerError, runLedgerChecks, type EntryDraft } from '@app/ledger';
 import type { DataSource } from 'typeorm';
 import { migrateAll, openDataSource, useIsolatedDatabase } from '../support/infra.js';
 
@@ -23,6 +27,16 @@ const payment = (key: string, merchant: string, gross: string, fee: string, net:
   ],
 });
 
+const fund = (key: string, amount: string): EntryDraft => ({
+  idempotencyKey: key,
+  businessRef: key,
+  effectiveAt: '2026-11-22T09:00:00+08:00',
+  postings: [
+    { account: { template: 'channel_receivable', owner: 'WECHAT' }, side: 'DEBIT', amount, currency: 'CNY' },
+    { account: { template: 'merchant_pending', owner: 'M1' }, side: 'CREDIT', amount, currency: 'CNY' },
+  ],
+});
+
 describe('ledger smoke', () => {
   let ds: DataSource;
   beforeAll(async () => {
@@ -32,36 +46,38 @@ describe('ledger smoke', () => {
   });
   afterAll(async () => ds?.destroy());
 
-  it('posts, replays, refuses a negative balance', async () => {
+  it('posts, replays, refuses a conflicting replay and a negative balance', async () => {
     const ledger = new Ledger();
-    const fund = (key: string, amount: string): EntryDraft => ({
-      idempotencyKey: key,
-      businessRef: key,
-      effectiveAt: '2026-11-22T09:00:00+08:00',
-      postings: [
-        {
-          account: { template: 'channel_receivable', owner: 'WECHAT' },
-          side: 'DEBIT',
-          amount,
-          currency: 'CNY',
-        },
-        { account: { template: 'merchant_pending', owner: 'M1' }, side: 'CREDIT', amount, currency: 'CNY' },
-      ],
-    });
     const [a] = await ds.transaction((tx) => ledger.post(tx, [fund('f1', '100.00')]));
     expect(a!.replayed).toBe(false);
     const [b] = await ds.transaction((tx) => ledger.post(tx, [fund('f1', '100.00')]));
     expect(b).toEqual({ ...a, replayed: true });
     await expect(ds.transaction((tx) => ledger.post(tx, [fund('f1', '100.01')]))).rejects.toThrow(
-      LedgerError,
+      /IDEMPOTENCY_CONFLICT/,
     );
     await ds.transaction((tx) => ledger.post(tx, [payment('p1', 'M1', '100.00', '0.60', '99.40')]));
+    const overdraft = ds.transaction((tx) => ledger.post(tx, [payment('p2', 'M1', '0.01', '0.00', '0.01')]));
+    // A zero fee is an invalid posting before it is an overdraft.
+    await expect(overdraft).rejects.toThrow(LedgerError);
+    await expect(overdraft).rejects.toThrow(/INVALID_AMOUNT/);
+    // M1's pending account was emptied by p1.
     await expect(
-      ds.transaction((tx) => ledger.post(tx, [payment('p2', 'M1', '0.01', '0.00', '0.01')])),
-    ).rejects.toThrow(/INVALID_AMOUNT|INSUFFICIENT_FUNDS/);
-    const rows = await ds.query<{ code: string; debit_total: string; credit_total: string }[]>(
-      `SELECT a.code, b.debit_total::text, b.credit_total::text FROM ledger.account_balance b JOIN ledger.account a ON a.id = b.account_id ORDER BY a.code`,
+      ds.transaction((tx) => ledger.post(tx, [payment('p3', 'M1', '0.02', '0.01', '0.01')])),
+    ).rejects.toThrow(/INSUFFICIENT_FUNDS/);
+
+    const rows = await ds.query<{ code: string; debit: string; credit: string }[]>(
+      `SELECT a.code, (b.debit_total + coalesce(sum(d.debit), 0))::text AS debit,
+              (b.credit_total + coalesce(sum(d.credit), 0))::text AS credit
+       FROM ledger.account_balance b JOIN ledger.account a ON a.id = b.account_id
+       LEFT JOIN ledger.balance_delta d ON d.account_id = a.id
+       GROUP BY a.code, b.debit_total, b.credit_total ORDER BY a.code`,
     );
-    console.log(rows);
+    expect(rows).toEqual([
+      { code: '1122:WECHAT', debit: '100.00', credit: '0.00' },
+      { code: '2202:M1', debit: '100.00', credit: '100.00' },
+      { code: '2203:M1', debit: '0.00', credit: '99.40' },
+      { code: '6001', debit: '0.00', credit: '0.60' },
+    ]);
+    expect((await runLedgerChecks(ds)).ok).toBe(true);
   });
 });

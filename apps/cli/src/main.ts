@@ -1,6 +1,12 @@
 import 'reflect-metadata';
 import { Command, Option } from 'commander';
 import { migrateCommand } from './commands/db.command.js';
+import {
+  ledgerBalanceCommand,
+  ledgerCompactCommand,
+  ledgerStatementCommand,
+  ledgerTrialBalanceCommand,
+} from './commands/ledger.command.js';
 import { publishCommand } from './commands/publish.command.js';
 import { transactionSummaryCommand } from './commands/transactions.command.js';
 import { UsageError } from './output.js';
@@ -46,6 +52,60 @@ transactions
     }
     await transactionSummaryCommand(options);
   });
+
+const ledger = program.command('ledger').description('the double-entry ledger: balances and checks');
+ledger
+  .command('trial-balance')
+  .description('trial balance over the subject tree, then every ledger check (exit code 1 if one fails)')
+  .option('--as-of <iso>', 'recompute from the postings effective at or before this instant')
+  .option('--currency <code>', 'one currency only')
+  .addOption(json())
+  .action(async (options: { asOf?: string; currency?: string; json?: boolean }) => {
+    await ledgerTrialBalanceCommand(options);
+  });
+ledger
+  .command('balance')
+  .description('one account: debit and credit totals, posted, held and available')
+  .argument('<accountCode>', 'e.g. 2203:M00042, or 6001 for a platform-wide account')
+  .option('--as-of <iso>', 'recompute from the postings effective at or before this instant')
+  .addOption(json())
+  .action(async (accountCode: string, options: { asOf?: string; json?: boolean }) => {
+    await ledgerBalanceCommand(accountCode, options);
+  });
+ledger
+  .command('statement')
+  .description('one account: opening balance, postings with the running balance, closing balance')
+  .argument('<accountCode>', 'e.g. 2203:M00042')
+  .option('--from <iso>', 'first instant of the period (inclusive)')
+  .option('--to <iso>', 'last instant of the period (inclusive)')
+  .option('--limit <n>', 'lines to print (1..100000)', '1000')
+  .addOption(json())
+  .action(
+    async (accountCode: string, options: { from?: string; to?: string; limit: string; json?: boolean }) => {
+      await ledgerStatementCommand(accountCode, {
+        ...options,
+        limit: positiveInt('--limit', options.limit, 100_000),
+      });
+    },
+  );
+ledger
+  .command('compact')
+  .description("fold hot accounts' balance deltas into their balance rows")
+  .option('--batch-max <n>', 'delta rows per transaction', '100000')
+  .addOption(json())
+  .action(async (options: { batchMax: string; json?: boolean }) => {
+    await ledgerCompactCommand({
+      ...options,
+      batchMax: positiveInt('--batch-max', options.batchMax, 10_000_000),
+    });
+  });
+
+function positiveInt(name: string, value: string, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > max)
+    throw new UsageError(`${name} must be an integer in 1..${max}, got "${value}"`);
+  return n;
+}
 
 try {
   await program.parseAsync(process.argv);

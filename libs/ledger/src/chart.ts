@@ -28,7 +28,10 @@ export type OwnerKind = 'MERCHANT' | 'CHANNEL' | 'PAYOUT_ACCOUNT';
 export interface AccountTemplateDefinition {
   code: string;
   subjectCode: string;
-  /** Null: one platform-wide account per currency (e.g. fee income). */
+  /**
+   * Null: one platform-wide account (e.g. fee income), whose currency is fixed by its first posting;
+   * a second currency needs its own template (multi-currency books are not modelled yet).
+   */
   ownerKind: OwnerKind | null;
   /** NON_NEGATIVE: the balance on the subject's normal side, less holds, may never go below zero. */
   balanceFloor: 'NONE' | 'NON_NEGATIVE';

@@ -66,6 +66,13 @@ export function validateEntry(
     throw new LedgerError('LEDGER.IDEMPOTENCY_CONFLICT', `idempotency key must be 1..200 characters`);
   }
   if (
+    typeof draft.businessRef !== 'string' ||
+    draft.businessRef.length === 0 ||
+    draft.businessRef.length > 200
+  ) {
+    throw new LedgerError('LEDGER.INVALID_BUSINESS_REF', `${where}: businessRef must be 1..200 characters`);
+  }
+  if (
     !Array.isArray(draft.postings) ||
     draft.postings.length < 2 ||
     draft.postings.length > ENTRY_POSTINGS_MAX

@@ -94,6 +94,8 @@ export class Ledger {
   /** A reversing entry: every posting of the original with its side swapped, linked to it. */
   async reverse(tx: EntityManager, request: ReversalRequest): Promise<PostedEntry> {
     const chart = await this.loadChart(tx);
+    if (!isRowId(request.entryId))
+      throw new LedgerError('LEDGER.UNKNOWN_ENTRY', `no journal entry ${request.entryId}`);
     const [original] = await tx.query<
       { id: string; business_ref: string; reverses_entry_id: string | null }[]
     >('SELECT id, business_ref, reverses_entry_id FROM ledger.journal_entry WHERE id = $1', [
@@ -161,17 +163,12 @@ export class Ledger {
         [request.idempotencyKey],
       );
       const account = await this.accountFor(tx, template, request.account.owner, request.currency);
-      if (existing) {
-        if (
-          existing.account_code !== account.code ||
-          !Money.of(existing.amount, existing.currency).equals(amount)
-        ) {
-          throw new LedgerError(
-            'LEDGER.IDEMPOTENCY_CONFLICT',
-            `hold key ${request.idempotencyKey} was used for a different hold`,
-          );
-        }
-        return { holdId: existing.id, replayed: true };
+      if (existing) return replayedHold(existing, account, amount, request.idempotencyKey);
+      if (account.currency !== amount.currency) {
+        throw new LedgerError(
+          'LEDGER.CURRENCY_MISMATCH',
+          `hold ${request.idempotencyKey}: account ${account.code} holds ${account.currency}, the hold is ${amount.currency}`,
+        );
       }
       const balance = await this.lockBalances(tx, [account.id]);
       const row = balance.get(account.id)!;
@@ -183,14 +180,31 @@ export class Ledger {
         );
       }
       const [hold] = await tx.query<{ id: string }[]>(
-        `INSERT INTO ledger.hold (idempotency_key, account_id, amount, currency, reason) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+        `INSERT INTO ledger.hold (idempotency_key, account_id, amount, currency, reason) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
         [request.idempotencyKey, account.id, amount.toString(), amount.currency, request.reason ?? null],
       );
+      if (!hold) {
+        // A concurrent request with this key committed since our look-up (a redelivery racing the
+        // first delivery): answer as if we had seen its hold first.
+        const [raced] = await tx.query<
+          { id: string; account_code: string; amount: string; currency: string }[]
+        >(
+          `SELECT h.id, a.code AS account_code, h.amount::text AS amount, h.currency
+           FROM ledger.hold h JOIN ledger.account a ON a.id = h.account_id WHERE h.idempotency_key = $1`,
+          [request.idempotencyKey],
+        );
+        invariant(
+          raced !== undefined,
+          () => `hold key ${request.idempotencyKey} conflicted but is not visible`,
+        );
+        return replayedHold(raced, account, amount, request.idempotencyKey);
+      }
       await tx.query(
         'UPDATE ledger.account_balance SET held_total = held_total + $2, updated_at = now() WHERE account_id = $1',
         [account.id, amount.toString()],
       );
-      return { holdId: hold!.id, replayed: false };
+      return { holdId: hold.id, replayed: false };
     });
   }
 
@@ -208,6 +222,7 @@ export class Ledger {
   async commitHold(tx: EntityManager, holdId: string, entry: EntryDraft): Promise<PostedEntry> {
     const chart = await this.loadChart(tx);
     const valid = validateEntry(entry, chart.templates);
+    if (!isRowId(holdId)) throw new LedgerError('LEDGER.UNKNOWN_HOLD', `no hold ${holdId}`);
     const [hold] = await tx.query<{ account_code: string; amount: string; currency: string }[]>(
       `SELECT a.code AS account_code, h.amount::text AS amount, h.currency
        FROM ledger.hold h JOIN ledger.account a ON a.id = h.account_id WHERE h.id = $1`,
@@ -235,6 +250,19 @@ export class Ledger {
       const result = await this.write(tx, [valid], accounts, new Map(), async (entryIds) => {
         await this.resolveHold(tx, holdId, 'COMMITTED', entryIds.get(valid.draft.idempotencyKey)!);
       });
+      if (result[0]!.replayed) {
+        // A replay answers only for the hold that entry committed, never for another one.
+        const [resolution] = await tx.query<{ entry_id: string | null }[]>(
+          'SELECT entry_id::text FROM ledger.hold_resolution WHERE hold_id = $1',
+          [holdId],
+        );
+        if (resolution?.entry_id !== result[0]!.entryId) {
+          throw new LedgerError(
+            'LEDGER.IDEMPOTENCY_CONFLICT',
+            `entry key ${valid.draft.idempotencyKey} is entry ${result[0]!.entryId}, which did not commit hold ${holdId}`,
+          );
+        }
+      }
       return result;
     });
     return posted!;
@@ -292,12 +320,8 @@ export class Ledger {
         replayed.add(row.idempotency_key);
       }
     };
-    recordReplays(
-      await tx.query<{ id: string; idempotency_key: string; request_hash: string }[]>(
-        'SELECT id, idempotency_key, request_hash FROM ledger.journal_entry WHERE idempotency_key = ANY($1)',
-        [keys],
-      ),
-    );
+    // No look-up of the keys first: a replay is rare, and the COPY below meets it as a unique
+    // violation and falls back to the upsert path, which sorts replays from conflicts.
     let fresh = keys.filter((k) => !replayed.has(k)).map((k) => byKey.get(k)!);
     if (fresh.length > 0) {
       const ids = await tx.query<{ id: string }[]>(
@@ -497,6 +521,7 @@ export class Ledger {
     kind: 'RELEASED' | 'COMMITTED',
     entryId: string | null,
   ): Promise<void> {
+    if (!isRowId(holdId)) throw new LedgerError('LEDGER.UNKNOWN_HOLD', `no hold ${holdId}`);
     const [hold] = await tx.query<{ id: string; account_id: string; amount: string }[]>(
       'SELECT id, account_id::text, amount::text FROM ledger.hold WHERE id = $1',
       [holdId],
@@ -672,6 +697,28 @@ export class Ledger {
       }
     }
   }
+}
+
+/** A bigint row id as the API takes it: anything else names no row (and would be a raw SQL error). */
+function isRowId(id: string): boolean {
+  return /^[1-9]\d{0,18}$/.test(id) && BigInt(id) <= 9223372036854775807n;
+}
+
+/** The answer to a hold key seen before: the same hold is a replay, anything else a conflict. */
+function replayedHold(
+  existing: { id: string; account_code: string; amount: string; currency: string },
+  account: LedgerAccount,
+  amount: Money,
+  key: string,
+): { holdId: string; replayed: boolean } {
+  if (
+    existing.account_code !== account.code ||
+    existing.currency !== amount.currency ||
+    !Money.of(existing.amount, existing.currency).equals(amount)
+  ) {
+    throw new LedgerError('LEDGER.IDEMPOTENCY_CONFLICT', `hold key ${key} was used for a different hold`);
+  }
+  return { holdId: existing.id, replayed: true };
 }
 
 function compareIds(a: string, b: string): number {
