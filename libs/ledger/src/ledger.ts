@@ -453,42 +453,61 @@ export class Ledger {
     }
     if (cold.length === 0) return;
     // Row locks taken in account-id order: two batches touching the same merchants cannot deadlock.
-    await this.lockBalances(
-      tx,
-      cold.map((d) => d.account.id),
+    const [locked] = await tx.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM (
+         SELECT 1 FROM ledger.account_balance WHERE account_id = ANY($1::bigint[]) ORDER BY account_id FOR UPDATE) l`,
+      [cold.map((d) => d.account.id)],
     );
-    const updated = await tx.query<
-      { account_id: string; debit_total: string; credit_total: string; held_total: string }[]
+    invariant(locked?.n === cold.length, () => `balance rows missing: locked ${locked?.n} of ${cold.length}`);
+    const floored = cold.filter((d) => d.account.template.balanceFloor === 'NON_NEGATIVE');
+    // The floor is checked in the same statement, and only rows that break it come back: a batch
+    // of thousands of merchants does not ship every balance to Node to learn that all is well.
+    const [result] = await tx.query<
+      {
+        updated: number;
+        below: { account_id: string; debit_total: string; credit_total: string; held_total: string }[];
+      }[]
     >(
-      // Wrapped in a SELECT: TypeORM returns [rows, count] for a top-level UPDATE … RETURNING.
       `WITH updated AS (
          UPDATE ledger.account_balance b
          SET debit_total = b.debit_total + d.debit, credit_total = b.credit_total + d.credit, updated_at = now()
          FROM unnest($1::bigint[], $2::numeric[], $3::numeric[]) AS d(account_id, debit, credit)
          WHERE b.account_id = d.account_id
-         RETURNING b.account_id, b.debit_total, b.credit_total, b.held_total)
-       SELECT account_id::text, debit_total::text, credit_total::text, held_total::text FROM updated`,
+         RETURNING b.account_id, b.debit_total, b.credit_total, b.held_total),
+       floored AS (SELECT * FROM unnest($4::bigint[], $5::text[]) AS f(account_id, normal_side))
+       SELECT (SELECT count(*) FROM updated)::int AS updated,
+              coalesce((SELECT json_agg(json_build_object('account_id', u.account_id::text,
+                  'debit_total', u.debit_total::text, 'credit_total', u.credit_total::text,
+                  'held_total', u.held_total::text))
+                FROM updated u JOIN floored f USING (account_id)
+                WHERE CASE f.normal_side WHEN 'DEBIT' THEN u.debit_total - u.credit_total
+                                         ELSE u.credit_total - u.debit_total END - u.held_total < 0), '[]'::json) AS below`,
       [
         cold.map((d) => d.account.id),
         cold.map((d) => d.debit.toString()),
         cold.map((d) => d.credit.toString()),
+        floored.map((d) => d.account.id),
+        floored.map((d) => d.account.normalSide),
       ],
     );
     invariant(
-      updated.length === cold.length,
-      () => `balance rows missing: updated ${updated.length} of ${cold.length}`,
+      result?.updated === cold.length,
+      () => `balance rows missing: updated ${result?.updated} of ${cold.length}`,
     );
     const byId = new Map(cold.map((d) => [d.account.id, d.account]));
-    for (const row of updated) {
+    const [row] = result.below;
+    if (row) {
       const account = byId.get(row.account_id)!;
-      if (account.template.balanceFloor !== 'NON_NEGATIVE') continue;
       const available = this.available(account, row);
-      if (available.isNegative()) {
-        throw new LedgerError(
-          'LEDGER.INSUFFICIENT_FUNDS',
-          `${account.code} would fall to ${available.toString()} ${account.currency} available (held ${Money.of(row.held_total, account.currency).toString()}); its balance may not go below zero`,
-        );
-      }
+      // Pair assertion: SQL and Money agree that this account broke its floor.
+      invariant(
+        available.isNegative(),
+        () => `floor check disagrees for ${account.code}: ${available.toString()}`,
+      );
+      throw new LedgerError(
+        'LEDGER.INSUFFICIENT_FUNDS',
+        `${account.code} would fall to ${available.toString()} ${account.currency} available (held ${Money.of(row.held_total, account.currency).toString()}); its balance may not go below zero`,
+      );
     }
   }
 
