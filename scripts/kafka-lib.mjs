@@ -41,7 +41,8 @@ export function kafkaConfig(env = process.env) {
     port,
     controllerPort,
     brokers: `${host}:${port}`,
-    libs: path.join(home, 'libs'),
+    // A second broker (tests) can share the first one's jars instead of fetching them again.
+    libs: path.resolve(env.KAFKA_LIBS_DIR || path.join(home, 'libs')),
     data: path.join(home, 'data'),
     serverProps: path.join(home, 'server.properties'),
     pidFile: path.join(home, 'kafka.pid'),

@@ -7,92 +7,20 @@ import {
   consumerLag,
   createKafka,
   DLQ_HEADER,
-  enqueueOutbox,
   ensureTopics,
   EventConsumer,
-  messagingTablesMigration,
   OutboxRelay,
-  type Decoded,
-  type EventBatchHandler,
 } from '@app/messaging';
-import { createServiceDataSource, runServiceMigrations } from '@app/platform';
-import type { KafkaMessage } from 'kafkajs';
-import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import { ensurePostgres, resetPostgres, stopPostgres } from '../../scripts/postgres.mjs';
 import { publish, readTopic, testKafka, useIsolatedDatabase, waitFor } from '../support/infra.js';
-
-const SCHEMA = 'msgtest';
-
-class AppliedTable1764000000001 implements MigrationInterface {
-  readonly name = 'AppliedTable1764000000001';
-  async up(runner: QueryRunner): Promise<void> {
-    await runner.query(
-      `CREATE TABLE ${SCHEMA}.applied (event_id text PRIMARY KEY, merchant_id text NOT NULL)`,
-    );
-  }
-  async down(runner: QueryRunner): Promise<void> {
-    await runner.query(`DROP TABLE ${SCHEMA}.applied`);
-  }
-}
-
-interface TestEvent {
-  eventId: string;
-  merchantId: string;
-}
-
-function decode(message: KafkaMessage): Decoded<TestEvent> {
-  const value = JSON.parse(message.value?.toString() ?? '') as TestEvent;
-  return { ok: true, eventId: value.eventId, value };
-}
-
-/** Applies events to msgtest.applied and emits one outbox event each; refuses and fails on cue. */
-class TestHandler implements EventBatchHandler<TestEvent> {
-  constructor(private readonly emitTopic: string) {}
-  async handle(
-    events: Parameters<EventBatchHandler<TestEvent>['handle']>[0],
-    tx: Parameters<EventBatchHandler<TestEvent>['handle']>[1],
-  ) {
-    if (events.some((e) => e.eventId.startsWith('poison'))) throw new Error('cannot apply a poison event');
-    const rejected = events.filter((e) => e.eventId.startsWith('reject'));
-    const accepted = events.filter((e) => !e.eventId.startsWith('reject'));
-    await tx.query(
-      `INSERT INTO ${SCHEMA}.applied (event_id, merchant_id) SELECT * FROM unnest($1::text[], $2::text[])`,
-      [accepted.map((e) => e.eventId), accepted.map((e) => e.value.merchantId)],
-    );
-    await enqueueOutbox(
-      tx,
-      SCHEMA,
-      accepted.map((e) => ({
-        topic: this.emitTopic,
-        key: e.value.merchantId,
-        value: JSON.stringify({ appliedEventId: e.eventId }),
-      })),
-    );
-    return { rejected: rejected.map((event) => ({ event, reason: `refused ${event.eventId} on purpose` })) };
-  }
-}
-
-async function openTestDataSource(databaseUrl: string): Promise<DataSource> {
-  const ds = createServiceDataSource({
-    databaseUrl,
-    schema: SCHEMA,
-    migrations: [messagingTablesMigration(SCHEMA), AppliedTable1764000000001],
-    applicationName: 'cse-test-messaging',
-    poolMax: 4,
-  });
-  await ds.initialize();
-  await runServiceMigrations(ds, SCHEMA);
-  return ds;
-}
-
-const appliedCount = async (ds: DataSource) =>
-  (await ds.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM ${SCHEMA}.applied`))[0]!.n;
-
-const events = (prefix: string, n: number, merchants = 7) =>
-  Array.from({ length: n }, (_, i) => {
-    const merchantId = `M${String(i % merchants).padStart(5, '0')}`;
-    return { key: merchantId, value: JSON.stringify({ eventId: `${prefix}-${i}`, merchantId }) };
-  });
+import {
+  appliedCount,
+  decode,
+  events,
+  openTestDataSource,
+  SCHEMA,
+  TestHandler,
+} from '../support/messaging-fixture.js';
 
 describe('EventConsumer and OutboxRelay (real Kafka + Postgres)', () => {
   const kafka = testKafka();
