@@ -105,11 +105,11 @@ describe('runLedgerChecks (real Postgres)', () => {
        VALUES ($1, 'raw', $1, now(), $2) RETURNING id::text`,
       [key, options.reverses ?? null],
     );
-    for (const [code, side, amount] of postings) {
+    for (const [index, [code, side, amount]] of postings.entries()) {
       await tx.query(
-        `INSERT INTO ledger.posting (entry_id, account_id, side, amount, currency, effective_at)
-         SELECT $1, id, $2, $3, currency, now() FROM ledger.account WHERE code = $4`,
-        [row!.id, side, amount, code],
+        `INSERT INTO ledger.posting (entry_id, line, account_id, side, amount, currency, effective_at)
+         SELECT $1, $5, id, $2, $3, currency, now() FROM ledger.account WHERE code = $4`,
+        [row!.id, side, amount, code, index + 1],
       );
       if (options.projection === false) continue;
       const [debit, credit] = side === 'D' ? [amount, '0'] : ['0', amount];
@@ -366,11 +366,11 @@ describe('runLedgerChecks (real Postgres)', () => {
   it('(i) a posting of an entry or an account that does not exist', async () => {
     const report = await checksAfter(async (tx) => {
       // A balanced pair on no entry at all, then a posting on no account in an existing entry.
-      for (const side of ['D', 'C']) {
+      for (const [index, side] of ['D', 'C'].entries()) {
         await tx.query(
-          `INSERT INTO ledger.posting (entry_id, account_id, side, amount, currency, effective_at)
-           SELECT 987654321, id, $1, 2.00, 'CNY', now() FROM ledger.account WHERE code = '6001'`,
-          [side],
+          `INSERT INTO ledger.posting (entry_id, line, account_id, side, amount, currency, effective_at)
+           SELECT 987654321, $2, id, $1, 2.00, 'CNY', now() FROM ledger.account WHERE code = '6001'`,
+          [side, index + 1],
         );
       }
     });
@@ -382,8 +382,8 @@ describe('runLedgerChecks (real Postgres)', () => {
     ]);
     const ghost = await checksAfter(async (tx) => {
       await tx.query(
-        `INSERT INTO ledger.posting (entry_id, account_id, side, amount, currency, effective_at)
-         VALUES ($1, 987654321, 'D', 1.00, 'CNY', now()), ($1, 987654321, 'C', 1.00, 'CNY', now())`,
+        `INSERT INTO ledger.posting (entry_id, line, account_id, side, amount, currency, effective_at)
+         VALUES ($1, 101, 987654321, 'D', 1.00, 'CNY', now()), ($1, 102, 987654321, 'C', 1.00, 'CNY', now())`,
         [ids['fund-m1']],
       );
     });

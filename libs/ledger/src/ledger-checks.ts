@@ -126,7 +126,7 @@ async function entriesBalanced(db: Db): Promise<LedgerCheck> {
   >(`
     WITH per_currency AS (
       SELECT e.id AS entry_id, e.idempotency_key, p.currency,
-             count(p.id) AS postings,
+             count(p.entry_id) AS postings,
              coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0) AS debits,
              coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0) AS credits
       FROM ledger.journal_entry e LEFT JOIN ledger.posting p ON p.entry_id = e.id
@@ -506,7 +506,7 @@ async function postingsReferenced(db: Db): Promise<LedgerCheck> {
     (Counted & { posting_id: string; entry_id: string; account_id: string; problem: string })[]
   >(`
     WITH broken AS (
-      SELECT p.id, p.entry_id, p.account_id,
+      SELECT p.entry_id || ':' || p.line AS id, p.entry_id, p.account_id,
              CASE WHEN e.id IS NULL AND a.id IS NULL THEN 'no such entry, no such account'
                   WHEN e.id IS NULL THEN 'no such entry' ELSE 'no such account' END AS problem
       FROM ledger.posting p

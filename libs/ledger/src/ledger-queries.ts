@@ -216,22 +216,22 @@ export async function accountStatement(
        FROM ledger.posting
        WHERE account_id = $1 AND effective_at >= $2::timestamptz AND effective_at <= $3::timestamptz
      ), lines AS (
-       SELECT p.id, p.entry_id, p.effective_at, p.side, p.amount,
+       SELECT p.entry_id, p.line, p.effective_at, p.side, p.amount,
               sum(CASE WHEN p.side = $5 THEN p.amount ELSE -p.amount END)
-                OVER (ORDER BY p.effective_at, p.id ROWS UNBOUNDED PRECEDING) AS running
+                OVER (ORDER BY p.effective_at, p.entry_id, p.line ROWS UNBOUNDED PRECEDING) AS running
        FROM ledger.posting p
        WHERE p.account_id = $1 AND p.effective_at >= $2::timestamptz AND p.effective_at <= $3::timestamptz
-       ORDER BY p.effective_at, p.id
+       ORDER BY p.effective_at, p.entry_id, p.line
        LIMIT $4
      )
      SELECT o.amount::text AS opening, pr.line_count::text AS line_count,
             pr.debit_total::text AS debit_total, pr.credit_total::text AS credit_total,
-            l.id::text AS posting_id, l.entry_id::text AS entry_id, l.effective_at, e.business_ref,
+            l.entry_id || ':' || l.line AS posting_id, l.entry_id::text AS entry_id, l.effective_at, e.business_ref,
             e.description, l.side, l.amount::text AS amount, (o.amount + l.running)::text AS running
      FROM opening o
      CROSS JOIN period pr
      LEFT JOIN (lines l JOIN ledger.journal_entry e ON e.id = l.entry_id) ON true
-     ORDER BY l.effective_at, l.id`,
+     ORDER BY l.effective_at, l.entry_id, l.line`,
     [account.id, from ?? '-infinity', to ?? 'infinity', limit, normal],
   );
   const head = rows[0];

@@ -113,7 +113,7 @@ export class Ledger {
     >(
       `SELECT a.template_code, a.owner_id, p.side, p.amount::text AS amount, p.currency
        FROM ledger.posting p JOIN ledger.account a ON a.id = p.account_id
-       WHERE p.entry_id = $1 ORDER BY p.id`,
+       WHERE p.entry_id = $1 ORDER BY p.line`,
       [request.entryId],
     );
     const draft: EntryDraft = {
@@ -399,10 +399,11 @@ export class Ledger {
       const deltas = new Map<string, { account: LedgerAccount; debit: Money; credit: Money }>();
       for (const e of fresh) {
         const entryId = entryIds.get(e.draft.idempotencyKey)!;
-        for (const p of e.postings) {
+        for (const [index, p] of e.postings.entries()) {
           const account = accounts.get(p.accountCode)!;
           postingRows.push([
             entryId,
+            String(index + 1),
             account.id,
             SIDE_CODE[p.side],
             p.amount.toString(),
@@ -419,7 +420,7 @@ export class Ledger {
       await copyRows(
         tx,
         'ledger.posting',
-        ['entry_id', 'account_id', 'side', 'amount', 'currency', 'effective_at'],
+        ['entry_id', 'line', 'account_id', 'side', 'amount', 'currency', 'effective_at'],
         postingRows,
       );
       // Only for entries written now: a replayed commit of a hold already consumed it.

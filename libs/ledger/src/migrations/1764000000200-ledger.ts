@@ -88,21 +88,25 @@ export class Ledger1764000000200 implements MigrationInterface {
     );
     await runner.query(`
       CREATE TABLE ledger.posting (
-        id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        -- A posting is identified by its entry and its line within it: one index serves both the
+        -- key and "the postings of this entry", where an identity column would need two.
+        entry_id      bigint NOT NULL,
+        line          smallint NOT NULL CHECK (line >= 1),
         -- No foreign keys here, on purpose (ADR 006): they cost more per posting than all three
         -- indexes together, and what they guard cannot break afterwards — entries and accounts are
         -- append-only, so an id valid at insert stays valid. The ledger writes both ids from rows
         -- it just read or wrote, and runLedgerChecks verifies every posting's references.
-        entry_id      bigint NOT NULL,
         account_id    bigint NOT NULL,
         side          char(1) NOT NULL CHECK (side IN ('D', 'C')),
         amount        numeric NOT NULL CHECK (amount > 0),
         currency      char(3) NOT NULL,
-        effective_at  timestamptz NOT NULL
+        effective_at  timestamptz NOT NULL,
+        PRIMARY KEY (entry_id, line)
       )`);
-    await runner.query(`CREATE INDEX posting_entry ON ledger.posting (entry_id)`);
     // Statements and as-of balances read one account's postings in time order.
-    await runner.query(`CREATE INDEX posting_account_time ON ledger.posting (account_id, effective_at, id)`);
+    await runner.query(
+      `CREATE INDEX posting_account_time ON ledger.posting (account_id, effective_at, entry_id, line)`,
+    );
 
     // Holds (冻结) and their one resolution each: both insert-only.
     await runner.query(`
