@@ -1,5 +1,5 @@
 import { LEDGER_SCHEMA, ledgerMigrations } from '@app/ledger';
-import { createServiceDataSource, loadPlatformConfig, runServiceMigrations } from '@app/platform';
+import { runServiceMigrations } from '@app/platform';
 import {
   RECONCILIATION_SCHEMA,
   reconciliationMigrations,
@@ -7,6 +7,7 @@ import {
 import { CLEARING_SCHEMA, clearingMigrations } from '../../../clearing/src/migrations/index.js';
 import { SETTLEMENT_SCHEMA, settlementMigrations } from '../../../settlement/src/migrations/index.js';
 import { emit, table, type OutputOptions } from '../output.js';
+import { withSchemaDataSource } from '../schema-data-source.js';
 
 /** Every service's schema and migrations, in the order a fresh database is built. */
 export const SERVICE_SCHEMAS = [
@@ -19,22 +20,12 @@ export const SERVICE_SCHEMAS = [
 export async function migrateCommand(
   options: OutputOptions,
 ): Promise<{ schema: string; applied: string[] }[]> {
-  const config = loadPlatformConfig('cli');
   const results: { schema: string; applied: string[] }[] = [];
   for (const { schema, migrations } of SERVICE_SCHEMAS) {
-    const dataSource = createServiceDataSource({
-      databaseUrl: config.databaseUrl,
-      schema,
-      migrations,
-      applicationName: 'cse-cli',
-      poolMax: 2,
-    });
-    await dataSource.initialize();
-    try {
-      results.push({ schema, applied: await runServiceMigrations(dataSource, schema) });
-    } finally {
-      await dataSource.destroy();
-    }
+    const applied = await withSchemaDataSource(schema, migrations, (dataSource) =>
+      runServiceMigrations(dataSource, schema),
+    );
+    results.push({ schema, applied });
   }
   emit(options, results, () =>
     table(

@@ -14,32 +14,21 @@ import {
   type LedgerCheckReport,
   type TrialBalance,
 } from '@app/ledger';
-import { createServiceDataSource, loadPlatformConfig } from '@app/platform';
 import type { DataSource } from 'typeorm';
 import { emit, table, UsageError, type OutputOptions } from '../output.js';
+import { withSchemaDataSource } from '../schema-data-source.js';
 
 /** A request the operator can correct (unknown account, malformed time or currency): exit 2, one line. */
 const USAGE_ERRORS = new Set(['LEDGER.UNKNOWN_ACCOUNT', 'LEDGER.INVALID_EFFECTIVE_TIME']);
 
 async function withLedger<T>(work: (dataSource: DataSource) => Promise<T>): Promise<T> {
-  const config = loadPlatformConfig('cli');
-  const dataSource = createServiceDataSource({
-    databaseUrl: config.databaseUrl,
-    schema: LEDGER_SCHEMA,
-    migrations: ledgerMigrations,
-    applicationName: 'cse-cli',
-    poolMax: 2,
-  });
-  await dataSource.initialize();
   try {
-    return await work(dataSource);
+    return await withSchemaDataSource(LEDGER_SCHEMA, ledgerMigrations, work);
   } catch (error) {
     if ((error instanceof LedgerError && USAGE_ERRORS.has(error.code)) || error instanceof MoneyError) {
       throw new UsageError(error.message);
     }
     throw error;
-  } finally {
-    await dataSource.destroy();
   }
 }
 

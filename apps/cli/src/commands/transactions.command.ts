@@ -1,9 +1,9 @@
-import { createServiceDataSource, loadPlatformConfig } from '@app/platform';
 import {
   RECONCILIATION_SCHEMA,
   reconciliationMigrations,
 } from '../../../reconciliation/src/migrations/index.js';
 import { emit, table, type OutputOptions } from '../output.js';
+import { withSchemaDataSource } from '../schema-data-source.js';
 
 export interface TransactionSummaryRow {
   businessDate: string;
@@ -18,27 +18,21 @@ export interface TransactionSummaryRow {
 export async function transactionSummaryCommand(
   options: OutputOptions & { date?: string },
 ): Promise<TransactionSummaryRow[]> {
-  const config = loadPlatformConfig('cli');
-  const dataSource = createServiceDataSource({
-    databaseUrl: config.databaseUrl,
-    schema: RECONCILIATION_SCHEMA,
-    migrations: reconciliationMigrations,
-    applicationName: 'cse-cli',
-    poolMax: 1,
-  });
-  await dataSource.initialize();
-  try {
-    const rows = await dataSource.query<TransactionSummaryRow[]>(
-      `SELECT to_char(business_date, 'YYYY-MM-DD') AS "businessDate", channel, event_type AS "eventType", currency,
+  return withSchemaDataSource(
+    RECONCILIATION_SCHEMA,
+    reconciliationMigrations,
+    async (dataSource) => {
+      const rows = await dataSource.query<TransactionSummaryRow[]>(
+        `SELECT to_char(business_date, 'YYYY-MM-DD') AS "businessDate", channel, event_type AS "eventType", currency,
               count(*)::int AS count, sum(amount)::text AS amount
        FROM reconciliation.internal_transaction
        WHERE $1::date IS NULL OR business_date = $1::date
        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
-      [options.date ?? null],
-    );
-    emit(options, rows, () => table(rows.map((r) => ({ ...r }))));
-    return rows;
-  } finally {
-    await dataSource.destroy();
-  }
+        [options.date ?? null],
+      );
+      emit(options, rows, () => table(rows.map((r) => ({ ...r }))));
+      return rows;
+    },
+    1,
+  );
 }
