@@ -8,6 +8,7 @@ import {
   ledgerTrialBalanceCommand,
 } from './commands/ledger.command.js';
 import { publishCommand } from './commands/publish.command.js';
+import { statementImportCommand } from './commands/statement.command.js';
 import { transactionSummaryCommand } from './commands/transactions.command.js';
 import { UsageError } from './output.js';
 
@@ -52,6 +53,26 @@ transactions
     }
     await transactionSummaryCommand(options);
   });
+
+const statement = program.command('statement').description('channel statements (渠道对账单)');
+statement
+  .command('import')
+  .description(
+    'import one statement file, all or nothing: control totals verified, the same content refused twice',
+  )
+  .requiredOption('--channel <C>', 'the channel, e.g. WECHAT, ALIPAY')
+  .requiredOption('--format <format>', 'generic | wechat-all | alipay')
+  .requiredOption('--file <path>', 'the statement file')
+  .option('--date <yyyy-mm-dd>', "business date (default: the lines' trade date, when they share one)")
+  .addOption(json())
+  .action(
+    async (options: { channel: string; format: string; file: string; date?: string; json?: boolean }) => {
+      if (options.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.date)) {
+        throw new UsageError(`--date must be YYYY-MM-DD, got "${options.date}"`);
+      }
+      await statementImportCommand(options);
+    },
+  );
 
 const ledger = program.command('ledger').description('the double-entry ledger: balances and checks');
 ledger

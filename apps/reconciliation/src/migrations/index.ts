@@ -1,5 +1,6 @@
 import { messagingTablesMigration } from '@app/messaging';
 import { InternalTransactions1764000000100 } from './1764000000100-internal-transactions.js';
+import { Statements1764000000300 } from './1764000000300-statements.js';
 
 export const RECONCILIATION_SCHEMA = 'reconciliation';
 
@@ -7,4 +8,5 @@ export const RECONCILIATION_SCHEMA = 'reconciliation';
 export const reconciliationMigrations = [
   messagingTablesMigration(RECONCILIATION_SCHEMA),
   InternalTransactions1764000000100,
+  Statements1764000000300,
 ];

@@ -1,0 +1,239 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { copyRows, isUniqueViolation, ProgressReporter } from '@app/platform';
+import type { DataSource, EntityManager } from 'typeorm';
+import { statementParserFor, type StatementFormat, type StatementTotals } from './parsers/index.js';
+import type { StatementLine } from './statement-line.js';
+
+export type StatementImportErrorCode =
+  'STATEMENT.ALREADY_IMPORTED' | 'STATEMENT.BUSINESS_DATE_REQUIRED' | 'STATEMENT.INVALID_REQUEST';
+
+/** An operating error of the import itself (the file's own faults are StatementParseErrors). */
+export class StatementImportError extends Error {
+  override readonly name = 'StatementImportError';
+
+  constructor(
+    readonly code: StatementImportErrorCode,
+    message: string,
+    /** ALREADY_IMPORTED: the earlier import. */
+    readonly earlier: { statementFileId: string; importedAt: string; businessDate: string } | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export interface StatementImportRequest {
+  channel: string;
+  format: StatementFormat;
+  filePath: string;
+  /**
+   * The statement's business date. When absent it is the date part of the lines' trade times, which
+   * must then all fall on one date (a file spanning dates, or without lines, needs it explicitly).
+   */
+  businessDate?: string;
+  /** No progress output (e.g. `--json` mode). */
+  silent?: boolean;
+  /** Lines per COPY (default 5,000): memory stays bounded by this whatever the file size. */
+  chunkSize?: number;
+}
+
+export interface StatementImportResult {
+  /** bigint as a string. */
+  statementFileId: string;
+  channel: string;
+  businessDate: string;
+  format: StatementFormat;
+  lines: number;
+  totals: StatementTotals[];
+  elapsedMs: number;
+  linesPerSecond: number;
+}
+
+const LINE_COLUMNS = [
+  'statement_file_id',
+  'line_no',
+  'type',
+  'order_no',
+  'refund_no',
+  'channel_txn_id',
+  'amount',
+  'fee',
+  'currency',
+  'status',
+  'trade_time',
+  'channel',
+  'business_date',
+] as const;
+
+const CHANNEL = /^[A-Z0-9_]{1,32}$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * Imports one channel statement file into reconciliation.statement_file / statement_line.
+ *
+ * 1. A first streaming pass computes the file's SHA-256; the same content already imported for the
+ *    channel fails with STATEMENT.ALREADY_IMPORTED before anything is written.
+ * 2. One transaction: the lines are parsed as a stream and COPYed in chunks; only once `lines()` has
+ *    completed (control totals verified) is the statement_file row inserted, under an id reserved
+ *    from its sequence at the start. Any error — malformed line, control-total mismatch, encoding,
+ *    business-date conflict — rolls the whole transaction back: nothing of the file is kept.
+ */
+export class StatementImportService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async import(request: StatementImportRequest): Promise<StatementImportResult> {
+    const { channel, format, filePath } = request;
+    if (!CHANNEL.test(channel))
+      throw new StatementImportError(
+        'STATEMENT.INVALID_REQUEST',
+        `channel must match ${CHANNEL}, got "${channel}"`,
+      );
+    if (request.businessDate !== undefined && !isDate(request.businessDate))
+      throw new StatementImportError(
+        'STATEMENT.INVALID_REQUEST',
+        `business date must be a valid YYYY-MM-DD, got "${request.businessDate}"`,
+      );
+    const chunkSize = request.chunkSize ?? 5_000;
+
+    const sha256 = await fileSha256(filePath);
+    const earlier = await this.findImport(this.dataSource.manager, channel, sha256);
+    if (earlier !== null) throw alreadyImported(channel, filePath, earlier);
+
+    const progress = new ProgressReporter({
+      label: `statement ${channel} ${path.basename(filePath)}`,
+      unit: 'lines',
+      silent: request.silent ?? false,
+    });
+    let result: Omit<StatementImportResult, 'elapsedMs' | 'linesPerSecond'>;
+    try {
+      result = await this.dataSource.transaction(async (tx) => {
+        const [{ id }] = await tx.query<[{ id: string }]>(
+          `SELECT nextval(pg_get_serial_sequence('reconciliation.statement_file', 'id'))::text AS id`,
+        );
+        const parse = statementParserFor(format).parse(
+          createReadStream(filePath, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>,
+        );
+        let businessDate = request.businessDate ?? null;
+        let chunk: (string | number | null)[][] = [];
+        const flush = async () => {
+          await copyRows(tx, 'reconciliation.statement_line', LINE_COLUMNS, chunk);
+          progress.add(chunk.length);
+          chunk = [];
+        };
+        for await (const line of parse.lines()) {
+          if (businessDate === null) businessDate = line.tradeTime.slice(0, 10);
+          else if (request.businessDate === undefined && line.tradeTime.slice(0, 10) !== businessDate)
+            throw new StatementImportError(
+              'STATEMENT.BUSINESS_DATE_REQUIRED',
+              `line ${line.lineNo}, field tradeTime: ${line.tradeTime} is not on ${businessDate} like the lines before it; the file spans several dates, give the business date (--date)`,
+            );
+          chunk.push(lineRow(id, channel, businessDate, line));
+          if (chunk.length >= chunkSize) await flush();
+        }
+        await flush();
+        const summary = parse.summary();
+        if (businessDate === null)
+          throw new StatementImportError(
+            'STATEMENT.BUSINESS_DATE_REQUIRED',
+            'the file has no lines to take the business date from; give it (--date)',
+          );
+        await tx.query(
+          `INSERT INTO reconciliation.statement_file
+             (id, channel, business_date, format, file_name, content_sha256, line_count, totals)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
+          [
+            id,
+            channel,
+            businessDate,
+            format,
+            path.basename(filePath),
+            sha256,
+            summary.lineCount,
+            JSON.stringify(summary.totals),
+          ],
+        );
+        return {
+          statementFileId: id,
+          channel,
+          businessDate,
+          format,
+          lines: summary.lineCount,
+          totals: summary.totals,
+        };
+      });
+    } catch (error) {
+      // Another import of the same content committed first: report it like the early check does.
+      if (isUniqueViolation(error)) {
+        const winner = await this.findImport(this.dataSource.manager, channel, sha256);
+        if (winner !== null) throw alreadyImported(channel, filePath, winner);
+      }
+      throw error;
+    }
+    const { elapsedMs, perSecond } = progress.finish();
+    return { ...result, elapsedMs, linesPerSecond: Math.round(perSecond) };
+  }
+
+  private async findImport(
+    manager: EntityManager,
+    channel: string,
+    sha256: string,
+  ): Promise<{ statementFileId: string; importedAt: string; businessDate: string } | null> {
+    const rows = await manager.query<{ statementFileId: string; importedAt: string; businessDate: string }[]>(
+      `SELECT id::text AS "statementFileId",
+              to_char(imported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "importedAt",
+              to_char(business_date, 'YYYY-MM-DD') AS "businessDate"
+       FROM reconciliation.statement_file WHERE channel = $1 AND content_sha256 = $2`,
+      [channel, sha256],
+    );
+    return rows[0] ?? null;
+  }
+}
+
+function alreadyImported(
+  channel: string,
+  filePath: string,
+  earlier: { statementFileId: string; importedAt: string; businessDate: string },
+): StatementImportError {
+  return new StatementImportError(
+    'STATEMENT.ALREADY_IMPORTED',
+    `${path.basename(filePath)}: the same content was already imported for ${channel} as statement file #${earlier.statementFileId} on ${earlier.importedAt} (business date ${earlier.businessDate})`,
+    earlier,
+  );
+}
+
+function lineRow(
+  statementFileId: string,
+  channel: string,
+  businessDate: string,
+  line: StatementLine,
+): (string | number | null)[] {
+  return [
+    statementFileId,
+    line.lineNo,
+    line.type,
+    line.orderNo,
+    line.refundNo,
+    line.channelTxnId,
+    line.amount,
+    line.fee,
+    line.currency,
+    line.status,
+    line.tradeTime,
+    channel,
+    businessDate,
+  ];
+}
+
+async function fileSha256(filePath: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(filePath, { highWaterMark: 1 << 20 }))
+    hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function isDate(value: string): boolean {
+  if (!DATE.test(value)) return false;
+  const d = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
+}

@@ -1,0 +1,219 @@
+/**
+ * Channel statement files → reconciliation.statement_file / statement_line on the real Postgres:
+ * the three sample formats, a repeated import, and files that must leave nothing behind.
+ */
+import { Decimal } from 'decimal.js';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { DataSource } from 'typeorm';
+import { StatementParseError } from '../../apps/reconciliation/src/statement/parsers/index.js';
+import {
+  StatementImportError,
+  StatementImportService,
+} from '../../apps/reconciliation/src/statement/statement-import.service.js';
+import { statementImportCommand } from '../../apps/cli/src/commands/statement.command.js';
+import { UsageError } from '../../apps/cli/src/output.js';
+import { migrateAll, openDataSource, SAMPLES_DIR, useIsolatedDatabase } from '../support/infra.js';
+
+const sample = (name: string) => path.join(SAMPLES_DIR, name);
+
+describe('statement import (real Postgres)', () => {
+  let db: DataSource;
+  let service: StatementImportService;
+  let tmp: string;
+
+  beforeAll(async () => {
+    await useIsolatedDatabase('statement_import');
+    await migrateAll();
+    db = await openDataSource('reconciliation');
+    service = new StatementImportService(db);
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'cse-statement-'));
+  });
+
+  afterAll(async () => {
+    await db?.destroy();
+  });
+
+  async function stored(channel: string): Promise<{ files: number; lines: number }> {
+    const [row] = await db.query<[{ files: number; lines: number }]>(
+      `SELECT (SELECT count(*)::int FROM reconciliation.statement_file WHERE channel = $1) AS files,
+              (SELECT count(*)::int FROM reconciliation.statement_line WHERE channel = $1) AS lines`,
+      [channel],
+    );
+    return row;
+  }
+
+  async function failure(attempt: Promise<unknown>): Promise<Error & { code: string }> {
+    try {
+      await attempt;
+    } catch (error) {
+      return error as Error & { code: string };
+    }
+    throw new Error('expected the import to fail');
+  }
+
+  it('imports the generic sample: 33 lines whose amounts add up to the file, then refuses the same file', async () => {
+    const file = sample('generic-2026-11-22.csv');
+    const result = await service.import({
+      channel: 'WECHAT',
+      format: 'generic',
+      filePath: file,
+      silent: true,
+    });
+    expect(result).toMatchObject({
+      channel: 'WECHAT',
+      businessDate: '2026-11-22',
+      format: 'generic',
+      lines: 33,
+    });
+
+    // Σ amount computed independently from the CSV text.
+    const rows = (await readFile(file, 'utf8')).split(/\r?\n/).filter((l) => l.trim() !== '');
+    const header = rows[0]!.split(',');
+    const amountAt = header.indexOf('amount');
+    const expected = rows
+      .slice(1)
+      .reduce((sum, line) => sum.plus(new Decimal(line.split(',')[amountAt]!)), new Decimal(0));
+    const [sums] = await db.query<[{ n: number; amount: string; file_lines: number; totals: unknown }]>(
+      `SELECT count(*)::int AS n, sum(l.amount)::text AS amount, f.line_count AS file_lines, f.totals
+       FROM reconciliation.statement_line l JOIN reconciliation.statement_file f ON f.id = l.statement_file_id
+       WHERE l.statement_file_id = $1 GROUP BY f.id`,
+      [result.statementFileId],
+    );
+    expect(sums.n).toBe(33);
+    expect(sums.file_lines).toBe(33);
+    expect(new Decimal(sums.amount).equals(expected)).toBe(true);
+    expect(sums.totals).toEqual(result.totals);
+    const [t] = result.totals;
+    expect(new Decimal(t!.paymentAmount).plus(t!.refundAmount).equals(expected)).toBe(true);
+
+    const again = await failure(
+      service.import({ channel: 'WECHAT', format: 'generic', filePath: file, silent: true }),
+    );
+    expect(again).toBeInstanceOf(StatementImportError);
+    expect(again.code).toBe('STATEMENT.ALREADY_IMPORTED');
+    expect(again.message).toContain(`#${result.statementFileId}`);
+    expect(again.message).toMatch(/on \d{4}-\d{2}-\d{2}T/);
+    expect(await stored('WECHAT')).toEqual({ files: 1, lines: 33 });
+  });
+
+  it('imports the WeChat ALL bill (control totals verified) and the GBK Alipay statement', async () => {
+    const wechat = await service.import({
+      channel: 'WECHAT_ALL',
+      format: 'wechat-all',
+      filePath: sample('wechat-all-2026-11-22.csv'),
+      silent: true,
+    });
+    expect(wechat).toMatchObject({ lines: 33, businessDate: '2026-11-22' });
+    expect(wechat.totals).toEqual([
+      expect.objectContaining({
+        currency: 'CNY',
+        paymentAmount: '13781.94',
+        refundAmount: '494.28',
+        fee: '79.72',
+      }),
+    ]);
+    expect(await stored('WECHAT_ALL')).toEqual({ files: 1, lines: 33 });
+
+    const alipay = await service.import({
+      channel: 'ALIPAY',
+      format: 'alipay',
+      filePath: sample('alipay-2026-11-22.csv'),
+      silent: true,
+    });
+    expect(alipay).toMatchObject({ lines: 30, businessDate: '2026-11-22', channel: 'ALIPAY' });
+    expect(await stored('ALIPAY')).toEqual({ files: 1, lines: 30 });
+    const [one] = await db.query<[{ trade_time: string; currency: string }]>(
+      `SELECT to_char(trade_time, 'YYYY-MM-DD HH24:MI:SS') AS trade_time, currency
+       FROM reconciliation.statement_line WHERE statement_file_id = $1 AND line_no = 6`,
+      [alipay.statementFileId],
+    );
+    expect(one).toEqual({ trade_time: '2026-11-22 21:49:20', currency: 'CNY' });
+  });
+
+  it('keeps nothing of a WeChat bill whose summary total was tampered with (CONTROL_TOTAL_MISMATCH)', async () => {
+    const text = await readFile(sample('wechat-all-2026-11-22.csv'), 'utf8');
+    const tampered = text.replace('`33,`13781.94,`494.28,', '`33,`13781.95,`494.28,');
+    expect(tampered).not.toBe(text);
+    const file = path.join(tmp, 'wechat-tampered.csv');
+    await writeFile(file, tampered);
+    const before = await stored('WECHAT_T');
+
+    const error = await failure(
+      service.import({
+        channel: 'WECHAT_T',
+        format: 'wechat-all',
+        filePath: file,
+        silent: true,
+        chunkSize: 10,
+      }),
+    );
+    expect(error).toBeInstanceOf(StatementParseError);
+    expect(error.code).toBe('STATEMENT.CONTROL_TOTAL_MISMATCH');
+    expect(before).toEqual({ files: 0, lines: 0 });
+    expect(await stored('WECHAT_T')).toEqual(before);
+  });
+
+  it('keeps nothing of a generic file with a malformed amount on line 5, naming the line and field', async () => {
+    const lines = (await readFile(sample('generic-2026-11-22.csv'), 'utf8')).split('\n');
+    // lines[4] is physical line 5 (the header is line 1): its amount is the fourth column.
+    const cells = lines[4]!.split(',');
+    cells[3] = `${cells[3]!.slice(0, 1)}x${cells[3]!.slice(2)}`;
+    lines[4] = cells.join(',');
+    const file = path.join(tmp, 'generic-bad-amount.csv');
+    await writeFile(file, lines.join('\n'));
+    const before = await stored('GENERIC_BAD');
+
+    // chunkSize 2: lines 2..3 are already COPYed when line 5 fails; the rollback drops them.
+    const error = await failure(
+      service.import({
+        channel: 'GENERIC_BAD',
+        format: 'generic',
+        filePath: file,
+        silent: true,
+        chunkSize: 2,
+      }),
+    );
+    expect(error).toBeInstanceOf(StatementParseError);
+    expect([error.code, (error as StatementParseError).lineNo, (error as StatementParseError).field]).toEqual(
+      ['STATEMENT.MALFORMED_LINE', 5, 'amount'],
+    );
+    expect(error.message).toMatch(/^line 5, field amount: /);
+    expect(await stored('GENERIC_BAD')).toEqual(before);
+    expect(before).toEqual({ files: 0, lines: 0 });
+  });
+
+  it('CLI: prints the result as JSON, and a bad file is a UsageError with the parser message', async () => {
+    const printed: string[] = [];
+    const realWrite = process.stdout.write.bind(process.stdout);
+    process.stdout.write = (chunk: string) => {
+      printed.push(String(chunk));
+      return true;
+    };
+    try {
+      const result = await statementImportCommand({
+        channel: 'CLI_TEST',
+        format: 'generic',
+        file: sample('generic-2026-11-23.csv'),
+        json: true,
+      });
+      expect(JSON.parse(printed.join(''))).toEqual(result);
+      expect(result).toMatchObject({ lines: 3, businessDate: '2026-11-23' });
+
+      const attempt = statementImportCommand({
+        channel: 'CLI_TEST',
+        format: 'generic',
+        file: path.join(tmp, 'generic-bad-amount.csv'),
+        json: true,
+      });
+      await expect(attempt).rejects.toBeInstanceOf(UsageError);
+      await expect(attempt).rejects.toThrow(
+        /STATEMENT\.MALFORMED_LINE: line 5, field amount: .*nothing imported/,
+      );
+    } finally {
+      process.stdout.write = realWrite;
+    }
+    expect(await stored('CLI_TEST')).toEqual({ files: 1, lines: 3 });
+  });
+});
