@@ -1,6 +1,7 @@
 import { messagingTablesMigration } from '@app/messaging';
 import { InternalTransactions1764000000100 } from './1764000000100-internal-transactions.js';
 import { Statements1764000000300 } from './1764000000300-statements.js';
+import { MatchResults1764000000400 } from './1764000000400-match-results.js';
 
 export const RECONCILIATION_SCHEMA = 'reconciliation';
 
@@ -9,4 +10,5 @@ export const reconciliationMigrations = [
   messagingTablesMigration(RECONCILIATION_SCHEMA),
   InternalTransactions1764000000100,
   Statements1764000000300,
+  MatchResults1764000000400,
 ];
