@@ -97,8 +97,9 @@ function strip<T extends Counted>(rows: T[]): Omit<T, 'total'>[] {
   return rows.map(({ total: _total, ...rest }) => rest);
 }
 
+/** How many differences a check found in all (a row count, not money). */
 function totalOf(rows: Counted[]): number {
-  return rows.length === 0 ? 0 : Number(rows[0]!.total);
+  return rows.length === 0 ? 0 : Number.parseInt(rows[0]!.total, 10);
 }
 
 function shown(total: number): string {

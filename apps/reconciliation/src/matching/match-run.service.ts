@@ -42,19 +42,8 @@ interface InternalRow {
   occurredAt: string;
 }
 
-interface LineRow {
-  statementFileId: string;
-  lineNo: number;
-  type: StatementLine['type'];
-  orderNo: string;
-  refundNo: string | null;
-  channelTxnId: string | null;
-  amount: string;
-  fee: string | null;
-  currency: string;
-  status: string;
-  tradeTime: string;
-}
+/** A stored statement line is a StatementLine plus the file it came from. */
+type LineRow = StatementLine & { statementFileId: string };
 
 /**
  * Internal transactions as InternalItems. Money leaves Postgres as text (numeric::text keeps the
@@ -190,19 +179,8 @@ function toInternalItem(r: InternalRow): InternalItem {
   };
 }
 
-function toStatementLine(r: LineRow): StatementLine {
-  return {
-    lineNo: r.lineNo,
-    type: r.type,
-    orderNo: r.orderNo,
-    refundNo: r.refundNo,
-    channelTxnId: r.channelTxnId,
-    amount: r.amount,
-    fee: r.fee,
-    currency: r.currency,
-    status: r.status,
-    tradeTime: r.tradeTime,
-  };
+function toStatementLine({ statementFileId: _file, ...line }: LineRow): StatementLine {
+  return line;
 }
 
 function itemRow(
