@@ -69,7 +69,7 @@ async function storedItems(
 > {
   return db.query(
     `SELECT class, side, event_id, line_no, to_char(original_business_date, 'YYYY-MM-DD') AS original_business_date
-     FROM reconciliation.match_item WHERE match_run_id = $1 ORDER BY match_key, line_no, event_id`,
+     FROM reconciliation.match_item WHERE match_run_id = $1 ORDER BY order_no, coalesce(refund_no, $$$$), line_no, event_id`,
     [matchRunId],
   );
 }

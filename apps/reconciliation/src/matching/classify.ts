@@ -33,7 +33,7 @@ import {
  * earlier days, and D's statement lines in; every item on both sides in exactly one class out.
  *
  * Rules, in the order they are applied:
- * - Join key: a payment on orderNo, a refund on refundNo. A refund line without a refundNo (the
+ * - Join key: a payment on orderNo, a refund on (orderNo, refundNo): merchants number refunds within an order. A refund line without a refundNo (the
  *   generic CSV has no such column) is paired with one of our refunds of the same order that no
  *   line claims by refundNo: first one with the same amount, else the first by refundNo; a line
  *   left over is MISSING_INTERNAL.
@@ -251,7 +251,7 @@ function entryOf(item: InternalItem, originalBusinessDate: string | undefined): 
 }
 
 function internalKeyOf(item: InternalItem): string {
-  return item.kind === 'PAYMENT' ? `PAYMENT|${item.orderNo}` : `REFUND|${item.refundNo}`;
+  return item.kind === 'PAYMENT' ? `PAYMENT|${item.orderNo}` : `REFUND|${item.orderNo}|${item.refundNo}`;
 }
 
 function compareEntries(a: InternalEntry, b: InternalEntry): number {
@@ -274,7 +274,7 @@ function keyLines(
     if (line.type === 'PAYMENT') {
       keyed.push({ key: `PAYMENT|${line.orderNo}`, line });
     } else if (line.refundNo !== null && line.refundNo !== '') {
-      const key = `REFUND|${line.refundNo}`;
+      const key = `REFUND|${line.orderNo}|${line.refundNo}`;
       claimed.add(key);
       keyed.push({ key, line });
     } else {

@@ -1,10 +1,14 @@
-import { copyRows } from '@app/platform';
+import { CURRENCY_CODES, InvariantError, TOPIC, businessDateBounds, minorUnitOf } from '@app/contracts';
 import type { DataSource, EntityManager } from 'typeorm';
 import { DEFAULT_CHANNEL_CALENDAR } from '../ingest/channel-calendar.repository.js';
-import type { ChannelCalendar } from '../ingest/internal-transaction.js';
-import type { StatementLine } from '../statement/statement-line.js';
-import { classify } from './classify.js';
-import type { InternalItem, MatchClass, MatchResultRow } from './match.types.js';
+import { CLASSIFY_SQL, RUN_TEMP_TABLES_SQL } from './match-run.sql.js';
+import {
+  DEFAULT_CROSS_DAY_GRACE_DAYS,
+  DEFAULT_CROSS_DAY_WINDOW_MINUTES,
+  DEFAULT_SUCCESS_STATUSES,
+  MATCH_CLASSES,
+  type MatchClass,
+} from './match.types.js';
 
 export interface MatchRunResult {
   /** bigint as a string. */
@@ -14,192 +18,309 @@ export interface MatchRunResult {
   /** The statement file matched against; null when (channel, D) has no statement yet. */
   statementFileId: string | null;
   counts: Record<MatchClass, number>;
+  /** Our items read (D's and those carried from D−1) and statement lines read. */
+  internalItems: number;
+  statementLines: number;
+  /** Matched items released to clearing by this run (recon.item-matched.v1); 0 on a re-run. */
+  emitted: number;
+  discrepancies: { opened: number; reclassified: number; resolvedByRematch: number };
+  elapsedMs: number;
 }
 
-const ITEM_COLUMNS = [
-  'match_run_id',
-  'class',
-  'side',
-  'match_key',
-  'event_id',
-  'statement_file_id',
-  'line_no',
-  'order_no',
-  'refund_no',
-  'reason',
-  'fee_difference',
-  'original_business_date',
-] as const;
-
-interface InternalRow {
-  eventId: string;
-  kind: InternalItem['kind'];
-  merchantId: string;
-  orderNo: string;
-  refundNo: string | null;
-  amount: string;
-  currency: string;
-  occurredAt: string;
+export interface MatchRunOptions {
+  /** Prefix of the environment's topic names (KAFKA_TOPIC_PREFIX). */
+  topicPrefix?: string;
+  /** work_mem for the run's hash joins (a day's items are joined in one statement). */
+  workMem?: string;
 }
 
-/** A stored statement line is a StatementLine plus the file it came from. */
-type LineRow = StatementLine & { statementFileId: string };
+export type MatchRunErrorCode = 'MATCH_RUN.INVALID_REQUEST';
+
+export class MatchRunError extends Error {
+  override readonly name = 'MatchRunError';
+
+  constructor(
+    readonly code: MatchRunErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface ChannelPolicy {
+  zone: string;
+  cutoffLocalTime: string;
+  crossDayWindowMinutes: number;
+  crossDayGraceDays: number;
+  expectedFeeRate: string | null;
+  paymentSuccessStatuses: string[];
+  refundSuccessStatuses: string[];
+}
+
+const CHANNEL = /^[A-Z0-9_]{1,32}$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const MINOR_UNITS_JSON = JSON.stringify(Object.fromEntries(CURRENCY_CODES.map((c) => [c, minorUnitOf(c)])));
 
 /**
- * Internal transactions as InternalItems. Money leaves Postgres as text (numeric::text keeps the
- * stored scale), instants as ISO UTC with milliseconds.
- *
- * PAYMENT_REVERSED is not loaded: a reversal (冲正) undoes a payment on our side and never appears
- * as its own line on a channel statement, so it is not an item to match; how reversals net against
- * their payment is left to the clearing side.
- */
-const INTERNAL_SELECT = `
-  it.event_id AS "eventId",
-  CASE it.event_type WHEN 'PAYMENT_SUCCEEDED' THEN 'PAYMENT' ELSE 'REFUND' END AS "kind",
-  it.merchant_id AS "merchantId",
-  it.order_no AS "orderNo",
-  it.refund_no AS "refundNo",
-  it.amount::text AS amount,
-  it.currency::text AS currency,
-  to_char(it.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "occurredAt"`;
-
-/**
- * One match run (对账) of a channel's business date D: loads D's internal transactions, the items
- * D−1's latest run left PENDING_CROSS_DAY and the lines of D's latest statement file (one query
- * each, in one REPEATABLE READ snapshot), classifies them with the pure `classify`, and writes a
- * new match_run with every match_item (COPY) in the same transaction.
- *
- * Re-running a day writes another match_run with the same classification; nothing is updated or
- * deleted, and nothing is emitted.
- * TODO(matching): marking items handled and emitting discrepancies / clearing input exactly once per
- * (channel, date) is a later issue; it must key on the latest run, not on every run.
+ * One match run (对账) of a channel's business date D, set-based (ADR 007): one SQL statement
+ * classifies D's internal transactions, the items D−1's latest run left PENDING_CROSS_DAY and
+ * the lines of D's latest statement file, by the rules of the pure `classify`, and writes
+ *  - a match_run row and every item into match_item (the marks: each item's class in this run),
+ *  - one recon.item-matched.v1 outbox row per matched transaction never emitted before,
+ *  - the discrepancy (差错) records: opened for new non-matched items, reclassified while open,
+ *    resolved as REMATCH when an open one's item now matches,
+ * all in one transaction. Runs of the same (channel, D) are serialised by an advisory lock; a
+ * re-run writes a new match_run with the same classification and emits nothing new.
  */
 export class MatchRunService {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly topic: string;
+  private readonly workMem: string;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    options: MatchRunOptions = {},
+  ) {
+    this.topic = `${options.topicPrefix ?? ''}${TOPIC.reconItemMatchedV1}`;
+    this.workMem = options.workMem ?? '256MB';
+    if (!/^\d{1,5}(kB|MB|GB)$/.test(this.workMem))
+      throw new MatchRunError(
+        'MATCH_RUN.INVALID_REQUEST',
+        `workMem must look like 256MB, got "${this.workMem}"`,
+      );
+  }
 
   async run(channel: string, businessDate: string): Promise<MatchRunResult> {
+    if (!CHANNEL.test(channel))
+      throw new MatchRunError('MATCH_RUN.INVALID_REQUEST', `channel must match ${CHANNEL}, got "${channel}"`);
+    if (!isDate(businessDate))
+      throw new MatchRunError(
+        'MATCH_RUN.INVALID_REQUEST',
+        `business date must be a valid YYYY-MM-DD, got "${businessDate}"`,
+      );
+    const started = Date.now();
     return this.dataSource.transaction('REPEATABLE READ', async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`match-run:${channel}:${businessDate}`]);
+      await tx.query(`SET LOCAL work_mem = '${this.workMem}'`);
       const [{ startedAt }] = await tx.query<[{ startedAt: string }]>(
         `SELECT clock_timestamp()::text AS "startedAt"`,
       );
-      const calendar = await this.calendarOf(tx, channel);
-      const internalItems = await this.loadInternal(tx, channel, businessDate);
-      const pendingItems = await this.loadPending(tx, channel, businessDate);
-      const lineRows = await this.loadLines(tx, channel, businessDate);
-      const statementFileId = lineRows[0]?.statementFileId ?? null;
+      const policy = await this.policyOf(tx, channel);
+      const closesAt = businessDateBounds(businessDate, {
+        zone: policy.zone,
+        cutoffLocalTime: policy.cutoffLocalTime,
+      }).end.toISO();
+      const statementFileId = await this.latestStatement(tx, channel, businessDate);
+      const previousRunId = await this.latestRun(tx, channel, previousDate(businessDate));
+      const [{ id: matchRunId }] = await tx.query<[{ id: string }]>(
+        `SELECT nextval(pg_get_serial_sequence('reconciliation.match_run', 'id'))::text AS id`,
+      );
 
-      const result = classify({
+      await tx.query(RUN_TEMP_TABLES_SQL);
+      const [outcome] = await tx.query<
+        {
+          counts: Partial<Record<MatchClass, number>> | null;
+          internal_out: string;
+          lines_out: string;
+          internal_in: string;
+          lines_in: string;
+          emitted: string;
+        }[]
+      >(CLASSIFY_SQL, [
+        channel,
         businessDate,
-        internalItems,
-        pendingItems,
-        lines: lineRows.map(toStatementLine),
-        policy: { zone: calendar.zone, cutoffLocalTime: calendar.cutoffLocalTime },
-      });
+        matchRunId,
+        statementFileId,
+        closesAt,
+        policy.crossDayWindowMinutes,
+        policy.crossDayGraceDays,
+        policy.expectedFeeRate,
+        policy.paymentSuccessStatuses,
+        policy.refundSuccessStatuses,
+        previousRunId,
+        MINOR_UNITS_JSON,
+        this.topic,
+        startedAt,
+      ]);
+      if (outcome === undefined) throw new InvariantError('the match statement returned no row');
+      const counts = Object.fromEntries(
+        MATCH_CLASSES.map((c) => [c, Number(outcome.counts?.[c] ?? 0)]),
+      ) as Record<MatchClass, number>;
+      const internalItems = Number(outcome.internal_in);
+      const statementLines = Number(outcome.lines_in);
+      // Invariant 6 (DESIGN §7): every item in exactly one class, on each side.
+      const classified = MATCH_CLASSES.reduce((sum, c) => sum + counts[c], 0);
+      const rowsOut = Number(outcome.internal_out) + Number(outcome.lines_out);
+      if (
+        Number(outcome.internal_out) !== internalItems ||
+        Number(outcome.lines_out) !== statementLines ||
+        classified > rowsOut ||
+        classified < Math.max(internalItems, statementLines)
+      ) {
+        throw new InvariantError(
+          `match run ${channel} ${businessDate} lost or invented items: internal ${internalItems} in / ${outcome.internal_out} out, lines ${statementLines} in / ${outcome.lines_out} out, ${classified} classified`,
+        );
+      }
 
-      const [{ id }] = await tx.query<[{ id: string }]>(
-        `INSERT INTO reconciliation.match_run (channel, business_date, started_at, finished_at, counts)
-         VALUES ($1, $2, $3, clock_timestamp(), $4::jsonb)
-         RETURNING id::text AS id`,
-        [channel, businessDate, startedAt, JSON.stringify(result.counts)],
+      const discrepancies = await this.recordDiscrepancies(tx, channel, businessDate, matchRunId);
+      await tx.query(
+        `INSERT INTO reconciliation.match_run (id, channel, business_date, started_at, finished_at, counts)
+         OVERRIDING SYSTEM VALUE
+         VALUES ($1, $2, $3, $4, clock_timestamp(), $5::jsonb)`,
+        [matchRunId, channel, businessDate, startedAt, JSON.stringify(counts)],
       );
-      await copyRows(
-        tx,
-        'reconciliation.match_item',
-        ITEM_COLUMNS,
-        result.rows.map((row) => itemRow(id, statementFileId, row)),
-      );
-      return { matchRunId: id, channel, businessDate, statementFileId, counts: result.counts };
+      return {
+        matchRunId,
+        channel,
+        businessDate,
+        statementFileId,
+        counts,
+        internalItems,
+        statementLines,
+        emitted: Number(outcome.emitted),
+        discrepancies,
+        elapsedMs: Date.now() - started,
+      };
     });
   }
 
-  private async calendarOf(tx: EntityManager, channel: string): Promise<ChannelCalendar> {
-    const rows = await tx.query<{ zone: string; cutoffLocalTime: string }[]>(
-      `SELECT zone, cutoff_local_time AS "cutoffLocalTime"
-       FROM reconciliation.channel_calendar WHERE channel = $1`,
+  /**
+   * Turns the run's non-matched items into discrepancy records (one per item, however many runs
+   * see it) and closes the open ones whose item matched this time. A RESOLVED discrepancy is
+   * never reopened by a run: finance closed it, and its history says how.
+   */
+  private async recordDiscrepancies(
+    tx: EntityManager,
+    channel: string,
+    businessDate: string,
+    matchRunId: string,
+  ): Promise<MatchRunResult['discrepancies']> {
+    const reclassified = await tx.query<{ id: string }[]>(
+      `WITH before AS (
+         SELECT d.id, d.class FROM reconciliation.discrepancy d
+         JOIN run_unmatched u ON d.channel = $1 AND d.item_ref = u.item_ref
+         WHERE d.status = 'OPEN'),
+       updated AS (
+         UPDATE reconciliation.discrepancy d
+         SET class = u.class, side = u.side, statement_file_id = u.statement_file_id, line_no = u.line_no,
+             channel_amount = u.channel_amount, fee_difference = u.fee_difference, reason = u.reason,
+             last_match_run_id = $2::bigint, updated_at = now()
+         FROM run_unmatched u
+         WHERE d.channel = $1 AND d.item_ref = u.item_ref AND d.status = 'OPEN'
+         RETURNING d.id, d.class, d.reason),
+       history AS (
+         INSERT INTO reconciliation.discrepancy_history (discrepancy_id, action, actor, match_run_id, detail)
+         SELECT u.id, 'RECLASSIFIED', 'system', $2::bigint, jsonb_build_object('from', b.class, 'to', u.class, 'reason', u.reason)
+         FROM updated u JOIN before b USING (id)
+         WHERE b.class <> u.class
+         RETURNING discrepancy_id)
+       SELECT discrepancy_id::text AS id FROM history`,
+      [channel, matchRunId],
+    );
+    const opened = await tx.query<{ id: string }[]>(
+      `WITH inserted AS (
+         INSERT INTO reconciliation.discrepancy
+           (channel, item_ref, business_date, detected_on, class, side, internal_transaction_id, event_id,
+            statement_file_id, line_no, merchant_id, order_no, refund_no, internal_amount, channel_amount,
+            currency, fee_difference, reason, first_match_run_id, last_match_run_id)
+         SELECT $1, u.item_ref, u.business_date, $3::date, u.class, u.side, u.internal_transaction_id, u.event_id,
+                u.statement_file_id, u.line_no, u.merchant_id, u.order_no, u.refund_no, u.internal_amount,
+                u.channel_amount, u.currency, u.fee_difference, u.reason, $2::bigint, $2::bigint
+         FROM run_unmatched u
+         ORDER BY u.item_ref
+         ON CONFLICT (channel, item_ref) DO NOTHING
+         RETURNING id, class, reason),
+       history AS (
+         INSERT INTO reconciliation.discrepancy_history (discrepancy_id, action, actor, match_run_id, detail)
+         SELECT id, 'OPENED', 'system', $2::bigint, jsonb_build_object('class', class, 'reason', reason)
+         FROM inserted
+         RETURNING discrepancy_id)
+       SELECT discrepancy_id::text AS id FROM history`,
+      [channel, matchRunId, businessDate],
+    );
+    const rematched = await tx.query<{ id: string }[]>(
+      `WITH resolved AS (
+         UPDATE reconciliation.discrepancy d
+         SET status = 'RESOLVED', resolution = 'REMATCH', resolved_by = 'system', resolved_at = now(),
+             resolution_note = 'matched by match run ' || $2::bigint, last_match_run_id = $2::bigint, updated_at = now()
+         WHERE d.channel = $1 AND d.status = 'OPEN'
+           AND (d.internal_transaction_id IN (SELECT internal_transaction_id FROM run_rematched)
+                OR (d.statement_file_id, d.line_no) IN (SELECT statement_file_id, line_no FROM run_rematched))
+         RETURNING d.id),
+       history AS (
+         INSERT INTO reconciliation.discrepancy_history (discrepancy_id, action, actor, match_run_id, detail)
+         SELECT id, 'RESOLVED', 'system', $2::bigint, jsonb_build_object('resolution', 'REMATCH')
+         FROM resolved
+         RETURNING discrepancy_id)
+       SELECT discrepancy_id::text AS id FROM history`,
+      [channel, matchRunId],
+    );
+    return { opened: opened.length, reclassified: reclassified.length, resolvedByRematch: rematched.length };
+  }
+
+  private async policyOf(tx: EntityManager, channel: string): Promise<ChannelPolicy> {
+    const rows = await tx.query<
+      {
+        zone: string | null;
+        cutoff: string | null;
+        window: number | null;
+        grace: number | null;
+        rate: string | null;
+        payment: string[] | null;
+        refund: string[] | null;
+      }[]
+    >(
+      `SELECT c.zone, c.cutoff_local_time AS cutoff, p.cross_day_window_minutes AS window,
+              p.cross_day_grace_days AS grace, p.expected_fee_rate::text AS rate,
+              p.payment_success_statuses AS payment, p.refund_success_statuses AS refund
+       FROM (SELECT $1::text AS channel) k
+       LEFT JOIN reconciliation.channel_calendar c ON c.channel = k.channel
+       LEFT JOIN reconciliation.channel_match_policy p ON p.channel = k.channel`,
       [channel],
     );
-    return rows[0] ?? DEFAULT_CHANNEL_CALENDAR;
+    const row = rows[0];
+    return {
+      zone: row?.zone ?? DEFAULT_CHANNEL_CALENDAR.zone,
+      cutoffLocalTime: row?.cutoff ?? DEFAULT_CHANNEL_CALENDAR.cutoffLocalTime,
+      crossDayWindowMinutes: row?.window ?? DEFAULT_CROSS_DAY_WINDOW_MINUTES,
+      crossDayGraceDays: row?.grace ?? DEFAULT_CROSS_DAY_GRACE_DAYS,
+      expectedFeeRate: row?.rate ?? null,
+      paymentSuccessStatuses: (row?.payment ?? [...DEFAULT_SUCCESS_STATUSES.PAYMENT]).map((s) =>
+        s.toUpperCase(),
+      ),
+      refundSuccessStatuses: (row?.refund ?? [...DEFAULT_SUCCESS_STATUSES.REFUND]).map((s) =>
+        s.toUpperCase(),
+      ),
+    };
   }
 
-  private async loadInternal(tx: EntityManager, channel: string, date: string): Promise<InternalItem[]> {
-    const rows = await tx.query<InternalRow[]>(
-      `SELECT ${INTERNAL_SELECT}
-       FROM reconciliation.internal_transaction it
-       WHERE it.channel = $1 AND it.business_date = $2::date
-         AND it.event_type IN ('PAYMENT_SUCCEEDED', 'REFUND_SUCCEEDED')`,
+  /** The latest statement file imported for (channel, D): a corrected file supersedes the first. */
+  private async latestStatement(tx: EntityManager, channel: string, date: string): Promise<string | null> {
+    const rows = await tx.query<{ id: string }[]>(
+      `SELECT id::text AS id FROM reconciliation.statement_file
+       WHERE channel = $1 AND business_date = $2::date
+       ORDER BY imported_at DESC, id DESC LIMIT 1`,
       [channel, date],
     );
-    return rows.map(toInternalItem);
+    return rows[0]?.id ?? null;
   }
 
-  /** The PENDING_CROSS_DAY items of D−1's latest run, mapped back to their transactions by event_id. */
-  private async loadPending(tx: EntityManager, channel: string, date: string): Promise<InternalItem[]> {
-    const rows = await tx.query<InternalRow[]>(
-      `WITH previous AS (
-         SELECT id FROM reconciliation.match_run
-         WHERE channel = $1 AND business_date = $2::date - 1
-         ORDER BY id DESC LIMIT 1)
-       SELECT ${INTERNAL_SELECT}
-       FROM previous
-       JOIN reconciliation.match_item mi ON mi.match_run_id = previous.id AND mi.class = 'PENDING_CROSS_DAY'
-       JOIN reconciliation.internal_transaction it ON it.event_id = mi.event_id AND it.channel = $1`,
+  private async latestRun(tx: EntityManager, channel: string, date: string): Promise<string | null> {
+    const rows = await tx.query<{ id: string }[]>(
+      `SELECT id::text AS id FROM reconciliation.match_run
+       WHERE channel = $1 AND business_date = $2::date
+       ORDER BY id DESC LIMIT 1`,
       [channel, date],
     );
-    return rows.map(toInternalItem);
-  }
-
-  /** The lines of the latest statement file imported for (channel, D). */
-  private async loadLines(tx: EntityManager, channel: string, date: string): Promise<LineRow[]> {
-    return tx.query<LineRow[]>(
-      `WITH latest AS (
-         SELECT id FROM reconciliation.statement_file
-         WHERE channel = $1 AND business_date = $2::date
-         ORDER BY imported_at DESC, id DESC LIMIT 1)
-       SELECT l.statement_file_id::text AS "statementFileId", l.line_no AS "lineNo", l.type,
-              l.order_no AS "orderNo", l.refund_no AS "refundNo", l.channel_txn_id AS "channelTxnId",
-              l.amount::text AS amount, l.fee::text AS fee, l.currency::text AS currency, l.status,
-              to_char(l.trade_time, 'YYYY-MM-DD HH24:MI:SS') AS "tradeTime"
-       FROM latest JOIN reconciliation.statement_line l ON l.statement_file_id = latest.id
-       ORDER BY l.line_no`,
-      [channel, date],
-    );
+    return rows[0]?.id ?? null;
   }
 }
 
-function toInternalItem(r: InternalRow): InternalItem {
-  return {
-    eventId: r.eventId,
-    kind: r.kind,
-    merchantId: r.merchantId,
-    orderNo: r.orderNo,
-    refundNo: r.refundNo,
-    amount: r.amount,
-    currency: r.currency,
-    occurredAt: r.occurredAt,
-  };
+function previousDate(date: string): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
 }
 
-function toStatementLine({ statementFileId: _file, ...line }: LineRow): StatementLine {
-  return line;
-}
-
-function itemRow(
-  matchRunId: string,
-  statementFileId: string | null,
-  row: MatchResultRow,
-): (string | number | null)[] {
-  return [
-    matchRunId,
-    row.class,
-    row.side,
-    row.key,
-    row.internal?.eventId ?? null,
-    row.line === undefined ? null : statementFileId,
-    row.line?.lineNo ?? null,
-    row.internal?.orderNo ?? row.line?.orderNo ?? '',
-    row.internal?.refundNo ?? row.line?.refundNo ?? null,
-    row.reason,
-    row.feeDifference ?? null,
-    row.originalBusinessDate ?? null,
-  ];
+function isDate(value: string): boolean {
+  if (!DATE.test(value)) return false;
+  const d = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
 }

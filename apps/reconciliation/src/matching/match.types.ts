@@ -87,7 +87,7 @@ export interface MatchInput {
 export interface MatchResultRow {
   class: MatchClass;
   side: MatchSide;
-  /** The join key: `PAYMENT|<orderNo>` or `REFUND|<refundNo>` (`REFUND?|<orderNo>|line <n>` when unresolved). */
+  /** The join key: `PAYMENT|<orderNo>` or `REFUND|<orderNo>|<refundNo>` (refund numbers are unique only within an order) (`REFUND?|<orderNo>|line <n>` when unresolved). */
   key: string;
   internal?: InternalItem;
   line?: StatementLine;

@@ -2,6 +2,7 @@ import { messagingTablesMigration } from '@app/messaging';
 import { InternalTransactions1764000000100 } from './1764000000100-internal-transactions.js';
 import { Statements1764000000300 } from './1764000000300-statements.js';
 import { MatchResults1764000000400 } from './1764000000400-match-results.js';
+import { Discrepancies1764000000500 } from './1764000000500-discrepancies.js';
 
 export const RECONCILIATION_SCHEMA = 'reconciliation';
 
@@ -11,4 +12,5 @@ export const reconciliationMigrations = [
   InternalTransactions1764000000100,
   Statements1764000000300,
   MatchResults1764000000400,
+  Discrepancies1764000000500,
 ];

@@ -1,0 +1,275 @@
+/**
+ * The match run as SQL (ADR 007): the same rules as the pure `classify` (its header is the
+ * specification), written so Postgres does one hash FULL JOIN over a day's items instead of Node
+ * holding them. `classify` stays the reference: an integration test runs both on the same data.
+ *
+ * Parameters of CLASSIFY_SQL:
+ *  $1 channel, $2 business date D, $3 match run id, $4 statement file id (null: no statement yet),
+ *  $5 D's cut-off instant, $6 cross-day window (minutes), $7 cross-day grace (days),
+ *  $8 expected fee rate (null: no fee check), $9 / $10 success status words for payments / refunds,
+ *  $11 the previous day's latest run (null: none), $12 currency → minor unit (jsonb),
+ *  $13 the recon.item-matched.v1 topic (environment prefix applied), $14 the matching instant.
+ *
+ * It writes every item of the run into match_item, one recon.item-matched.v1 outbox row per
+ * matched transaction not emitted before (the outbox dedupe key makes "each once" hold across
+ * re-runs and discrepancy resolutions), and copies the few non-matched items, and the matched
+ * items that close an open discrepancy, into the transaction's temp tables for the discrepancy
+ * step. It returns one row: counts per class and per side, and how many items were emitted.
+ */
+
+/** Temp tables of one run (dropped at commit): small, only the non-matched and the re-matched. */
+export const RUN_TEMP_TABLES_SQL = `
+  CREATE TEMP TABLE run_unmatched (
+    item_ref text NOT NULL, class text NOT NULL, side text NOT NULL,
+    internal_transaction_id bigint, event_id text, statement_file_id bigint, line_no int,
+    merchant_id text, order_no text NOT NULL, refund_no text,
+    internal_amount numeric, channel_amount numeric, currency char(3) NOT NULL,
+    fee_difference numeric, reason text NOT NULL, business_date date NOT NULL
+  ) ON COMMIT DROP;
+  CREATE TEMP TABLE run_rematched (
+    internal_transaction_id bigint, statement_file_id bigint, line_no int
+  ) ON COMMIT DROP`;
+
+const KEY_OF_INTERNAL = `CASE it.event_type WHEN 'PAYMENT_SUCCEEDED' THEN 'PAYMENT|' || it.order_no
+         ELSE 'REFUND|' || it.order_no || '|' || it.refund_no END`;
+
+const INTERNAL_COLUMNS = `it.id, it.event_id, it.event_type, it.merchant_id, it.order_no, it.refund_no,
+       it.amount, it.currency, it.occurred_at, it.channel_txn_id, it.payment_method,
+       it.coupon_amount, it.coupon_merchant_funded, it.coupon_platform_funded, it.business_date`;
+
+export const CLASSIFY_SQL = `
+WITH
+internal AS MATERIALIZED (
+  SELECT ${INTERNAL_COLUMNS}, NULL::date AS carried_from, ${KEY_OF_INTERNAL} AS key
+  FROM reconciliation.internal_transaction it
+  WHERE it.channel = $1 AND it.business_date = $2::date
+    AND it.event_type IN ('PAYMENT_SUCCEEDED', 'REFUND_SUCCEEDED')
+  UNION ALL
+  SELECT ${INTERNAL_COLUMNS}, it.business_date AS carried_from, ${KEY_OF_INTERNAL} AS key
+  FROM reconciliation.match_item mi
+  JOIN reconciliation.internal_transaction it ON it.id = mi.internal_transaction_id
+  WHERE mi.match_run_id = $11::bigint AND mi.class = 'PENDING_CROSS_DAY'
+),
+line AS MATERIALIZED (
+  SELECT l.line_no, l.type, l.order_no, l.refund_no, l.channel_txn_id, l.amount, l.fee, l.currency,
+         l.status, l.trade_time,
+         CASE WHEN l.type = 'PAYMENT' THEN 'PAYMENT|' || l.order_no
+              WHEN coalesce(l.refund_no, '') <> '' THEN 'REFUND|' || l.order_no || '|' || l.refund_no
+         END AS key
+  FROM reconciliation.statement_line l
+  WHERE l.statement_file_id = $4::bigint
+),
+-- Refund lines that name no refund number (the generic CSV has no such column) are tied to one
+-- of our refunds of the same order that no line claims by number: same money first, in line
+-- order against refund-number order, then whatever is left in the same orders.
+anon AS (
+  SELECT line_no, order_no, amount, currency FROM line WHERE key IS NULL
+),
+candidate AS (
+  SELECT i.key, i.order_no, i.refund_no, i.amount, i.currency
+  FROM internal i
+  WHERE i.event_type = 'REFUND_SUCCEEDED'
+    AND i.order_no IN (SELECT order_no FROM anon)
+    AND i.key NOT IN (SELECT key FROM line WHERE type = 'REFUND' AND key IS NOT NULL)
+),
+same_money AS (
+  SELECT a.line_no, c.key
+  FROM (SELECT line_no, order_no, amount, currency,
+               row_number() OVER (PARTITION BY order_no, amount, currency ORDER BY line_no) AS r
+        FROM anon) a
+  JOIN (SELECT key, order_no, amount, currency,
+               row_number() OVER (PARTITION BY order_no, amount, currency ORDER BY refund_no COLLATE "C") AS r
+        FROM candidate) c
+    ON c.order_no = a.order_no AND c.amount = a.amount AND c.currency = a.currency AND c.r = a.r
+),
+leftover AS (
+  SELECT a.line_no, c.key
+  FROM (SELECT line_no, order_no, row_number() OVER (PARTITION BY order_no ORDER BY line_no) AS r
+        FROM anon WHERE line_no NOT IN (SELECT line_no FROM same_money)) a
+  JOIN (SELECT key, order_no, row_number() OVER (PARTITION BY order_no ORDER BY refund_no COLLATE "C") AS r
+        FROM candidate WHERE key NOT IN (SELECT key FROM same_money)) c
+    ON c.order_no = a.order_no AND c.r = a.r
+),
+resolved AS (
+  SELECT line_no, key FROM same_money UNION ALL SELECT line_no, key FROM leftover
+),
+keyed AS (
+  SELECT l.*, coalesce(l.key, r.key, 'REFUND?|' || l.order_no || '|line ' || l.line_no) AS rkey,
+         (l.key IS NULL AND r.key IS NULL) AS unresolved
+  FROM line l LEFT JOIN resolved r ON l.key IS NULL AND r.line_no = l.line_no
+),
+joined AS MATERIALIZED (
+  SELECT k.line_no, k.type, k.order_no AS line_order_no, k.refund_no AS line_refund_no,
+         k.channel_txn_id AS line_channel_txn_id, k.amount AS line_amount, k.fee, k.currency AS line_currency,
+         k.status, k.trade_time, k.unresolved,
+         coalesce(k.rkey, i.key) AS rkey,
+         i.id, i.event_id, i.event_type, i.merchant_id, i.order_no, i.refund_no, i.amount, i.currency,
+         i.occurred_at, i.channel_txn_id, i.payment_method, i.coupon_amount, i.coupon_merchant_funded,
+         i.coupon_platform_funded, i.business_date, i.carried_from,
+         (k.line_no IS NOT NULL AND i.id IS NOT NULL
+           AND k.status = ANY (CASE WHEN i.event_type = 'PAYMENT_SUCCEEDED' THEN $9::text[] ELSE $10::text[] END)
+         ) AS status_ok,
+         (k.line_no IS NOT NULL AND i.id IS NOT NULL AND k.currency = i.currency AND k.amount = i.amount) AS money_ok
+  FROM keyed k FULL JOIN internal i ON i.key = k.rkey
+),
+-- DUPLICATE: a key on several lines keeps the line that agrees with our record (else the first)
+-- paired, the others are duplicates. Keys are grouped by hash, and only the few repeated ones ranked.
+repeated AS (
+  SELECT rkey FROM joined WHERE line_no IS NOT NULL GROUP BY rkey HAVING count(*) > 1
+),
+ranked AS (
+  SELECT j.line_no,
+         row_number() OVER w AS lrank,
+         first_value(j.line_no) OVER w AS paired_line_no
+  FROM joined j JOIN repeated USING (rkey)
+  WHERE j.line_no IS NOT NULL
+  WINDOW w AS (PARTITION BY j.rkey ORDER BY (j.status_ok AND j.money_ok) DESC, j.line_no)
+),
+classified AS MATERIALIZED (
+  SELECT j.*,
+         CASE
+           WHEN j.line_no IS NULL THEN
+             CASE
+               WHEN j.carried_from IS NOT NULL THEN
+                 CASE WHEN $2::date - j.carried_from >= $7::int THEN 'MISSING_IN_CHANNEL' ELSE 'PENDING_CROSS_DAY' END
+               WHEN $7::int > 0 AND $5::timestamptz - j.occurred_at <= make_interval(mins => $6::int) THEN 'PENDING_CROSS_DAY'
+               ELSE 'MISSING_IN_CHANNEL'
+             END
+           WHEN d.lrank > 1 THEN 'DUPLICATE'
+           WHEN j.id IS NULL THEN 'MISSING_INTERNAL'
+           WHEN NOT j.status_ok THEN 'STATUS_MISMATCH'
+           WHEN NOT j.money_ok THEN 'AMOUNT_MISMATCH'
+           ELSE 'MATCHED'
+         END AS class,
+         d.paired_line_no,
+         CASE WHEN j.fee IS NOT NULL AND $8::numeric IS NOT NULL THEN
+           j.fee - (CASE WHEN j.type = 'REFUND' THEN -1 ELSE 1 END)
+                   * round(j.line_amount * $8::numeric, ($12::jsonb ->> j.line_currency::text)::int)
+         END AS fee_diff
+  FROM joined j LEFT JOIN ranked d ON d.line_no = j.line_no AND d.lrank > 1
+),
+item AS (
+  SELECT c.*,
+         CASE WHEN c.class = 'DUPLICATE' OR c.id IS NULL THEN 'CHANNEL'
+              WHEN c.line_no IS NULL THEN 'INTERNAL' ELSE 'BOTH' END AS side,
+         -- A duplicate line is only the channel's: our item belongs to the row it is paired in.
+         CASE WHEN c.class = 'DUPLICATE' THEN NULL ELSE c.id END AS own_id,
+         nullif(c.fee_diff, 0) AS fee_difference
+  FROM classified c
+),
+described AS (
+  SELECT i.*,
+         CASE WHEN i.side = 'CHANNEL' THEN 'line:' || $4::bigint || ':' || i.line_no ELSE 'txn:' || i.own_id END AS item_ref,
+         'line ' || i.line_no || ' ' || i.type || ' ' || i.line_amount || ' ' || i.line_currency || ' ' || i.status AS line_text,
+         'our ' || CASE WHEN i.event_type = 'PAYMENT_SUCCEEDED' THEN 'payment ' ELSE 'refund ' END
+           || i.amount || ' ' || i.currency || ' (' || i.rkey || ')' AS our_text,
+         CASE WHEN i.carried_from IS NULL THEN ''
+              ELSE ' (our business date ' || i.carried_from || ', on ' || $2::date || '''s statement)' END AS carried_text
+  FROM item i
+),
+reasoned AS (
+  SELECT d.*,
+         CASE d.class
+           WHEN 'MATCHED' THEN NULL
+           WHEN 'DUPLICATE' THEN d.line_text || ' repeats '
+             || CASE WHEN d.type = 'PAYMENT' THEN 'order ' || d.line_order_no
+                     ELSE 'refund ' || coalesce(d.line_refund_no, 'of order ' || d.line_order_no) END
+             || ' already on line ' || d.paired_line_no
+           WHEN 'MISSING_INTERNAL' THEN
+             CASE WHEN d.unresolved THEN d.line_text || ' names no refundNo and none of our refunds of order '
+                    || d.line_order_no || ' is left to pair it with'
+                  ELSE d.line_text || ' has no ' || lower(d.type) || ' of ours' END
+           WHEN 'PENDING_CROSS_DAY' THEN
+             CASE WHEN d.carried_from IS NOT NULL THEN d.our_text || ' of ' || d.carried_from
+                    || ' is not on ' || $2::date || '''s statement yet (grace ' || $7::int || ' day(s), '
+                    || ($2::date - d.carried_from) || ' elapsed)'
+                  ELSE d.our_text || ' at ' || to_char(d.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                    || ' is ' || ceil(extract(epoch FROM $5::timestamptz - d.occurred_at))::bigint
+                    || 's before the cut-off (window ' || $6::int || ' min); expected on a later statement' END
+           WHEN 'MISSING_IN_CHANNEL' THEN
+             CASE WHEN d.carried_from IS NOT NULL THEN d.our_text || ' of ' || d.carried_from
+                    || ' is on no statement up to ' || $2::date || ' (grace ' || $7::int || ' day(s) elapsed)'
+                  ELSE d.our_text || ' is not on the channel''s statement of ' || $2::date END
+           ELSE concat_ws('; ',
+                  CASE WHEN NOT d.status_ok THEN 'status ' || d.status || ' (channel) ≠ succeeded (ours)' END,
+                  CASE WHEN d.currency <> d.line_currency THEN 'currency ' || d.currency || ' (ours) ≠ ' || d.line_currency || ' (channel)'
+                       WHEN d.amount <> d.line_amount THEN 'amount ' || d.amount || ' (ours) ≠ ' || d.line_amount || ' (channel)' END)
+                || d.carried_text
+         END
+         || CASE WHEN d.class <> 'MATCHED' AND d.fee_difference IS NOT NULL
+              THEN '; fee ' || d.fee || ' (channel) ≠ ' || (d.fee - d.fee_difference) || ' expected at rate ' || $8::numeric
+              ELSE '' END AS reason
+  FROM described d
+),
+items AS (
+  INSERT INTO reconciliation.match_item
+    (match_run_id, class, side, match_key, internal_transaction_id, event_id, statement_file_id, line_no,
+     order_no, refund_no, reason, fee_difference, original_business_date)
+  SELECT $3::bigint, r.class, r.side, CASE WHEN r.class = 'MATCHED' THEN NULL ELSE r.rkey END,
+         r.own_id, CASE WHEN r.own_id IS NULL THEN NULL ELSE r.event_id END,
+         CASE WHEN r.line_no IS NULL THEN NULL ELSE $4::bigint END, r.line_no,
+         coalesce(CASE WHEN r.own_id IS NULL THEN NULL ELSE r.order_no END, r.line_order_no),
+         CASE WHEN r.own_id IS NULL THEN r.line_refund_no ELSE r.refund_no END,
+         r.reason, r.fee_difference, r.carried_from
+  FROM reasoned r
+),
+unmatched AS (
+  INSERT INTO run_unmatched
+  SELECT r.item_ref, r.class, r.side, r.own_id, CASE WHEN r.own_id IS NULL THEN NULL ELSE r.event_id END,
+         CASE WHEN r.line_no IS NULL THEN NULL ELSE $4::bigint END, r.line_no,
+         CASE WHEN r.own_id IS NULL THEN NULL ELSE r.merchant_id END,
+         coalesce(CASE WHEN r.own_id IS NULL THEN NULL ELSE r.order_no END, r.line_order_no),
+         CASE WHEN r.own_id IS NULL THEN r.line_refund_no ELSE r.refund_no END,
+         CASE WHEN r.own_id IS NULL THEN NULL ELSE r.amount END, r.line_amount,
+         coalesce(CASE WHEN r.own_id IS NULL THEN NULL ELSE r.currency END, r.line_currency),
+         r.fee_difference, r.reason, coalesce(r.carried_from, $2::date)
+  FROM reasoned r
+  WHERE r.class NOT IN ('MATCHED', 'PENDING_CROSS_DAY')
+),
+rematched AS (
+  INSERT INTO run_rematched
+  SELECT r.own_id, $4::bigint, r.line_no
+  FROM reasoned r
+  WHERE r.class = 'MATCHED'
+    AND (r.own_id IN (SELECT internal_transaction_id FROM reconciliation.discrepancy
+                      WHERE channel = $1 AND status = 'OPEN' AND internal_transaction_id IS NOT NULL)
+         OR ($4::bigint, r.line_no) IN (SELECT statement_file_id, line_no FROM reconciliation.discrepancy
+                                       WHERE channel = $1 AND status = 'OPEN' AND statement_file_id IS NOT NULL))
+),
+emitted AS (
+  INSERT INTO reconciliation.outbox (topic, message_key, value, headers, dedupe_key)
+  SELECT $13, r.merchant_id,
+         convert_to(json_strip_nulls(json_build_object(
+           'eventId', md5('recon.item-matched.v1:' || $1 || ':' || r.event_id)::uuid,
+           'occurredAt', to_char($14::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+           'matchedBy', 'MATCH_RUN',
+           'matchRunId', $3::bigint::text,
+           'channel', $1,
+           'businessDate', to_char(r.business_date, 'YYYY-MM-DD'),
+           'merchantId', r.merchant_id,
+           'transaction', json_build_object(
+             'eventId', r.event_id, 'type', r.event_type, 'orderNo', r.order_no, 'refundNo', r.refund_no,
+             'amount', r.amount::text, 'currency', r.currency,
+             'occurredAt', to_char(r.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+             'channelTxnId', r.channel_txn_id, 'paymentMethod', r.payment_method,
+             'coupon', CASE WHEN r.coupon_amount IS NULL THEN NULL ELSE json_build_object(
+               'amount', r.coupon_amount::text, 'merchantFunded', r.coupon_merchant_funded::text,
+               'platformFunded', r.coupon_platform_funded::text) END),
+           'statementLine', json_build_object(
+             'statementFileId', $4::bigint::text, 'lineNo', r.line_no, 'amount', r.line_amount::text,
+             'fee', r.fee::text, 'channelTxnId', r.line_channel_txn_id,
+             'tradeTime', to_char(r.trade_time, 'YYYY-MM-DD HH24:MI:SS'))
+         ))::text, 'UTF8'),
+         json_build_object('contract', 'recon.item-matched.v1')::jsonb,
+         'recon.item-matched.v1:' || $1 || ':' || r.event_id
+  FROM reasoned r
+  WHERE r.class = 'MATCHED'
+  ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+  RETURNING 1
+)
+SELECT (SELECT json_object_agg(class, n) FROM (SELECT class, count(*) AS n FROM classified GROUP BY class) c) AS counts,
+       (SELECT count(*) FROM classified WHERE id IS NOT NULL AND class <> 'DUPLICATE') AS internal_out,
+       (SELECT count(*) FROM classified WHERE line_no IS NOT NULL) AS lines_out,
+       (SELECT count(*) FROM internal) AS internal_in,
+       (SELECT count(*) FROM line) AS lines_in,
+       (SELECT count(*) FROM emitted) AS emitted`;
