@@ -38,6 +38,8 @@ export interface Discrepancy {
   detectedOn: string;
   class: DiscrepancyClass;
   side: MatchSide;
+  /** A payment or a refund (our transaction's type, else the statement line's). */
+  itemType: 'PAYMENT' | 'REFUND';
   /** Our transaction, when we have one. */
   eventId: string | null;
   /** The statement line, when the channel has one. */

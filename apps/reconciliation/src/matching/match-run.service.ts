@@ -219,10 +219,10 @@ export class MatchRunService {
     const opened = await tx.query<{ id: string }[]>(
       `WITH inserted AS (
          INSERT INTO reconciliation.discrepancy
-           (channel, item_ref, business_date, detected_on, class, side, internal_transaction_id, event_id,
+           (channel, item_ref, business_date, detected_on, class, side, item_type, internal_transaction_id, event_id,
             statement_file_id, line_no, merchant_id, order_no, refund_no, internal_amount, channel_amount,
             currency, fee_difference, reason, first_match_run_id, last_match_run_id)
-         SELECT $1, u.item_ref, u.business_date, $3::date, u.class, u.side, u.internal_transaction_id, u.event_id,
+         SELECT $1, u.item_ref, u.business_date, $3::date, u.class, u.side, u.item_type, u.internal_transaction_id, u.event_id,
                 u.statement_file_id, u.line_no, u.merchant_id, u.order_no, u.refund_no, u.internal_amount,
                 u.channel_amount, u.currency, u.fee_difference, u.reason, $2::bigint, $2::bigint
          FROM run_unmatched u

@@ -20,7 +20,7 @@
 /** Temp tables of one run (dropped at commit): small, only the non-matched and the re-matched. */
 export const RUN_TEMP_TABLES_SQL = `
   CREATE TEMP TABLE run_unmatched (
-    item_ref text NOT NULL, class text NOT NULL, side text NOT NULL,
+    item_ref text NOT NULL, class text NOT NULL, side text NOT NULL, item_type text NOT NULL,
     internal_transaction_id bigint, event_id text, statement_file_id bigint, line_no int,
     merchant_id text, order_no text NOT NULL, refund_no text,
     internal_amount numeric, channel_amount numeric, currency char(3) NOT NULL,
@@ -215,7 +215,10 @@ items AS (
 ),
 unmatched AS (
   INSERT INTO run_unmatched
-  SELECT r.item_ref, r.class, r.side, r.own_id, CASE WHEN r.own_id IS NULL THEN NULL ELSE r.event_id END,
+  SELECT r.item_ref, r.class, r.side,
+         CASE WHEN r.own_id IS NULL THEN r.type
+              WHEN r.event_type = 'PAYMENT_SUCCEEDED' THEN 'PAYMENT' ELSE 'REFUND' END,
+         r.own_id, CASE WHEN r.own_id IS NULL THEN NULL ELSE r.event_id END,
          CASE WHEN r.line_no IS NULL THEN NULL ELSE $4::bigint END, r.line_no,
          CASE WHEN r.own_id IS NULL THEN NULL ELSE r.merchant_id END,
          coalesce(CASE WHEN r.own_id IS NULL THEN NULL ELSE r.order_no END, r.line_order_no),

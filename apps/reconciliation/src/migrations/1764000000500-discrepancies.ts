@@ -65,6 +65,7 @@ export class Discrepancies1764000000500 implements MigrationInterface {
         class                       text        NOT NULL CHECK (class IN ('AMOUNT_MISMATCH', 'STATUS_MISMATCH',
                                                   'MISSING_IN_CHANNEL', 'MISSING_INTERNAL', 'DUPLICATE')),
         side                        text        NOT NULL CHECK (side IN ('BOTH', 'INTERNAL', 'CHANNEL')),
+        item_type                   text        NOT NULL CHECK (item_type IN ('PAYMENT', 'REFUND')),
         internal_transaction_id     bigint,
         event_id                    text,
         statement_file_id           bigint,

@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { CURRENCY_CODES } from '../currency.js';
 import { MoneyError, TimeError, describeValue } from '../errors.js';
-import { DECIMAL_STRING_MAX_LENGTH, UNSIGNED_DECIMAL_STRING_PATTERN, parseDecimalString } from '../money.js';
+import {
+  DECIMAL_STRING_MAX_LENGTH,
+  DECIMAL_STRING_PATTERN,
+  UNSIGNED_DECIMAL_STRING_PATTERN,
+  parseDecimalString,
+} from '../money.js';
 import { ISO_INSTANT_MAX_LENGTH, isoInstantToEpochMillis } from '../business-date.js';
 
 /**
@@ -150,4 +155,135 @@ export function instantField(description: string) {
       }
     })
     .meta({ format: 'date-time', description });
+}
+
+const SIGNED_DECIMAL_RE = new RegExp(DECIMAL_STRING_PATTERN);
+
+/**
+ * A decimal string that may be negative: for figures whose sign is part of the fact (a channel fee
+ * returned on a refund), where amountField would refuse "-0.30". Syntax only, like amountField;
+ * the contract checks the currency scale at object level with Money.validate(allowNegative).
+ */
+export function signedAmountField(description: string) {
+  const syntaxError = (issue: RawIssue): string => {
+    try {
+      parseDecimalString(issue.input);
+    } catch (error) {
+      if (error instanceof MoneyError) return error.message;
+      throw error;
+    }
+    // Unreachable: both checks use the same pattern and length bound as parseDecimalString.
+    return `${describeValue(issue.input)} is not a plain decimal string`;
+  };
+  return z
+    .string({
+      error: (issue) =>
+        issue.input === undefined
+          ? 'required'
+          : `must be a decimal string, got ${describeJsonType(issue.input)}`,
+    })
+    .max(DECIMAL_STRING_MAX_LENGTH, { error: syntaxError })
+    .regex(SIGNED_DECIMAL_RE, { error: syntaxError })
+    .describe(description);
+}
+
+/**
+ * Lower case only, and any version nibble: ids derived with Postgres `md5(...)::uuid` are not
+ * RFC 9562 version 4 (zod's z.uuid() would refuse them), and one spelling per id keeps inbox
+ * deduplication, which compares strings, from seeing one id as two.
+ */
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function uuidField(description: string) {
+  return z
+    .string({ error: typeError('a string') })
+    .regex(UUID_RE, {
+      error: (issue) =>
+        `must be a lower-case UUID (8-4-4-4-12 hex digits), got ${describeValue(issue.input)}`,
+    })
+    .meta({ format: 'uuid', description });
+}
+
+/** Postgres bigint: the largest id an identity column can hand out. */
+export const BIGINT_ID_MAX = '9223372036854775807';
+
+/**
+ * A Postgres bigint id as a string (a JSON number loses digits past 2^53). No sign, no leading
+ * zeros: one spelling per id, so ids compare as strings.
+ */
+export function bigintIdField(description: string) {
+  return textField({
+    min: 1,
+    max: BIGINT_ID_MAX.length,
+    pattern: /^[1-9][0-9]*$/,
+    patternHint: 'a positive integer in decimal digits without leading zeros',
+    description,
+  }).check((payload) => {
+    const value = payload.value;
+    // Same length, digits only: string order is numeric order.
+    if (value.length === BIGINT_ID_MAX.length && /^[0-9]+$/.test(value) && value > BIGINT_ID_MAX) {
+      payload.issues.push({
+        code: 'custom',
+        message: `${describeValue(value)} is beyond the bigint range (at most ${BIGINT_ID_MAX})`,
+        input: value,
+        continue: true,
+      });
+    }
+  });
+}
+
+const ISO_DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const LOCAL_DATE_TIME_RE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
+
+function isCalendarDate(year: number, month: number, day: number): boolean {
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const days =
+    month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  return day <= days;
+}
+
+/** A business date (账期日) 'YYYY-MM-DD' that exists on the calendar: "2026-02-30" is refused. */
+export function businessDateField(description: string) {
+  return z
+    .string({ error: typeError("a date string 'YYYY-MM-DD'") })
+    .check((payload) => {
+      const m = ISO_DATE_RE.exec(payload.value);
+      if (m === null || !isCalendarDate(Number(m[1]), Number(m[2]), Number(m[3]))) {
+        payload.issues.push({
+          code: 'custom',
+          message: `${describeValue(payload.value)} is not a date 'YYYY-MM-DD'`,
+          input: payload.value,
+          continue: true,
+        });
+      }
+    })
+    .meta({ format: 'date', pattern: ISO_DATE_RE.source, description });
+}
+
+/**
+ * A channel's local wall-clock time as its statement prints it, 'YYYY-MM-DD HH:mm:ss' without an
+ * offset (the channel calendar's zone gives it one). Must be a real date and clock time.
+ */
+export function localDateTimeField(description: string) {
+  return z
+    .string({ error: typeError("a date-time string 'YYYY-MM-DD HH:mm:ss'") })
+    .check((payload) => {
+      const m = LOCAL_DATE_TIME_RE.exec(payload.value);
+      const valid =
+        m !== null &&
+        isCalendarDate(Number(m[1]), Number(m[2]), Number(m[3])) &&
+        Number(m[4]) <= 23 &&
+        Number(m[5]) <= 59 &&
+        Number(m[6]) <= 59;
+      if (!valid) {
+        payload.issues.push({
+          code: 'custom',
+          message: `${describeValue(payload.value)} is not a local date-time 'YYYY-MM-DD HH:mm:ss'`,
+          input: payload.value,
+          continue: true,
+        });
+      }
+    })
+    .meta({ pattern: LOCAL_DATE_TIME_RE.source, description });
 }

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
-import { PAYMENTS_TRANSACTION_V1, type TopicName } from '../topics.js';
+import { PAYMENTS_TRANSACTION_V1, RECON_ITEM_MATCHED_V1, type TopicName } from '../topics.js';
 import type { DecodeResult } from './contract.js';
 import { decodePaymentsTransactionV1, paymentsTransactionV1Schema } from './payments-transaction.v1.js';
+import { decodeReconItemMatchedV1, reconItemMatchedV1Schema } from './recon-item-matched.v1.js';
 
 export interface ContractDefinition<S extends z.ZodType = z.ZodType> {
   readonly topic: TopicName;
@@ -25,8 +26,16 @@ export const CONTRACTS = Object.freeze([
     schema: paymentsTransactionV1Schema,
     decode: decodePaymentsTransactionV1,
   } satisfies ContractDefinition<typeof paymentsTransactionV1Schema>,
+  {
+    topic: RECON_ITEM_MATCHED_V1,
+    name: 'ReconItemMatched',
+    version: 1,
+    schema: reconItemMatchedV1Schema,
+    decode: decodeReconItemMatchedV1,
+  } satisfies ContractDefinition<typeof reconItemMatchedV1Schema>,
 ] as const);
 
 export * from './contract.js';
 export * from './payments-transaction.v1.js';
+export * from './recon-item-matched.v1.js';
 export { describeJsonType } from './fields.js';

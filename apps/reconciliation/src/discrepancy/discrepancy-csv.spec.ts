@@ -1,0 +1,316 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import {
+  DISCREPANCY_CSV_COLUMNS,
+  csvCell,
+  csvMoney,
+  discrepanciesCsvString,
+  discrepanciesToCsv,
+} from './discrepancy-csv.js';
+import type { Discrepancy } from './discrepancy.types.js';
+
+const DANGEROUS = ['=', '+', '-', '@', '\t', '\r'];
+
+/**
+ * A minimal RFC 4180 reader, written independently of the writer: records end in CRLF, a field is
+ * either bare (no `"`, `,`, CR or LF) or quoted with `""` for a quote.
+ */
+function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let i = 0;
+  for (;;) {
+    let field = '';
+    if (text[i] === '"') {
+      i++;
+      for (;;) {
+        if (i >= text.length) throw new Error('unterminated quoted field');
+        if (text[i] === '"') {
+          if (text[i + 1] === '"') {
+            field += '"';
+            i += 2;
+          } else {
+            i++;
+            break;
+          }
+        } else {
+          field += text[i];
+          i++;
+        }
+      }
+    } else {
+      while (i < text.length && text[i] !== ',' && text[i] !== '\r' && text[i] !== '\n') {
+        if (text[i] === '"') throw new Error(`bare quote at ${i}`);
+        field += text[i];
+        i++;
+      }
+    }
+    record.push(field);
+    if (text[i] === ',') {
+      i++;
+      continue;
+    }
+    if (text.startsWith('\r\n', i)) {
+      records.push(record);
+      record = [];
+      i += 2;
+      if (i === text.length) return records;
+      continue;
+    }
+    throw new Error(`expected ',' or CRLF at ${i}, got ${JSON.stringify(text.slice(i, i + 5))}`);
+  }
+}
+
+const discrepancy: Discrepancy = {
+  id: '17',
+  channel: 'WECHAT',
+  businessDate: '2026-11-22',
+  detectedOn: '2026-11-22',
+  class: 'AMOUNT_MISMATCH',
+  side: 'BOTH',
+  itemType: 'PAYMENT',
+  eventId: 'e-O202611220000003',
+  statementFileId: '3',
+  lineNo: 5,
+  merchantId: 'M00013',
+  orderNo: 'O202611220000003',
+  refundNo: null,
+  internalAmount: '100.00',
+  channelAmount: '99.90',
+  currency: 'CNY',
+  feeDifference: '-0.06',
+  reason: 'amount 100.00 (ours) ≠ 99.90 (channel)',
+  status: 'OPEN',
+  resolution: null,
+  resolutionNote: null,
+  resolvedBy: null,
+  resolvedAt: null,
+  journalEntryId: null,
+  openedAt: '2026-11-23T02:00:05.123Z',
+  lastMatchRunId: '41',
+};
+
+const MONEY_COLUMNS: ReadonlySet<number> = new Set(
+  (['internal_amount', 'channel_amount', 'fee_difference'] as const).map((column) =>
+    DISCREPANCY_CSV_COLUMNS.indexOf(column),
+  ),
+);
+
+const HEADER =
+  'id,channel,business_date,detected_on,class,side,status,resolution,merchant_id,order_no,refund_no,event_id,statement_file_id,line_no,currency,internal_amount,channel_amount,fee_difference,reason,resolution_note,resolved_by,resolved_at,journal_entry_id,opened_at\r\n';
+
+describe('csvCell', () => {
+  it.each([
+    ['=', '=SUM(A1:A9)', "'=SUM(A1:A9)"],
+    ['+', '+1-2', "'+1-2"],
+    ['-', "-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"],
+    ['@', '@SUM(1,1)', `"'@SUM(1,1)"`],
+    ['TAB', '\t=1+1', "'\t=1+1"],
+    ['CR', '\r=1+1', `"'\r=1+1"`],
+  ])('guards a cell starting with %s', (_, value, cell) => {
+    expect(csvCell(value)).toBe(cell);
+  });
+
+  it('guards a formula that also needs quoting, quote first then RFC 4180', () => {
+    expect(csvCell('=HYPERLINK("http://evil.example","点我")')).toBe(
+      `"'=HYPERLINK(""http://evil.example"",""点我"")"`,
+    );
+  });
+
+  it('leaves a dangerous character alone when it is not first', () => {
+    expect(csvCell('a=b')).toBe('a=b');
+    expect(csvCell('O-1')).toBe('O-1');
+    expect(csvCell('ops@example.com')).toBe('ops@example.com');
+    expect(csvCell(' =1+1')).toBe(' =1+1');
+  });
+
+  it('quotes embedded quotes, commas and newlines (RFC 4180)', () => {
+    expect(csvCell('say "hi"')).toBe('"say ""hi"""');
+    expect(csvCell('a,b')).toBe('"a,b"');
+    expect(csvCell('line1\nline2')).toBe('"line1\nline2"');
+    expect(csvCell('line1\r\nline2')).toBe('"line1\r\nline2"');
+    expect(csvCell('"')).toBe('""""');
+  });
+
+  it('writes Chinese text as it is', () => {
+    // A full-width comma is text, not a separator.
+    expect(csvCell('渠道金额少 0.10 元，已人工核实')).toBe('渠道金额少 0.10 元，已人工核实');
+    expect(csvCell('差错,待处理')).toBe('"差错,待处理"');
+  });
+
+  it('writes null as an empty cell and numbers as text', () => {
+    expect(csvCell(null)).toBe('');
+    expect(csvCell('')).toBe('');
+    expect(csvCell(5)).toBe('5');
+    expect(csvCell(-5)).toBe("'-5");
+  });
+
+  const risky = fc.oneof(
+    fc.string({ unit: 'binary' }),
+    fc.string({ unit: fc.constantFrom(...DANGEROUS, '\n', '"', ',', "'", ' ', 'a', '中', '1', '.') }),
+  );
+
+  it('round-trips any string through an RFC 4180 reader, with a leading quote exactly when guarded', () => {
+    fc.assert(
+      fc.property(risky, (value) => {
+        const cell = csvCell(value);
+        const guarded = DANGEROUS.includes(value.charAt(0));
+        expect(parseCsv(`${cell}\r\n`)).toEqual([[guarded ? `'${value}` : value]]);
+        expect(DANGEROUS).not.toContain(cell.charAt(0));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
+
+describe('csvMoney', () => {
+  it('keeps plain decimals numeric, negative ones included', () => {
+    expect(csvMoney('-12.30')).toBe('-12.30');
+    expect(csvMoney('-0.06')).toBe('-0.06');
+    expect(csvMoney('239.54')).toBe('239.54');
+    expect(csvMoney('1500')).toBe('1500');
+    expect(csvMoney(null)).toBe('');
+  });
+
+  it('guards anything that is not a plain decimal', () => {
+    expect(csvMoney('-1+1')).toBe("'-1+1");
+    expect(csvMoney('-12.30e2')).toBe("'-12.30e2");
+    expect(csvMoney('=1,2')).toBe(`"'=1,2"`);
+    expect(csvMoney('+12.30')).toBe("'+12.30");
+    expect(csvMoney('12.')).toBe('12.');
+  });
+
+  it('never lets a formula through', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom(...DANGEROUS, '1', '.', '(', 'A', '|', '!') }),
+        (value) => {
+          const cell = csvMoney(value);
+          if (/^-?\d+(\.\d+)?$/.test(value)) expect(cell).toBe(value);
+          else expect(['=', '+', '@', '\t', '\r', '-']).not.toContain(cell.charAt(0));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('discrepanciesToCsv', () => {
+  it('has the agreed header, in order', () => {
+    expect(DISCREPANCY_CSV_COLUMNS.join(',') + '\r\n').toBe(HEADER);
+    expect(DISCREPANCY_CSV_COLUMNS).toHaveLength(24);
+  });
+
+  it('writes one CRLF line per discrepancy, money as numbers and the negative fee difference unguarded', () => {
+    const resolved: Discrepancy = {
+      ...discrepancy,
+      id: '18',
+      class: 'MISSING_IN_CHANNEL',
+      side: 'INTERNAL',
+      statementFileId: null,
+      lineNo: null,
+      channelAmount: null,
+      feeDifference: null,
+      refundNo: 'RO202611220000011',
+      reason: '我方有渠道无: "refund" not on the statement, see line 3',
+      status: 'RESOLVED',
+      resolution: 'WRITE_OFF',
+      resolutionNote: '=1+1 渠道确认未退款\n已关闭',
+      resolvedBy: '@ops-zhang',
+      resolvedAt: '2026-11-24T01:30:00.000Z',
+    };
+    const lines = [...discrepanciesToCsv([discrepancy, resolved])];
+    expect(lines).toEqual([
+      HEADER,
+      '17,WECHAT,2026-11-22,2026-11-22,AMOUNT_MISMATCH,BOTH,OPEN,,M00013,O202611220000003,,e-O202611220000003,3,5,CNY,100.00,99.90,-0.06,amount 100.00 (ours) ≠ 99.90 (channel),,,,,2026-11-23T02:00:05.123Z\r\n',
+      '18,WECHAT,2026-11-22,2026-11-22,MISSING_IN_CHANNEL,INTERNAL,RESOLVED,WRITE_OFF,M00013,O202611220000003,RO202611220000011,e-O202611220000003,,,CNY,100.00,,,"我方有渠道无: ""refund"" not on the statement, see line 3","\'=1+1 渠道确认未退款\n已关闭",\'@ops-zhang,2026-11-24T01:30:00.000Z,,2026-11-23T02:00:05.123Z\r\n',
+    ]);
+    const records = parseCsv(lines.join(''));
+    expect(records).toHaveLength(3);
+    const row = Object.fromEntries(DISCREPANCY_CSV_COLUMNS.map((column, i) => [column, records[2]?.[i]]));
+    expect(row).toMatchObject({
+      reason: '我方有渠道无: "refund" not on the statement, see line 3',
+      resolution_note: "'=1+1 渠道确认未退款\n已关闭",
+      resolved_by: "'@ops-zhang",
+      internal_amount: '100.00',
+      channel_amount: '',
+      line_no: '',
+    });
+    expect(records[1]?.[DISCREPANCY_CSV_COLUMNS.indexOf('fee_difference')]).toBe('-0.06');
+  });
+
+  it('is lazy: it reads rows only as lines are taken, so 10k rows stream', () => {
+    let produced = 0;
+    function* rows(): Generator<Discrepancy> {
+      for (let i = 1; i <= 10_000; i++) {
+        produced++;
+        yield { ...discrepancy, id: String(i) };
+      }
+    }
+    const csv = discrepanciesToCsv(rows());
+    expect(csv.next().value).toBe(HEADER);
+    expect(produced).toBe(0);
+    expect(csv.next().value).toMatch(/^1,WECHAT,/);
+    expect(produced).toBe(1);
+    let lines = 2;
+    for (const line of csv) {
+      lines++;
+      expect(line.endsWith('\r\n')).toBe(true);
+    }
+    expect([lines, produced]).toEqual([10_001, 10_000]);
+  });
+
+  it('survives any text in every text column: 24 fields per record, values back as written', () => {
+    const text = fc.string({ unit: fc.constantFrom(...DANGEROUS, '\n', '"', ',', 'x', '差') });
+    const nullable = fc.option(text, { nil: null });
+    const row = fc
+      .record({
+        orderNo: text,
+        reason: text,
+        merchantId: nullable,
+        resolutionNote: nullable,
+        resolvedBy: nullable,
+      })
+      .map((changes): Discrepancy => ({ ...discrepancy, ...changes }));
+    fc.assert(
+      fc.property(fc.array(row, { maxLength: 5 }), (rows) => {
+        const records = parseCsv(discrepanciesCsvString(rows));
+        expect(records).toHaveLength(rows.length + 1);
+        rows.forEach((original, i) => {
+          const record = records[i + 1] ?? [];
+          expect(record).toHaveLength(24);
+          const back = (value: string | null) =>
+            value === null ? '' : DANGEROUS.includes(value.charAt(0)) ? `'${value}` : value;
+          expect(record[DISCREPANCY_CSV_COLUMNS.indexOf('order_no')]).toBe(back(original.orderNo));
+          expect(record[DISCREPANCY_CSV_COLUMNS.indexOf('reason')]).toBe(back(original.reason));
+          expect(record[DISCREPANCY_CSV_COLUMNS.indexOf('merchant_id')]).toBe(back(original.merchantId));
+          expect(record[DISCREPANCY_CSV_COLUMNS.indexOf('resolution_note')]).toBe(
+            back(original.resolutionNote),
+          );
+          expect(record[DISCREPANCY_CSV_COLUMNS.indexOf('resolved_by')]).toBe(back(original.resolvedBy));
+          record.forEach((field, column) => {
+            if (MONEY_COLUMNS.has(column)) expect(field).toMatch(/^(-?\d+(\.\d+)?)?$/);
+            else expect(DANGEROUS).not.toContain(field.charAt(0));
+          });
+        });
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('discrepanciesCsvString', () => {
+  it('joins the lines, with a UTF-8 BOM only when asked', () => {
+    const plain = discrepanciesCsvString([discrepancy]);
+    expect(plain.startsWith('id,channel,')).toBe(true);
+    expect(plain.split('\r\n')).toHaveLength(3);
+    const withBom = discrepanciesCsvString([discrepancy], { bom: true });
+    expect(withBom).toBe(`\uFEFF${plain}`);
+    expect([...Buffer.from(withBom, 'utf8').subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(Buffer.from(withBom, 'utf8').toString('utf8')).toContain('≠');
+  });
+
+  it('writes only the header for no rows', () => {
+    expect(discrepanciesCsvString([])).toBe(HEADER);
+  });
+});
