@@ -7,7 +7,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { PaymentsTransactionV1 } from '@app/contracts';
+import { parseReconItemMatchedV1, reconItemMatchedEventId, type PaymentsTransactionV1 } from '@app/contracts';
 import { Ledger, runLedgerChecks } from '@app/ledger';
 import type { DataSource } from 'typeorm';
 import { DEFAULT_CHANNEL_CALENDAR } from '../../apps/reconciliation/src/ingest/channel-calendar.repository.js';
@@ -174,6 +174,10 @@ describe('discrepancies, marks and emission (real Postgres)', () => {
         statementLine: { amount: event.amount },
       });
       expect(message.value.eventId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      // What clearing will parse: the contract accepts every message as it is.
+      const parsed = parseReconItemMatchedV1(message.value);
+      expect(parsed.ok ? 'valid' : parsed.reason).toBe('valid');
+      expect(message.value.eventId).toBe(reconItemMatchedEventId('WECHAT', event.eventId));
       // Absent means absent: no optional field is sent as null.
       expect(JSON.stringify(message.value)).not.toContain('null');
     }
@@ -277,6 +281,8 @@ describe('discrepancies, marks and emission (real Postgres)', () => {
 
     const released = (await outboxMessages(db)).filter((m) => m.value.matchedBy === 'DISCREPANCY_RESOLUTION');
     expect(released).toHaveLength(1);
+    const parsedRelease = parseReconItemMatchedV1(released[0]?.value);
+    expect(parsedRelease.ok ? 'valid' : parsedRelease.reason).toBe('valid');
     expect(released[0]?.value).toMatchObject({
       discrepancyId: target!.id,
       transaction: { eventId: target!.eventId, amount: target!.internalAmount },
