@@ -8,6 +8,7 @@ import {
   ledgerTrialBalanceCommand,
 } from './commands/ledger.command.js';
 import { publishCommand } from './commands/publish.command.js';
+import { reconReportCommand, reconRunCommand } from './commands/recon.command.js';
 import { statementImportCommand } from './commands/statement.command.js';
 import { transactionSummaryCommand } from './commands/transactions.command.js';
 import { UsageError } from './output.js';
@@ -73,6 +74,31 @@ statement
       await statementImportCommand(options);
     },
   );
+
+const recon = program
+  .command('recon')
+  .description('reconciliation (对账): match runs and the discrepancy report');
+recon
+  .command('run')
+  .description(
+    "classify every item of a channel's business date against its latest statement; matched items go to clearing once",
+  )
+  .requiredOption('--channel <C>', 'the channel, e.g. WECHAT')
+  .requiredOption('--date <yyyy-mm-dd>', 'the business date')
+  .addOption(json())
+  .action(async (options: { channel: string; date: string; json?: boolean }) => {
+    await reconRunCommand(options);
+  });
+recon
+  .command('report')
+  .description('the discrepancy report (差错报表) of a business date: latest runs, summary by class, detail')
+  .requiredOption('--date <yyyy-mm-dd>', 'the business date')
+  .option('--channel <C>', 'one channel (default: all)')
+  .option('--csv <path>', 'also write the detail as CSV (UTF-8 with BOM, safe against formula injection)')
+  .addOption(json())
+  .action(async (options: { channel?: string; date: string; csv?: string; json?: boolean }) => {
+    await reconReportCommand(options);
+  });
 
 const ledger = program.command('ledger').description('the double-entry ledger: balances and checks');
 ledger

@@ -41,8 +41,13 @@ class DataSourceLifecycle implements OnApplicationShutdown {
 @Injectable()
 export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly relay: OutboxRelay;
-  constructor(@Inject(KAFKA) kafka: Kafka, dataSource: DataSource, @Inject(SERVICE_SCHEMA) schema: string) {
-    this.relay = new OutboxRelay(kafka, dataSource, { schema });
+  constructor(
+    @Inject(KAFKA) kafka: Kafka,
+    dataSource: DataSource,
+    @Inject(SERVICE_SCHEMA) schema: string,
+    @Inject(PLATFORM_CONFIG) config: PlatformConfig,
+  ) {
+    this.relay = new OutboxRelay(kafka, dataSource, { schema, topicPartitions: config.kafkaTopicPartitions });
   }
   async onApplicationBootstrap(): Promise<void> {
     await this.relay.start();

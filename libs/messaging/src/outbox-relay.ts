@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { backoffDelayMs, quoteIdent, type BackoffPolicy } from '@app/platform';
-import { createProducer } from './kafka-client.js';
+import { createProducer, ensureTopics } from './kafka-client.js';
 
 export interface OutboxRelayOptions {
   schema: string;
@@ -11,6 +11,8 @@ export interface OutboxRelayOptions {
   /** Poll interval when the outbox is empty. */
   idlePollMs?: number;
   backoff?: BackoffPolicy;
+  /** Partitions for a topic the relay is the first to write to (KAFKA_TOPIC_PARTITIONS). */
+  topicPartitions?: number;
 }
 
 interface OutboxRow {
@@ -36,6 +38,8 @@ export class OutboxRelay {
   private readonly idlePollMs: number;
   private readonly backoff: BackoffPolicy;
   published = 0;
+  /** Topics known to exist: the producer does not auto-create, so the first send to one creates it. */
+  private readonly ensuredTopics = new Set<string>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -78,12 +82,26 @@ export class OutboxRelay {
         [this.batchSizeMax],
       );
       if (rows.length === 0) return 0;
+      await this.ensureTopicsOf(rows);
       await producer.sendBatch({ topicMessages: groupByTopic(rows), acks: -1 });
       await tx.query(`UPDATE ${s}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [
         rows.map((r) => r.id),
       ]);
       return rows.length;
     });
+  }
+
+  private async ensureTopicsOf(rows: OutboxRow[]): Promise<void> {
+    const missing = [...new Set(rows.map((r) => r.topic))].filter((t) => !this.ensuredTopics.has(t));
+    if (missing.length === 0) return;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, missing, this.options.topicPartitions ?? 3);
+    } finally {
+      await admin.disconnect();
+    }
+    for (const topic of missing) this.ensuredTopics.add(topic);
   }
 
   private async connect(): Promise<Producer> {

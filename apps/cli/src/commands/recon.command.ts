@@ -1,0 +1,145 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { Ledger } from '@app/ledger';
+import { loadPlatformConfig } from '@app/platform';
+import { discrepanciesToCsv } from '../../../reconciliation/src/discrepancy/discrepancy-csv.js';
+import { DiscrepancyService } from '../../../reconciliation/src/discrepancy/discrepancy.service.js';
+import {
+  DiscrepancyError,
+  type ReconReport,
+} from '../../../reconciliation/src/discrepancy/discrepancy.types.js';
+import {
+  MatchRunError,
+  MatchRunService,
+  type MatchRunResult,
+} from '../../../reconciliation/src/matching/match-run.service.js';
+import { MATCH_CLASSES } from '../../../reconciliation/src/matching/match.types.js';
+import {
+  RECONCILIATION_SCHEMA,
+  reconciliationMigrations,
+} from '../../../reconciliation/src/migrations/index.js';
+import { emit, table, UsageError, type OutputOptions } from '../output.js';
+import { withSchemaDataSource } from '../schema-data-source.js';
+
+export interface ReconRunOptions extends OutputOptions {
+  channel: string;
+  date: string;
+}
+
+/** `recon run`: one match run of (channel, business date); prints the count per class. */
+export async function reconRunCommand(options: ReconRunOptions): Promise<MatchRunResult> {
+  const config = loadPlatformConfig('cli');
+  return withSchemaDataSource(RECONCILIATION_SCHEMA, reconciliationMigrations, async (dataSource) => {
+    let result: MatchRunResult;
+    try {
+      result = await new MatchRunService(dataSource, { topicPrefix: config.kafkaTopicPrefix }).run(
+        options.channel,
+        options.date,
+      );
+    } catch (error) {
+      if (error instanceof MatchRunError) throw new UsageError(`${error.code}: ${error.message}`);
+      throw error;
+    }
+    emit(options, result, () => formatRun(result));
+    return result;
+  });
+}
+
+export function formatRun(result: MatchRunResult): string {
+  const statement =
+    result.statementFileId === null
+      ? 'no statement imported yet'
+      : `statement file #${result.statementFileId}`;
+  const rows = MATCH_CLASSES.map((c) => ({ class: c, items: result.counts[c] }));
+  const { opened, reclassified, resolvedByRematch } = result.discrepancies;
+  return [
+    `match run #${result.matchRunId}: ${result.channel} ${result.businessDate} against ${statement} — ${result.internalItems} internal items, ${result.statementLines} statement lines, ${result.elapsedMs} ms`,
+    table(rows),
+    `released to clearing: ${result.emitted}; discrepancies opened ${opened}, reclassified ${reclassified}, resolved by re-match ${resolvedByRematch}`,
+  ].join('\n');
+}
+
+export interface ReconReportOptions extends OutputOptions {
+  channel?: string;
+  date: string;
+  /** Writes the discrepancy detail as CSV (UTF-8 with BOM) to this path. */
+  csv?: string;
+}
+
+/** `recon report`: the discrepancy report (差错报表) of a business date; optionally its CSV. */
+export async function reconReportCommand(options: ReconReportOptions): Promise<ReconReport> {
+  return withSchemaDataSource(RECONCILIATION_SCHEMA, reconciliationMigrations, async (dataSource) => {
+    let report: ReconReport;
+    try {
+      report = await new DiscrepancyService(dataSource, new Ledger()).report({
+        businessDate: options.date,
+        ...(options.channel === undefined ? {} : { channel: options.channel }),
+      });
+    } catch (error) {
+      if (error instanceof DiscrepancyError) throw new UsageError(`${error.code}: ${error.message}`);
+      throw error;
+    }
+    if (options.csv !== undefined) await writeCsv(options.csv, report);
+    emit(options, report, () => formatReport(report, options.csv));
+    return report;
+  });
+}
+
+async function writeCsv(file: string, report: ReconReport): Promise<void> {
+  const out = createWriteStream(file);
+  for (const line of discrepanciesToCsv(report.discrepancies, { bom: true })) {
+    if (!out.write(line)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+export function formatReport(report: ReconReport, csvFile?: string): string {
+  const scope = report.channel ?? 'all channels';
+  const runs =
+    report.runs.length === 0
+      ? `no match run for ${scope} on ${report.businessDate}`
+      : table(
+          report.runs.map((r) => ({
+            channel: r.channel,
+            run: `#${r.matchRunId}`,
+            ...Object.fromEntries(MATCH_CLASSES.map((c) => [c, r.counts[c] ?? 0])),
+          })),
+        );
+  const summary = table(
+    report.summary.map((s) => ({
+      channel: s.channel,
+      class: s.class,
+      open: s.open,
+      resolved: s.resolved,
+      currency: s.currency,
+      'Σ ours': s.internalAmount,
+      'Σ channel': s.channelAmount,
+    })),
+  );
+  const detail = table(
+    report.discrepancies.map((d) => ({
+      id: d.id,
+      channel: d.channel,
+      class: d.class,
+      status: d.resolution === null ? d.status : `${d.status} (${d.resolution})`,
+      order: d.refundNo === null ? d.orderNo : `${d.orderNo}/${d.refundNo}`,
+      ours: d.internalAmount ?? '',
+      channelAmount: d.channelAmount ?? '',
+      reason: d.reason,
+    })),
+  );
+  return [
+    `reconciliation report ${report.businessDate} (${scope})`,
+    '',
+    'latest match runs',
+    runs,
+    '',
+    'discrepancies (差错) by class',
+    summary,
+    '',
+    `detail (${report.discrepancies.length})`,
+    detail,
+    ...(csvFile === undefined ? [] : ['', `CSV written to ${csvFile}`]),
+  ].join('\n');
+}
