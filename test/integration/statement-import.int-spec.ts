@@ -146,7 +146,6 @@ describe('statement import (real Postgres)', () => {
         format: 'wechat-all',
         filePath: file,
         silent: true,
-        chunkSize: 10,
       }),
     );
     expect(error).toBeInstanceOf(StatementParseError);
@@ -165,14 +164,13 @@ describe('statement import (real Postgres)', () => {
     await writeFile(file, lines.join('\n'));
     const before = await stored('GENERIC_BAD');
 
-    // chunkSize 2: lines 2..3 are already COPYed when line 5 fails; the rollback drops them.
+    // Lines 2..4 are already in the COPY stream when line 5 fails; the aborted COPY and the rollback drop them.
     const error = await failure(
       service.import({
         channel: 'GENERIC_BAD',
         format: 'generic',
         filePath: file,
         silent: true,
-        chunkSize: 2,
       }),
     );
     expect(error).toBeInstanceOf(StatementParseError);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { copyRows, isUniqueViolation, ProgressReporter } from '@app/platform';
+import { copyRowStream, isUniqueViolation, ProgressReporter } from '@app/platform';
 import type { DataSource, EntityManager } from 'typeorm';
 import { statementParserFor, type StatementFormat, type StatementTotals } from './parsers/index.js';
 import type { StatementLine } from './statement-line.js';
@@ -34,8 +34,6 @@ export interface StatementImportRequest {
   businessDate?: string;
   /** No progress output (e.g. `--json` mode). */
   silent?: boolean;
-  /** Lines per COPY (default 5,000): memory stays bounded by this whatever the file size. */
-  chunkSize?: number;
 }
 
 export interface StatementImportResult {
@@ -74,7 +72,7 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
  *
  * 1. A first streaming pass computes the file's SHA-256; the same content already imported for the
  *    channel fails with STATEMENT.ALREADY_IMPORTED before anything is written.
- * 2. One transaction: the lines are parsed as a stream and COPYed in chunks; only once `lines()` has
+ * 2. One transaction: the lines are parsed as a stream into one COPY; only once `lines()` has
  *    completed (control totals verified) is the statement_file row inserted, under an id reserved
  *    from its sequence at the start. Any error — malformed line, control-total mismatch, encoding,
  *    business-date conflict — rolls the whole transaction back: nothing of the file is kept.
@@ -94,7 +92,6 @@ export class StatementImportService {
         'STATEMENT.INVALID_REQUEST',
         `business date must be a valid YYYY-MM-DD, got "${request.businessDate}"`,
       );
-    const chunkSize = request.chunkSize ?? 5_000;
 
     const sha256 = await fileSha256(filePath);
     const earlier = await this.findImport(this.dataSource.manager, channel, sha256);
@@ -115,23 +112,21 @@ export class StatementImportService {
           createReadStream(filePath, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>,
         );
         let businessDate = request.businessDate ?? null;
-        let chunk: (string | number | null)[][] = [];
-        const flush = async () => {
-          await copyRows(tx, 'reconciliation.statement_line', LINE_COLUMNS, chunk);
-          progress.add(chunk.length);
-          chunk = [];
-        };
-        for await (const line of parse.lines()) {
-          if (businessDate === null) businessDate = line.tradeTime.slice(0, 10);
-          else if (request.businessDate === undefined && line.tradeTime.slice(0, 10) !== businessDate)
-            throw new StatementImportError(
-              'STATEMENT.BUSINESS_DATE_REQUIRED',
-              `line ${line.lineNo}, field tradeTime: ${line.tradeTime} is not on ${businessDate} like the lines before it; the file spans several dates, give the business date (--date)`,
-            );
-          chunk.push(lineRow(id, channel, businessDate, line));
-          if (chunk.length >= chunkSize) await flush();
+        // One COPY for the whole file: the parser (Node) and the load (Postgres) run side by side.
+        async function* rows(): AsyncGenerator<(string | number | null)[]> {
+          for await (const line of parse.lines()) {
+            if (businessDate === null) businessDate = line.tradeTime.slice(0, 10);
+            else if (request.businessDate === undefined && line.tradeTime.slice(0, 10) !== businessDate)
+              throw new StatementImportError(
+                'STATEMENT.BUSINESS_DATE_REQUIRED',
+                `line ${line.lineNo}, field tradeTime: ${line.tradeTime} is not on ${businessDate} like the lines before it; the file spans several dates, give the business date (--date)`,
+              );
+            yield lineRow(id, channel, businessDate, line);
+          }
         }
-        await flush();
+        await copyRowStream(tx, 'reconciliation.statement_line', LINE_COLUMNS, rows(), (n) =>
+          progress.add(n),
+        );
         const summary = parse.summary();
         if (businessDate === null)
           throw new StatementImportError(

@@ -39,6 +39,50 @@ export async function copyRows(
   await pipeline(Readable.from([text]), client.query(copyFrom(sql)));
 }
 
+/**
+ * Streams rows into one COPY FROM STDIN inside the caller's transaction: the producer (a parser)
+ * and Postgres work at the same time, and memory holds one ~64 KiB chunk whatever the row count.
+ * An error thrown by `rows` aborts the COPY (and so the transaction): nothing is half loaded.
+ * @returns the number of rows written
+ */
+export async function copyRowStream(
+  tx: EntityManager,
+  qualifiedTable: string,
+  columns: readonly string[],
+  rows: AsyncIterable<readonly CopyValue[]>,
+  onRows?: (count: number) => void,
+): Promise<number> {
+  const runner = tx.queryRunner;
+  if (!runner?.isTransactionActive) throw new Error('copyRowStream must run inside a transaction');
+  const client = (await runner.connect()) as { query: (stream: unknown) => NodeJS.WritableStream };
+  let written = 0;
+  async function* chunks(): AsyncGenerator<string> {
+    let text = '';
+    let pending = 0;
+    for await (const row of rows) {
+      for (let i = 0; i < row.length; i += 1) text += (i === 0 ? '' : '\t') + copyTextField(row[i]);
+      text += '\n';
+      pending += 1;
+      if (text.length >= COPY_CHUNK_CHARS) {
+        yield text;
+        written += pending;
+        onRows?.(pending);
+        text = '';
+        pending = 0;
+      }
+    }
+    if (pending > 0) {
+      yield text;
+      written += pending;
+      onRows?.(pending);
+    }
+  }
+  const sql = `COPY ${qualifiedTable} (${columns.join(', ')}) FROM STDIN`;
+  await pipeline(Readable.from(chunks()), client.query(copyFrom(sql)));
+  return written;
+}
+const COPY_CHUNK_CHARS = 64 * 1024;
+
 export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
   return e?.code === '23505' || e?.driverError?.code === '23505';
