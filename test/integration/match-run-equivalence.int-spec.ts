@@ -42,13 +42,17 @@ const fate = fc.constantFrom<LineFate>(
   'TWICE',
   'TWICE_BAD_FIRST',
 );
-const orderSpec = fc.record({
+const orderSpec: fc.Arbitrary<OrderSpec> = fc.record({
   cents: fc.integer({ min: 100, max: 99_999 }),
   fate,
   second: fc.oneof(fc.integer({ min: 0, max: 86_399 }), fc.integer({ min: 86_000, max: 86_399 })),
   refunds: fc.array(fc.record({ cents: fc.integer({ min: 1, max: 99 }), fate }), { maxLength: 2 }),
 });
-const daySpec = fc.record({
+interface DaySpec {
+  orders: OrderSpec[];
+  channelOnly: number[];
+}
+const daySpec: fc.Arbitrary<DaySpec> = fc.record({
   orders: fc.array(orderSpec, { minLength: 1, maxLength: 25 }),
   channelOnly: fc.array(fc.integer({ min: 100, max: 9_999 }), { maxLength: 3 }),
 });
@@ -65,7 +69,7 @@ interface Scenario {
   lines: StatementLine[];
 }
 
-function scenarioOf(channel: string, spec: fc.Infer<typeof daySpec>): Scenario {
+function scenarioOf(channel: string, spec: DaySpec): Scenario {
   const events: PaymentsTransactionV1[] = [];
   const lines: StatementLine[] = [];
   const addLines = (
