@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { LedgerModule } from '@app/ledger';
 import { ServiceRuntimeModule } from '@app/messaging';
+import { ReconciliationHttpModule } from './http/reconciliation-http.module.js';
 import { IngestModule } from './ingest/ingest.module.js';
 import { RECONCILIATION_SCHEMA, reconciliationMigrations } from './migrations/index.js';
 
@@ -11,7 +13,9 @@ import { RECONCILIATION_SCHEMA, reconciliationMigrations } from './migrations/in
       migrations: reconciliationMigrations,
       httpPortDefault: 3001,
     }),
+    LedgerModule,
     IngestModule,
+    ReconciliationHttpModule,
   ],
 })
 export class ReconciliationModule {}

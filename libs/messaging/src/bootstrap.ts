@@ -1,13 +1,32 @@
 import { Logger, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { ModulesContainer, NestFactory } from '@nestjs/core';
 import type { PlatformConfig } from '@app/platform';
 import { PLATFORM_CONFIG } from './tokens.js';
+
+/**
+ * What a service adds to its HTTP surface beyond its controllers (e.g. its OpenAPI document and UI),
+ * given the app before it listens. A module provides any number of them under HTTP_APP_SETUP, so
+ * bootstrapService stays the same for every service.
+ */
+export type HttpAppSetup = (app: INestApplication) => void | Promise<void>;
+export const HTTP_APP_SETUP = Symbol('HTTP_APP_SETUP');
+
+/** Runs every HTTP_APP_SETUP the app's modules provide; for tests that create the app themselves. */
+export async function applyHttpAppSetups(app: INestApplication): Promise<void> {
+  // Looked up module by module: app.get() of a token no module provides would abort the process.
+  const setups = [...app.get(ModulesContainer).values()].flatMap((moduleRef) => {
+    const wrapper = moduleRef.providers.get(HTTP_APP_SETUP);
+    return wrapper === undefined ? [] : [wrapper.instance as HttpAppSetup];
+  });
+  for (const setup of setups) await setup(app);
+}
 
 /** Boots a service: HTTP for health and commands, Kafka consumers and the outbox relay as providers. */
 export async function bootstrapService(service: string, module: unknown): Promise<INestApplication> {
   const app = await NestFactory.create(module as never);
   // SIGTERM/SIGINT: consumers finish their batch and commit, the relay drains, then the pool closes.
   app.enableShutdownHooks();
+  await applyHttpAppSetups(app);
   const config = app.get<PlatformConfig>(PLATFORM_CONFIG);
   await app.listen(config.httpPort, config.httpHost);
   new Logger(service).log(`ready, HTTP on ${config.httpHost}:${config.httpPort}`);

@@ -13,7 +13,26 @@ describe('loadPlatformConfig', () => {
       kafkaSessionTimeoutMs: 30_000,
       httpHost: '127.0.0.1',
       httpPort: 3001,
+      statementUploadMaxBytes: 2_147_483_648,
     });
+  });
+
+  it('reads the statement upload limit in bytes, within 1 byte and 64 GiB', () => {
+    expect(loadPlatformConfig('x', { STATEMENT_UPLOAD_MAX_BYTES: '65536' }).statementUploadMaxBytes).toBe(
+      65_536,
+    );
+    expect(
+      loadPlatformConfig('x', { STATEMENT_UPLOAD_MAX_BYTES: '68719476736' }).statementUploadMaxBytes,
+    ).toBe(64 * 1024 ** 3);
+    expect(() => loadPlatformConfig('x', { STATEMENT_UPLOAD_MAX_BYTES: '2GiB' })).toThrow(
+      new ConfigError('STATEMENT_UPLOAD_MAX_BYTES must be a non-negative integer, got "2GiB"'),
+    );
+    expect(() => loadPlatformConfig('x', { STATEMENT_UPLOAD_MAX_BYTES: '0' })).toThrow(
+      'STATEMENT_UPLOAD_MAX_BYTES must be between 1 and 68719476736, got 0',
+    );
+    expect(() => loadPlatformConfig('x', { STATEMENT_UPLOAD_MAX_BYTES: '68719476737' })).toThrow(
+      'STATEMENT_UPLOAD_MAX_BYTES must be between 1 and 68719476736, got 68719476737',
+    );
   });
 
   it('reads brokers as a list and booleans strictly', () => {

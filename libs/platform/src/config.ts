@@ -14,9 +14,19 @@ export interface PlatformConfig {
   kafkaSessionTimeoutMs: number;
   httpHost: string;
   httpPort: number;
+  /**
+   * Largest channel statement an HTTP upload may carry. Uploads stream to a temp file, so this bounds
+   * disk, not memory; a larger upload is refused with 413 once it passes the limit.
+   */
+  statementUploadMaxBytes: number;
 }
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/clearing';
+
+/** 2 GiB: twice the largest statement a channel sends (~1 GB). */
+export const STATEMENT_UPLOAD_MAX_BYTES_DEFAULT = 2 * 1024 ** 3;
+/** No statement is this large: a value beyond it is a typo, not a setting. */
+const STATEMENT_UPLOAD_MAX_BYTES_CEILING = 64 * 1024 ** 3;
 
 export function loadPlatformConfig(
   service: string,
@@ -37,6 +47,13 @@ export function loadPlatformConfig(
     kafkaSessionTimeoutMs: intFromEnv(env, 'KAFKA_SESSION_TIMEOUT_MS', 30_000, 6_000, 300_000),
     httpHost: env.HTTP_HOST ?? '127.0.0.1',
     httpPort: intFromEnv(env, 'HTTP_PORT', defaults.httpPort ?? 3000, 0, 65535),
+    statementUploadMaxBytes: intFromEnv(
+      env,
+      'STATEMENT_UPLOAD_MAX_BYTES',
+      STATEMENT_UPLOAD_MAX_BYTES_DEFAULT,
+      1,
+      STATEMENT_UPLOAD_MAX_BYTES_CEILING,
+    ),
   };
 }
 
