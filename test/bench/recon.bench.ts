@@ -1,0 +1,392 @@
+/**
+ * `npm run bench:recon [-- --lines N --discrepancy-rate R --keep --json]`: how long reconciling one
+ * channel day takes — statement import, match run, marking and discrepancy records — against a bare
+ * COPY + one FULL OUTER JOIN of the same data, both measured in this one run on this machine.
+ *
+ *   setup (timed, reported apart): N internal transactions of channel BENCH on 2026-11-22
+ *     (Asia/Shanghai) COPYed straight into reconciliation.internal_transaction, then VACUUM ANALYZE;
+ *     the N-line generic-CSV statement written to a temp file (see recon-workload.ts for the rules
+ *     and the discrepancies of every class, ~0.5% in all);
+ *   engine: `StatementImportService.import` of the file, then `MatchRunService.run` of the day; the
+ *     classes it counts must equal the planned ones exactly (the bench fails otherwise);
+ *   baseline: COPY of the raw file bytes into an unindexed table (Postgres parses the CSV), then one
+ *     INSERT … SELECT … FULL OUTER JOIN that classifies every pair, also checked against the plan.
+ *
+ * Prints seconds, lines/s and the Node process's peak RSS per phase, the ratio engine ÷ baseline
+ * (target ≤ 1.0) and whether the engine stayed under 1 GiB. Works in its own database
+ * (cse_bench_recon), dropped at the end unless --keep. Not part of `npm test`.
+ */
+import 'reflect-metadata';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Command } from 'commander';
+import { Logger } from '@nestjs/common';
+import { LEDGER_SCHEMA, ledgerMigrations } from '@app/ledger';
+import { createServiceDataSource, runServiceMigrations } from '@app/platform';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { DataSource } from 'typeorm';
+import { createDatabase, dropDatabase, ensurePostgres, withDatabaseName } from '../../scripts/postgres.mjs';
+import { MatchRunService } from '../../apps/reconciliation/src/matching/match-run.service.js';
+import {
+  RECONCILIATION_SCHEMA,
+  reconciliationMigrations,
+} from '../../apps/reconciliation/src/migrations/index.js';
+import { StatementImportService } from '../../apps/reconciliation/src/statement/statement-import.service.js';
+import {
+  BENCH_BUSINESS_DATE,
+  BENCH_CHANNEL,
+  BENCH_ZONE,
+  INTERNAL_COPY_COLUMNS,
+  internalCopyChunks,
+  planWorkload,
+  statementCsvChunks,
+} from './recon-workload.js';
+
+const options = new Command('bench:recon')
+  .option('--lines <n>', 'internal transactions, and statement lines', '1000000')
+  .option('--discrepancy-rate <r>', 'share of items that are discrepancies, spread over 6 classes', '0.005')
+  .option('--keep', 'keep the database cse_bench_recon and the statement file')
+  .option('--json', 'print one JSON object on stdout, nothing else')
+  .parse(process.argv)
+  .opts<{ lines: string; discrepancyRate: string; keep?: boolean; json?: boolean }>();
+const workload = planWorkload(Number(options.lines), Number(options.discrepancyRate));
+const LINES = workload.rows;
+const RSS_LIMIT_MIB = 1024;
+const RATIO_TARGET = 1.0;
+
+Logger.overrideLogger(['error', 'warn']);
+const say = (text: string) => {
+  if (!options.json) process.stderr.write(`${text}\n`);
+};
+
+const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+await ensurePostgres({ databaseUrl: serverUrl, quiet: true });
+const DATABASE_NAME = 'cse_bench_recon';
+const databaseUrl = withDatabaseName(serverUrl, DATABASE_NAME);
+const statementPath = path.join(
+  os.tmpdir(),
+  `cse-bench-recon-${process.pid}-${BENCH_CHANNEL}-${BENCH_BUSINESS_DATE}.csv`,
+);
+
+/** Peak RSS of this process over one phase. */
+class RssSampler {
+  private peak = 0;
+  private atStart = 0;
+  private maxRssBefore = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  start(): void {
+    this.atStart = process.memoryUsage.rss();
+    this.peak = this.atStart;
+    this.maxRssBefore = process.resourceUsage().maxRSS * 1024;
+    this.timer = setInterval(() => this.sample(), 100);
+  }
+
+  /** RSS when the phase started (what the process already held), its peak, and the process's high-water mark. */
+  stop(): { startMiB: number; peakMiB: number; processMaxMiB: number } {
+    clearInterval(this.timer);
+    this.sample();
+    // A 100 ms timer misses whatever happens while the event loop is blocked (a long synchronous
+    // step); the kernel's high-water mark does not, and when this phase raised it, it is the peak.
+    const maxRssAfter = process.resourceUsage().maxRSS * 1024;
+    const peak = maxRssAfter > this.maxRssBefore ? Math.max(this.peak, maxRssAfter) : this.peak;
+    return { startMiB: mib(this.atStart), peakMiB: mib(peak), processMaxMiB: mib(maxRssAfter) };
+  }
+
+  private sample(): void {
+    const rss = process.memoryUsage.rss();
+    if (rss > this.peak) this.peak = rss;
+  }
+}
+
+const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+const seconds = (ms: number) => Number((ms / 1000).toFixed(2));
+const since = (t0: number) => performance.now() - t0;
+
+async function migrate(schema: string, migrations: (new () => object)[], poolMax: number) {
+  const ds = createServiceDataSource({
+    databaseUrl,
+    schema,
+    migrations,
+    applicationName: 'cse-bench',
+    poolMax,
+  });
+  await ds.initialize();
+  await runServiceMigrations(ds, schema);
+  return ds;
+}
+
+/** Class → count, every planned class present (0 when the run found none). */
+function countsOf(rows: { class: string; n: number }[], planned: Record<string, number>) {
+  const counts: Record<string, number> = Object.fromEntries(Object.keys(planned).map((c) => [c, 0]));
+  for (const { class: c, n } of rows) counts[c] = n;
+  return counts;
+}
+
+function differences(label: string, actual: Record<string, number>, expected: Record<string, number>) {
+  return [...new Set([...Object.keys(expected), ...Object.keys(actual)])]
+    .filter((c) => (actual[c] ?? 0) !== (expected[c] ?? 0))
+    .map((c) => `${label} ${c}: ${actual[c] ?? 0}, expected ${expected[c] ?? 0}`);
+}
+
+let dataSource: DataSource | undefined;
+const raw = new pg.Client({ connectionString: databaseUrl, application_name: 'cse-bench-raw' });
+let rawConnected = false;
+try {
+  await dropDatabase(databaseUrl);
+  await createDatabase(databaseUrl);
+  await (await migrate(LEDGER_SCHEMA, ledgerMigrations, 2)).destroy();
+  dataSource = await migrate(RECONCILIATION_SCHEMA, reconciliationMigrations, 10);
+  await raw.connect();
+  rawConnected = true;
+  const settings = await raw.query<{ name: string; setting: string }>(
+    `SELECT name, current_setting(name) AS setting FROM pg_settings
+     WHERE name IN ('server_version', 'shared_buffers', 'work_mem', 'fsync', 'synchronous_commit', 'max_wal_size')`,
+  );
+
+  // ---------------------------------------------------------------------------------------------
+  // Setup: our side of the day, and the channel's file.
+  say(
+    `setup: ${LINES.toLocaleString('en-US')} internal transactions, ${workload.perClass} per discrepancy class`,
+  );
+  let t0 = performance.now();
+  await raw.query(
+    `INSERT INTO reconciliation.channel_calendar (channel, zone, cutoff_local_time) VALUES ($1, $2, '00:00')
+     ON CONFLICT (channel) DO NOTHING`,
+    [BENCH_CHANNEL, BENCH_ZONE],
+  );
+  await pipeline(
+    Readable.from(internalCopyChunks(workload)),
+    raw.query(
+      copyFrom(`COPY reconciliation.internal_transaction (${INTERNAL_COPY_COLUMNS.join(', ')}) FROM STDIN`),
+    ),
+  );
+  const internalCopyMs = since(t0);
+  t0 = performance.now();
+  // A day's transactions arrive over the day and autovacuum analyzes the table as they do; a bulk
+  // load must not leave the match run planning against an empty-looking table.
+  await raw.query('VACUUM ANALYZE reconciliation.internal_transaction');
+  const analyzeMs = since(t0);
+  t0 = performance.now();
+  await pipeline(Readable.from(statementCsvChunks(workload)), fs.createWriteStream(statementPath));
+  const statementFileMs = since(t0);
+  const statementFileMiB = mib(fs.statSync(statementPath).size);
+  say(
+    `setup: internal COPY ${seconds(internalCopyMs)} s, VACUUM ANALYZE ${seconds(analyzeMs)} s, ` +
+      `statement file ${seconds(statementFileMs)} s (${statementFileMiB} MiB, ${statementPath})`,
+  );
+
+  // ---------------------------------------------------------------------------------------------
+  // Engine: import + match run (marking and discrepancy records included), as the service runs them.
+  await raw.query('CHECKPOINT');
+  say('engine: statement import …');
+  const engineRss = new RssSampler();
+  const engineCpu0 = process.cpuUsage();
+  engineRss.start();
+  t0 = performance.now();
+  const imported = await new StatementImportService(dataSource).import({
+    channel: BENCH_CHANNEL,
+    format: 'generic',
+    filePath: statementPath,
+    businessDate: BENCH_BUSINESS_DATE,
+    silent: true,
+  });
+  const importMs = since(t0);
+  say(`engine: import ${seconds(importMs)} s; match run …`);
+  t0 = performance.now();
+  const run = await new MatchRunService(dataSource).run(BENCH_CHANNEL, BENCH_BUSINESS_DATE);
+  const matchMs = since(t0);
+  const engineMem = engineRss.stop();
+  const engineCpu = process.cpuUsage(engineCpu0);
+  const engineMs = importMs + matchMs;
+  const engineCounts: Record<string, number> = { ...run.counts };
+  say(`engine: match ${seconds(matchMs)} s`);
+
+  // ---------------------------------------------------------------------------------------------
+  // Baseline: the same file and the same internal rows, Postgres alone, no index, one join.
+  await raw.query('CREATE SCHEMA bench_baseline');
+  await raw.query(`
+    CREATE TABLE bench_baseline.statement_raw (
+      channel_txn_id text, order_no text, type text, amount numeric, fee numeric, currency text,
+      status text, trade_time timestamp)`);
+  await raw.query(`
+    CREATE TABLE bench_baseline.classified (
+      class text, event_id text, order_no text, type text, internal_amount numeric,
+      channel_amount numeric, channel_txn_id text)`);
+  await raw.query('CHECKPOINT');
+  say('baseline: COPY …');
+  const baselineRss = new RssSampler();
+  baselineRss.start();
+  t0 = performance.now();
+  await pipeline(
+    fs.createReadStream(statementPath, { highWaterMark: 1 << 20 }),
+    raw.query(
+      copyFrom(
+        `COPY bench_baseline.statement_raw
+           (channel_txn_id, order_no, type, amount, fee, currency, status, trade_time)
+         FROM STDIN WITH (FORMAT csv, HEADER true)`,
+      ),
+    ),
+  );
+  const baselineCopyMs = since(t0);
+  say(`baseline: COPY ${seconds(baselineCopyMs)} s; FULL OUTER JOIN …`);
+  t0 = performance.now();
+  await raw.query(
+    `INSERT INTO bench_baseline.classified
+     SELECT CASE
+              WHEN s.order_no IS NULL THEN 'MISSING_IN_CHANNEL'
+              WHEN i.order_no IS NULL THEN 'MISSING_INTERNAL'
+              WHEN s.status <> 'SUCCESS' THEN 'STATUS_MISMATCH'
+              WHEN s.currency <> i.currency OR s.amount <> i.amount THEN 'AMOUNT_MISMATCH'
+              ELSE 'MATCHED'
+            END,
+            i.event_id, coalesce(i.order_no, s.order_no), coalesce(i.type, s.type), i.amount, s.amount,
+            s.channel_txn_id
+     FROM (SELECT event_id, order_no, amount, currency::text AS currency,
+                  CASE event_type WHEN 'PAYMENT_SUCCEEDED' THEN 'PAYMENT' ELSE 'REFUND' END AS type
+           FROM reconciliation.internal_transaction
+           WHERE channel = $1 AND business_date = $2
+             AND event_type IN ('PAYMENT_SUCCEEDED', 'REFUND_SUCCEEDED')) i
+     FULL OUTER JOIN bench_baseline.statement_raw s ON s.order_no = i.order_no AND s.type = i.type`,
+    [BENCH_CHANNEL, BENCH_BUSINESS_DATE],
+  );
+  const baselineJoinMs = since(t0);
+  const baselineMem = baselineRss.stop();
+  const baselineMs = baselineCopyMs + baselineJoinMs;
+  say(`baseline: join ${seconds(baselineJoinMs)} s`);
+  const baselineCounts = countsOf(
+    (
+      await raw.query<{ class: string; n: number }>(
+        'SELECT class, count(*)::int AS n FROM bench_baseline.classified GROUP BY class',
+      )
+    ).rows,
+    workload.baselineExpected,
+  );
+
+  const sizes = (
+    await raw.query<{ name: string; size: string }>(
+      `SELECT n.nspname || '.' || c.relname AS name, pg_size_pretty(pg_total_relation_size(c.oid)) AS size
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relkind = 'r' AND n.nspname IN ('reconciliation', 'bench_baseline')
+         AND pg_total_relation_size(c.oid) > 1048576
+       ORDER BY pg_total_relation_size(c.oid) DESC`,
+    )
+  ).rows;
+
+  // ---------------------------------------------------------------------------------------------
+
+  const expectedDiscrepancies = 5 * workload.perClass;
+  const failures = [
+    ...(imported.lines === LINES ? [] : [`imported ${imported.lines} lines, expected ${LINES}`]),
+    ...differences('engine', engineCounts, workload.expected),
+    // Each matched transaction released to clearing once; one discrepancy record per non-matched
+    // item (PENDING_CROSS_DAY is not a discrepancy yet).
+    ...(run.emitted === workload.expected.MATCHED
+      ? []
+      : [`engine emitted ${run.emitted} matched items, expected ${workload.expected.MATCHED}`]),
+    ...(run.discrepancies.opened === expectedDiscrepancies
+      ? []
+      : [`engine opened ${run.discrepancies.opened} discrepancies, expected ${expectedDiscrepancies}`]),
+    ...differences('baseline', baselineCounts, workload.baselineExpected),
+  ];
+  const ratio = engineMs / baselineMs;
+  const summary = {
+    lines: LINES,
+    internalTransactions: LINES,
+    discrepancyRate: Number(options.discrepancyRate),
+    perClass: workload.perClass,
+    machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model ?? 'unknown cpu'}, Node ${process.versions.node}`,
+    postgres: Object.fromEntries(settings.rows.map((s) => [s.name, s.setting])),
+    setup: {
+      internalCopySeconds: seconds(internalCopyMs),
+      vacuumAnalyzeSeconds: seconds(analyzeMs),
+      statementFileSeconds: seconds(statementFileMs),
+      statementFileMiB,
+      totalSeconds: seconds(internalCopyMs + analyzeMs + statementFileMs),
+    },
+    engine: {
+      importSeconds: seconds(importMs),
+      matchSeconds: seconds(matchMs),
+      totalSeconds: seconds(engineMs),
+      linesPerSecond: Math.round((LINES * 1000) / engineMs),
+      rssAtStartMiB: engineMem.startMiB,
+      peakRssMiB: engineMem.peakMiB,
+      nodeCpuSeconds: seconds((engineCpu.user + engineCpu.system) / 1000),
+      matchRunId: run.matchRunId,
+      counts: engineCounts,
+      expectedCounts: workload.expected,
+      emitted: run.emitted,
+      discrepancies: run.discrepancies,
+    },
+    baseline: {
+      copySeconds: seconds(baselineCopyMs),
+      joinSeconds: seconds(baselineJoinMs),
+      totalSeconds: seconds(baselineMs),
+      linesPerSecond: Math.round((LINES * 1000) / baselineMs),
+      rssAtStartMiB: baselineMem.startMiB,
+      peakRssMiB: baselineMem.peakMiB,
+      counts: baselineCounts,
+      expectedCounts: workload.baselineExpected,
+    },
+    ratio: Number(ratio.toFixed(2)),
+    ratioTarget: RATIO_TARGET,
+    ratioMet: ratio <= RATIO_TARGET,
+    rssLimitMiB: RSS_LIMIT_MIB,
+    rssMet: engineMem.peakMiB < RSS_LIMIT_MIB,
+    processMaxRssMiB: baselineMem.processMaxMiB,
+    tableSizes: Object.fromEntries(sizes.map((s) => [s.name, s.size])),
+    failures,
+  };
+
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } else {
+    const n = (v: number) => v.toLocaleString('en-US');
+    const e = summary.engine;
+    const b = summary.baseline;
+    console.log(
+      [
+        `reconciliation of ${n(LINES)} statement lines against ${n(LINES)} internal transactions ` +
+          `(${n(workload.perClass)} per discrepancy class), ${summary.machine}`,
+        `setup     internal COPY ${summary.setup.internalCopySeconds} s, VACUUM ANALYZE ${summary.setup.vacuumAnalyzeSeconds} s, ` +
+          `statement file ${summary.setup.statementFileSeconds} s (${statementFileMiB} MiB): ${summary.setup.totalSeconds} s`,
+        `engine    import ${e.importSeconds} s + match ${e.matchSeconds} s = ${e.totalSeconds} s, ` +
+          `${n(e.linesPerSecond)} lines/s, peak RSS ${n(e.peakRssMiB)} MiB (${n(e.rssAtStartMiB)} at start), Node CPU ${e.nodeCpuSeconds} s`,
+        `          ${Object.entries(e.counts)
+          .map(([c, v]) => `${c} ${n(v)}`)
+          .join(', ')}; emitted ${n(e.emitted)}, discrepancies opened ${n(e.discrepancies.opened)}`,
+        `baseline  COPY ${b.copySeconds} s + FULL OUTER JOIN ${b.joinSeconds} s = ${b.totalSeconds} s, ` +
+          `${n(b.linesPerSecond)} lines/s, peak RSS ${n(b.peakRssMiB)} MiB (${n(b.rssAtStartMiB)} at start)`,
+        `          ${Object.entries(b.counts)
+          .map(([c, v]) => `${c} ${n(v)}`)
+          .join(', ')}`,
+        `ratio engine ÷ baseline ${summary.ratio} (target ≤ ${RATIO_TARGET}: ${summary.ratioMet ? 'met' : 'NOT met'}); ` +
+          `engine peak RSS ${n(e.peakRssMiB)} MiB (limit < ${RSS_LIMIT_MIB} MiB: ${summary.rssMet ? 'met' : 'NOT met'})`,
+        `tables    ${sizes.map((s) => `${s.name} ${s.size}`).join(', ')}`,
+      ].join('\n'),
+    );
+  }
+  if (failures.length > 0) {
+    console.error(`FAIL: ${failures.length} check(s) failed:\n  ${failures.join('\n  ')}`);
+    process.exitCode = 1;
+  }
+} catch (error) {
+  console.error('bench:recon failed:', error);
+  process.exitCode = 1;
+} finally {
+  if (dataSource?.isInitialized) await dataSource.destroy().catch(() => undefined);
+  if (rawConnected) await raw.end().catch(() => undefined);
+  if (options.keep) {
+    say(`kept: database ${DATABASE_NAME}, statement file ${statementPath}`);
+  } else {
+    fs.rmSync(statementPath, { force: true });
+    await dropDatabase(databaseUrl).catch((error: unknown) =>
+      console.error(`could not drop the database ${DATABASE_NAME}:`, error),
+    );
+  }
+}
+process.exit(process.exitCode ?? 0);
