@@ -9,6 +9,7 @@
  */
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Logger } from '@nestjs/common';
 import { TOPIC } from '@app/contracts';
@@ -22,6 +23,7 @@ import { transactionSummaryCommand } from '../apps/cli/src/commands/transactions
 import { SAMPLES_DIR } from '../test/support/samples.js';
 import { withSchemaDataSource } from '../apps/cli/src/schema-data-source.js';
 import { MatchRunService } from '../apps/reconciliation/src/matching/match-run.service.js';
+import { formatRun, reconReportCommand } from '../apps/cli/src/commands/recon.command.js';
 import {
   RECONCILIATION_SCHEMA,
   reconciliationMigrations,
@@ -33,6 +35,8 @@ import {
 import { TRANSACTION_INGEST_GROUP } from '../apps/reconciliation/src/ingest/transaction-ingest.consumer.js';
 
 const EVENTS_FILE = path.join(SAMPLES_DIR, 'internal-events.jsonl');
+const REPORT_CSV = path.resolve('.cache/demo/discrepancies-WECHAT-2026-11-22.csv');
+await mkdir(path.dirname(REPORT_CSV), { recursive: true });
 const step = (text: string) => process.stdout.write(`\n== ${text}\n`);
 Logger.overrideLogger(['error', 'warn']);
 
@@ -85,13 +89,38 @@ try {
         process.stdout.write(`statement ${file}: already imported (${error.message})\n`);
       }
       const run = await matching.run('WECHAT', date);
-      const counts = Object.entries(run.counts)
-        .filter(([, n]) => n > 0)
-        .map(([cls, n]) => `${cls} ${n}`)
-        .join(', ');
-      process.stdout.write(`match run ${run.matchRunId} for ${date}: ${counts}\n`);
+      process.stdout.write(`${formatRun(run)}\n`);
+    }
+    // The Alipay export of the same day: GBK, trailer totals verified on import.
+    try {
+      const alipay = await statements.import({
+        channel: 'ALIPAY',
+        format: 'alipay',
+        filePath: path.join(SAMPLES_DIR, 'alipay-2026-11-22.csv'),
+        businessDate: '2026-11-22',
+        silent: true,
+      });
+      const totals = alipay.totals
+        .map(
+          (t) =>
+            `${t.paymentCount} payments ${t.paymentAmount}, ${t.refundCount} refunds ${t.refundAmount} ${t.currency}`,
+        )
+        .join('; ');
+      process.stdout.write(
+        `statement alipay-2026-11-22.csv: ${alipay.lines} lines imported, totals verified (${totals})\n`,
+      );
+    } catch (error) {
+      if (!(error instanceof StatementImportError && error.code === 'STATEMENT.ALREADY_IMPORTED'))
+        throw error;
+      process.stdout.write(`statement alipay-2026-11-22.csv: already imported\n`);
     }
   });
+
+  step('discrepancy report (差错报表) of WECHAT 2026-11-22');
+  await reconReportCommand({ channel: 'WECHAT', date: '2026-11-22', csv: REPORT_CSV });
+
+  step('released to clearing (recon.item-matched.v1)');
+  await waitForOutboxDrained();
 } finally {
   service.kill('SIGTERM');
   await new Promise((resolve) => service.once('exit', resolve));
@@ -124,6 +153,29 @@ async function startService(name: string): Promise<ChildProcess> {
   });
   process.stdout.write(`${name} service started (pid ${child.pid})\n`);
   return child;
+}
+
+/** The service's matched-item relay publishes what the runs released; the demo waits until it has. */
+async function waitForOutboxDrained(): Promise<void> {
+  await withSchemaDataSource(RECONCILIATION_SCHEMA, reconciliationMigrations, async (dataSource) => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const [row] = await dataSource.query<{ pending: string; published: string }[]>(
+        `SELECT count(*) FILTER (WHERE published_at IS NULL)::text AS pending,
+                count(*) FILTER (WHERE published_at IS NOT NULL)::text AS published
+         FROM reconciliation.matched_item`,
+      );
+      if (row?.pending === '0') {
+        process.stdout.write(
+          `${row.published} matched transactions published to ${topicName(config.kafkaTopicPrefix, TOPIC.reconItemMatchedV1)} (each once)\n`,
+        );
+        return;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`${row?.pending} matched items still unpublished after 60 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
 }
 
 async function waitForLag0(group: string, topicToWatch: string): Promise<void> {

@@ -20,6 +20,7 @@ import {
   type Discrepancy,
 } from '../../apps/reconciliation/src/discrepancy/discrepancy.types.js';
 import { MatchRunService } from '../../apps/reconciliation/src/matching/match-run.service.js';
+import { unpublishedItemMatchedEvents } from '../../apps/reconciliation/src/matching/matched-item.source.js';
 import { StatementImportService } from '../../apps/reconciliation/src/statement/statement-import.service.js';
 import { migrateAll, openDataSource, readLines, SAMPLES_DIR, useIsolatedDatabase } from '../support/infra.js';
 
@@ -28,22 +29,19 @@ const DAY = '2026-11-22';
 
 interface OutboxMessage {
   key: string;
-  dedupeKey: string;
   value: Record<string, unknown> & {
     transaction: Record<string, unknown>;
     statementLine?: Record<string, unknown>;
   };
 }
 
+/** What the matched-item relay will publish: every mark, as the event it builds (none published here). */
 async function outboxMessages(db: DataSource): Promise<OutboxMessage[]> {
-  const rows = await db.query<{ key: string; dedupe_key: string; value: string }[]>(
-    `SELECT message_key AS key, dedupe_key, convert_from(value, 'UTF8') AS value
-     FROM reconciliation.outbox WHERE topic = 'recon.item-matched.v1' ORDER BY id`,
-  );
-  return rows.map((r) => ({
-    key: r.key,
-    dedupeKey: r.dedupe_key,
-    value: JSON.parse(r.value) as OutboxMessage['value'],
+  const items = await unpublishedItemMatchedEvents(db.manager, 10_000);
+  return items.map((i) => ({
+    key: i.merchantId,
+    // Through JSON, as the relay sends it.
+    value: JSON.parse(JSON.stringify(i.event)) as OutboxMessage['value'],
   }));
 }
 

@@ -3,6 +3,7 @@ import { LedgerModule } from '@app/ledger';
 import { ServiceRuntimeModule } from '@app/messaging';
 import { ReconciliationHttpModule } from './http/reconciliation-http.module.js';
 import { IngestModule } from './ingest/ingest.module.js';
+import { MatchedItemRelayService } from './matching/matched-item-relay.service.js';
 import { RECONCILIATION_SCHEMA, reconciliationMigrations } from './migrations/index.js';
 
 @Module({
@@ -17,5 +18,6 @@ import { RECONCILIATION_SCHEMA, reconciliationMigrations } from './migrations/in
     IngestModule,
     ReconciliationHttpModule,
   ],
+  providers: [MatchedItemRelayService],
 })
 export class ReconciliationModule {}

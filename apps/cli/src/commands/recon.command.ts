@@ -1,7 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Ledger } from '@app/ledger';
-import { loadPlatformConfig } from '@app/platform';
 import { discrepanciesToCsv } from '../../../reconciliation/src/discrepancy/discrepancy-csv.js';
 import { DiscrepancyService } from '../../../reconciliation/src/discrepancy/discrepancy.service.js';
 import {
@@ -28,14 +27,10 @@ export interface ReconRunOptions extends OutputOptions {
 
 /** `recon run`: one match run of (channel, business date); prints the count per class. */
 export async function reconRunCommand(options: ReconRunOptions): Promise<MatchRunResult> {
-  const config = loadPlatformConfig('cli');
   return withSchemaDataSource(RECONCILIATION_SCHEMA, reconciliationMigrations, async (dataSource) => {
     let result: MatchRunResult;
     try {
-      result = await new MatchRunService(dataSource, { topicPrefix: config.kafkaTopicPrefix }).run(
-        options.channel,
-        options.date,
-      );
+      result = await new MatchRunService(dataSource).run(options.channel, options.date);
     } catch (error) {
       if (error instanceof MatchRunError) throw new UsageError(`${error.code}: ${error.message}`);
       throw error;

@@ -1,4 +1,4 @@
-import { Money, TOPIC, invariant } from '@app/contracts';
+import { Money, invariant } from '@app/contracts';
 import type { EntryDraft, Ledger } from '@app/ledger';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { MatchClass } from '../matching/match.types.js';
@@ -17,11 +17,6 @@ import {
   type ResolveDiscrepancyRequest,
   type ResolveDiscrepancyResult,
 } from './discrepancy.types.js';
-
-export interface DiscrepancyServiceOptions {
-  /** Prefix of the environment's topic names (KAFKA_TOPIC_PREFIX). */
-  topicPrefix?: string;
-}
 
 const LIST_LIMIT_DEFAULT = 1_000;
 const LIST_LIMIT_MAX = 10_000;
@@ -58,19 +53,14 @@ interface DiscrepancyRow extends Discrepancy {
  * a replay of the same key returns the first result, another key on a resolved discrepancy is
  * refused. An ADJUSTMENT posts the correcting journal entry in the same transaction as the status
  * change, and, when it leaves our transaction standing against a channel line (an amount
- * difference), releases the item to clearing through the outbox, under the same dedupe key a
- * match run uses, so an item reaches clearing once whichever way it got matched.
+ * difference), releases the item to clearing: a matched_item row, keyed by the transaction like
+ * a match run's, so an item reaches clearing once whichever way it got matched.
  */
 export class DiscrepancyService {
-  private readonly topic: string;
-
   constructor(
     private readonly dataSource: DataSource,
     private readonly ledger: Ledger,
-    options: DiscrepancyServiceOptions = {},
-  ) {
-    this.topic = `${options.topicPrefix ?? ''}${TOPIC.reconItemMatchedV1}`;
-  }
+  ) {}
 
   async list(query: DiscrepancyQuery): Promise<Discrepancy[]> {
     const limit = query.limit ?? LIST_LIMIT_DEFAULT;
@@ -295,42 +285,17 @@ export class DiscrepancyService {
     return posted.entryId;
   }
 
-  /** Our transaction, with the channel's line when the discrepancy has one, as recon.item-matched.v1. */
+  /** Marks our transaction matched by this resolution; the matched-item relay publishes it (once). */
   private async releaseToClearing(tx: EntityManager, discrepancy: DiscrepancyRow): Promise<boolean> {
     const inserted = await tx.query<{ id: string }[]>(
-      `INSERT INTO reconciliation.outbox (topic, message_key, value, headers, dedupe_key)
-       SELECT $1, it.merchant_id,
-              convert_to(json_strip_nulls(json_build_object(
-                'eventId', md5('recon.item-matched.v1:' || it.channel || ':' || it.event_id)::uuid,
-                'occurredAt', ${UTC_INSTANT('now()')},
-                'matchedBy', 'DISCREPANCY_RESOLUTION',
-                'discrepancyId', d.id::text,
-                'channel', it.channel,
-                'businessDate', to_char(it.business_date, 'YYYY-MM-DD'),
-                'merchantId', it.merchant_id,
-                'transaction', json_build_object(
-                  'eventId', it.event_id, 'type', it.event_type, 'orderNo', it.order_no, 'refundNo', it.refund_no,
-                  'amount', it.amount::text, 'currency', it.currency,
-                  'occurredAt', ${UTC_INSTANT('it.occurred_at')},
-                  'channelTxnId', it.channel_txn_id, 'paymentMethod', it.payment_method,
-                  'coupon', CASE WHEN it.coupon_amount IS NULL THEN NULL ELSE json_build_object(
-                    'amount', it.coupon_amount::text, 'merchantFunded', it.coupon_merchant_funded::text,
-                    'platformFunded', it.coupon_platform_funded::text) END),
-                'statementLine', CASE WHEN l.line_no IS NULL THEN NULL ELSE json_build_object(
-                  'statementFileId', l.statement_file_id::text, 'lineNo', l.line_no, 'amount', l.amount::text,
-                  'fee', l.fee::text, 'channelTxnId', l.channel_txn_id,
-                  'tradeTime', to_char(l.trade_time, 'YYYY-MM-DD HH24:MI:SS')) END
-              ))::text, 'UTF8'),
-              json_build_object('contract', 'recon.item-matched.v1')::jsonb,
-              'recon.item-matched.v1:' || it.channel || ':' || it.event_id
+      `INSERT INTO reconciliation.matched_item
+         (internal_transaction_id, channel, matched_by, discrepancy_id, statement_file_id, line_no, matched_at)
+       SELECT d.internal_transaction_id, d.channel, 'DISCREPANCY_RESOLUTION', d.id, d.statement_file_id, d.line_no, now()
        FROM reconciliation.discrepancy d
-       JOIN reconciliation.internal_transaction it ON it.id = d.internal_transaction_id
-       LEFT JOIN reconciliation.statement_line l
-         ON l.statement_file_id = d.statement_file_id AND l.line_no = d.line_no
-       WHERE d.id = $2
-       ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
-       RETURNING id::text AS id`,
-      [this.topic, discrepancy.id],
+       WHERE d.id = $1 AND d.internal_transaction_id IS NOT NULL
+       ON CONFLICT (internal_transaction_id) DO NOTHING
+       RETURNING internal_transaction_id::text AS id`,
+      [discrepancy.id],
     );
     return inserted.length === 1;
   }

@@ -65,16 +65,15 @@ class StatementUploadsModule {}
     },
     {
       provide: MatchRunService,
-      inject: [DataSource, PLATFORM_CONFIG],
-      useFactory: (dataSource: DataSource, config: PlatformConfig) =>
-        new MatchRunService(dataSource, { topicPrefix: config.kafkaTopicPrefix }),
+      inject: [DataSource],
+      useFactory: (dataSource: DataSource) => new MatchRunService(dataSource),
     },
     {
       provide: DiscrepancyService,
       // The app's one Ledger when LedgerModule is there (it caches the chart for the process).
-      inject: [DataSource, PLATFORM_CONFIG, { token: Ledger, optional: true }],
-      useFactory: (dataSource: DataSource, config: PlatformConfig, ledger: Ledger | undefined) =>
-        new DiscrepancyService(dataSource, ledger ?? new Ledger(), { topicPrefix: config.kafkaTopicPrefix }),
+      inject: [DataSource, { token: Ledger, optional: true }],
+      useFactory: (dataSource: DataSource, ledger: Ledger | undefined) =>
+        new DiscrepancyService(dataSource, ledger ?? new Ledger()),
     },
     { provide: APP_FILTER, useClass: HttpErrorsFilter },
     { provide: HTTP_APP_SETUP, useValue: setupReconciliationHttp satisfies HttpAppSetup },

@@ -1,7 +1,7 @@
-import { CURRENCY_CODES, InvariantError, TOPIC, businessDateBounds, minorUnitOf } from '@app/contracts';
+import { CURRENCY_CODES, InvariantError, businessDateBounds, minorUnitOf } from '@app/contracts';
 import type { DataSource, EntityManager } from 'typeorm';
 import { DEFAULT_CHANNEL_CALENDAR } from '../ingest/channel-calendar.repository.js';
-import { CLASSIFY_SQL, RUN_TEMP_TABLES_SQL } from './match-run.sql.js';
+import { CLASSIFY_SQL, ITEMS_IN_SQL, RUN_TEMP_TABLES_SQL } from './match-run.sql.js';
 import {
   DEFAULT_CROSS_DAY_GRACE_DAYS,
   DEFAULT_CROSS_DAY_WINDOW_MINUTES,
@@ -28,10 +28,10 @@ export interface MatchRunResult {
 }
 
 export interface MatchRunOptions {
-  /** Prefix of the environment's topic names (KAFKA_TOPIC_PREFIX). */
-  topicPrefix?: string;
   /** work_mem for the run's hash joins (a day's items are joined in one statement). */
   workMem?: string;
+  /** Longest the run may take (the pool's 120 s default is for requests, not a 10M-item day). */
+  statementTimeout?: string;
 }
 
 export type MatchRunErrorCode = 'MATCH_RUN.INVALID_REQUEST';
@@ -66,26 +66,32 @@ const MINOR_UNITS_JSON = JSON.stringify(Object.fromEntries(CURRENCY_CODES.map((c
  * classifies D's internal transactions, the items D−1's latest run left PENDING_CROSS_DAY and
  * the lines of D's latest statement file, by the rules of the pure `classify`, and writes
  *  - a match_run row and every item into match_item (the marks: each item's class in this run),
- *  - one recon.item-matched.v1 outbox row per matched transaction never emitted before,
+ *  - one matched_item row per matched transaction never marked before, which the matched-item
+ *    relay publishes as recon.item-matched.v1 (once: the transaction id is its key),
  *  - the discrepancy (差错) records: opened for new non-matched items, reclassified while open,
  *    resolved as REMATCH when an open one's item now matches,
  * all in one transaction. Runs of the same (channel, D) are serialised by an advisory lock; a
  * re-run writes a new match_run with the same classification and emits nothing new.
  */
 export class MatchRunService {
-  private readonly topic: string;
   private readonly workMem: string;
+  private readonly statementTimeout: string;
 
   constructor(
     private readonly dataSource: DataSource,
     options: MatchRunOptions = {},
   ) {
-    this.topic = `${options.topicPrefix ?? ''}${TOPIC.reconItemMatchedV1}`;
     this.workMem = options.workMem ?? '256MB';
+    this.statementTimeout = options.statementTimeout ?? '1h';
     if (!/^\d{1,5}(kB|MB|GB)$/.test(this.workMem))
       throw new MatchRunError(
         'MATCH_RUN.INVALID_REQUEST',
         `workMem must look like 256MB, got "${this.workMem}"`,
+      );
+    if (!/^\d{1,6}(ms|s|min|h)$/.test(this.statementTimeout))
+      throw new MatchRunError(
+        'MATCH_RUN.INVALID_REQUEST',
+        `statementTimeout must look like 30min, got "${this.statementTimeout}"`,
       );
   }
 
@@ -101,6 +107,7 @@ export class MatchRunService {
     return this.dataSource.transaction('REPEATABLE READ', async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`match-run:${channel}:${businessDate}`]);
       await tx.query(`SET LOCAL work_mem = '${this.workMem}'`);
+      await tx.query(`SET LOCAL statement_timeout = '${this.statementTimeout}'`);
       const [{ startedAt }] = await tx.query<[{ startedAt: string }]>(
         `SELECT clock_timestamp()::text AS "startedAt"`,
       );
@@ -115,14 +122,18 @@ export class MatchRunService {
         `SELECT nextval(pg_get_serial_sequence('reconciliation.match_run', 'id'))::text AS id`,
       );
 
+      const [itemsIn] = await tx.query<{ internal_in: string; lines_in: number | null }[]>(ITEMS_IN_SQL, [
+        channel,
+        businessDate,
+        previousRunId,
+        statementFileId,
+      ]);
       await tx.query(RUN_TEMP_TABLES_SQL);
       const [outcome] = await tx.query<
         {
           counts: Partial<Record<MatchClass, number>> | null;
           internal_out: string;
           lines_out: string;
-          internal_in: string;
-          lines_in: string;
           emitted: string;
         }[]
       >(CLASSIFY_SQL, [
@@ -138,15 +149,14 @@ export class MatchRunService {
         policy.refundSuccessStatuses,
         previousRunId,
         MINOR_UNITS_JSON,
-        this.topic,
         startedAt,
       ]);
       if (outcome === undefined) throw new InvariantError('the match statement returned no row');
       const counts = Object.fromEntries(
         MATCH_CLASSES.map((c) => [c, Number(outcome.counts?.[c] ?? 0)]),
       ) as Record<MatchClass, number>;
-      const internalItems = Number(outcome.internal_in);
-      const statementLines = Number(outcome.lines_in);
+      const internalItems = Number(itemsIn?.internal_in ?? 0);
+      const statementLines = Number(itemsIn?.lines_in ?? 0);
       // Invariant 6 (DESIGN §7): every item in exactly one class, on each side.
       const classified = MATCH_CLASSES.reduce((sum, c) => sum + counts[c], 0);
       const rowsOut = Number(outcome.internal_out) + Number(outcome.lines_out);

@@ -8,11 +8,11 @@
  *  $5 D's cut-off instant, $6 cross-day window (minutes), $7 cross-day grace (days),
  *  $8 expected fee rate (null: no fee check), $9 / $10 success status words for payments / refunds,
  *  $11 the previous day's latest run (null: none), $12 currency → minor unit (jsonb),
- *  $13 the recon.item-matched.v1 topic (environment prefix applied), $14 the matching instant.
+ *  $13 the matching instant.
  *
- * It writes every item of the run into match_item, one recon.item-matched.v1 outbox row per
- * matched transaction not emitted before (the outbox dedupe key makes "each once" hold across
- * re-runs and discrepancy resolutions), and copies the few non-matched items, and the matched
+ * It writes every item of the run into match_item, one matched_item row per matched transaction
+ * not marked before (its primary key makes "each once" hold across re-runs and discrepancy
+ * resolutions; the matched-item relay publishes them as recon.item-matched.v1), and copies the few non-matched items, and the matched
  * items that close an open discrepancy, into the transaction's temp tables for the discrepancy
  * step. It returns one row: counts per class and per side, and how many items were emitted.
  */
@@ -39,7 +39,7 @@ const INTERNAL_COLUMNS = `it.id, it.event_id, it.event_type, it.merchant_id, it.
 
 export const CLASSIFY_SQL = `
 WITH
-internal AS MATERIALIZED (
+internal AS (
   SELECT ${INTERNAL_COLUMNS}, NULL::date AS carried_from, ${KEY_OF_INTERNAL} AS key
   FROM reconciliation.internal_transaction it
   WHERE it.channel = $1 AND it.business_date = $2::date
@@ -50,7 +50,7 @@ internal AS MATERIALIZED (
   JOIN reconciliation.internal_transaction it ON it.id = mi.internal_transaction_id
   WHERE mi.match_run_id = $11::bigint AND mi.class = 'PENDING_CROSS_DAY'
 ),
-line AS MATERIALIZED (
+line AS (
   SELECT l.line_no, l.type, l.order_no, l.refund_no, l.channel_txn_id, l.amount, l.fee, l.currency,
          l.status, l.trade_time,
          CASE WHEN l.type = 'PAYMENT' THEN 'PAYMENT|' || l.order_no
@@ -62,15 +62,23 @@ line AS MATERIALIZED (
 -- Refund lines that name no refund number (the generic CSV has no such column) are tied to one
 -- of our refunds of the same order that no line claims by number: same money first, in line
 -- order against refund-number order, then whatever is left in the same orders.
-anon AS (
-  SELECT line_no, order_no, amount, currency FROM line WHERE key IS NULL
+-- (These read the base tables, not the CTEs above: a CTE read twice is materialised, and a day's
+-- items are too many to copy for the sake of a few refunds.)
+anon AS MATERIALIZED (
+  SELECT line_no, order_no, amount, currency FROM reconciliation.statement_line
+  WHERE statement_file_id = $4::bigint AND type = 'REFUND' AND coalesce(refund_no, '') = ''
 ),
-candidate AS (
-  SELECT i.key, i.order_no, i.refund_no, i.amount, i.currency
-  FROM internal i
-  WHERE i.event_type = 'REFUND_SUCCEEDED'
-    AND i.order_no IN (SELECT order_no FROM anon)
-    AND i.key NOT IN (SELECT key FROM line WHERE type = 'REFUND' AND key IS NOT NULL)
+candidate AS MATERIALIZED (
+  SELECT 'REFUND|' || it.order_no || '|' || it.refund_no AS key, it.order_no, it.refund_no, it.amount, it.currency
+  FROM reconciliation.internal_transaction it
+  WHERE it.event_type = 'REFUND_SUCCEEDED' AND it.channel = $1
+    AND (it.business_date = $2::date
+         OR it.id IN (SELECT internal_transaction_id FROM reconciliation.match_item
+                      WHERE match_run_id = $11::bigint AND class = 'PENDING_CROSS_DAY'))
+    AND it.order_no IN (SELECT order_no FROM anon)
+    AND NOT EXISTS (SELECT 1 FROM reconciliation.statement_line l
+                    WHERE l.statement_file_id = $4::bigint AND l.type = 'REFUND'
+                      AND l.order_no = it.order_no AND l.refund_no = it.refund_no)
 ),
 same_money AS (
   SELECT a.line_no, c.key
@@ -98,7 +106,7 @@ keyed AS (
          (l.key IS NULL AND r.key IS NULL) AS unresolved
   FROM line l LEFT JOIN resolved r ON l.key IS NULL AND r.line_no = l.line_no
 ),
-joined AS MATERIALIZED (
+joined AS (
   SELECT k.line_no, k.type, k.order_no AS line_order_no, k.refund_no AS line_refund_no,
          k.channel_txn_id AS line_channel_txn_id, k.amount AS line_amount, k.fee, k.currency AS line_currency,
          k.status, k.trade_time, k.unresolved,
@@ -114,18 +122,41 @@ joined AS MATERIALIZED (
 ),
 -- DUPLICATE: a key on several lines keeps the line that agrees with our record (else the first)
 -- paired, the others are duplicates. Keys are grouped by hash, and only the few repeated ones ranked.
-repeated AS (
-  SELECT rkey FROM joined WHERE line_no IS NOT NULL GROUP BY rkey HAVING count(*) > 1
+-- Only lines with an explicit key can repeat one (an anonymous refund line is tied to at most
+-- one of our refunds, and one of ours to at most one such line), so the repeated keys come
+-- straight from the file, grouped by hash.
+repeated AS MATERIALIZED (
+  SELECT CASE WHEN l.type = 'PAYMENT' THEN 'PAYMENT|' || l.order_no
+              ELSE 'REFUND|' || l.order_no || '|' || l.refund_no END AS rkey
+  FROM reconciliation.statement_line l
+  WHERE l.statement_file_id = $4::bigint AND (l.type = 'PAYMENT' OR coalesce(l.refund_no, '') <> '')
+  GROUP BY 1 HAVING count(*) > 1
 ),
 ranked AS (
-  SELECT j.line_no,
+  SELECT r.line_no,
          row_number() OVER w AS lrank,
-         first_value(j.line_no) OVER w AS paired_line_no
-  FROM joined j JOIN repeated USING (rkey)
-  WHERE j.line_no IS NOT NULL
-  WINDOW w AS (PARTITION BY j.rkey ORDER BY (j.status_ok AND j.money_ok) DESC, j.line_no)
+         first_value(r.line_no) OVER w AS paired_line_no
+  FROM (
+    SELECT l.line_no, rep.rkey,
+           (it.id IS NOT NULL AND l.currency = it.currency AND l.amount = it.amount
+             AND l.status = ANY (CASE WHEN l.type = 'PAYMENT' THEN $9::text[] ELSE $10::text[] END)) AS agrees
+    FROM repeated rep
+    JOIN reconciliation.statement_line l
+      ON l.statement_file_id = $4::bigint
+     AND CASE WHEN l.type = 'PAYMENT' THEN 'PAYMENT|' || l.order_no
+              ELSE 'REFUND|' || l.order_no || '|' || l.refund_no END = rep.rkey
+    LEFT JOIN reconciliation.internal_transaction it
+      ON it.channel = $1
+     AND it.event_type = CASE l.type WHEN 'PAYMENT' THEN 'PAYMENT_SUCCEEDED' ELSE 'REFUND_SUCCEEDED' END
+     AND it.order_no = l.order_no
+     AND coalesce(it.refund_no, '') = coalesce(l.refund_no, '')
+     AND (it.business_date = $2::date
+          OR it.id IN (SELECT internal_transaction_id FROM reconciliation.match_item
+                       WHERE match_run_id = $11::bigint AND class = 'PENDING_CROSS_DAY'))
+  ) r
+  WINDOW w AS (PARTITION BY r.rkey ORDER BY r.agrees DESC, r.line_no)
 ),
-classified AS MATERIALIZED (
+classified AS (
   SELECT j.*,
          CASE
            WHEN j.line_no IS NULL THEN
@@ -159,15 +190,21 @@ item AS (
 ),
 described AS (
   SELECT i.*,
-         CASE WHEN i.side = 'CHANNEL' THEN 'line:' || $4::bigint || ':' || i.line_no ELSE 'txn:' || i.own_id END AS item_ref,
-         'line ' || i.line_no || ' ' || i.type || ' ' || i.line_amount || ' ' || i.line_currency || ' ' || i.status AS line_text,
-         'our ' || CASE WHEN i.event_type = 'PAYMENT_SUCCEEDED' THEN 'payment ' ELSE 'refund ' END
-           || i.amount || ' ' || i.currency || ' (' || i.rkey || ')' AS our_text,
-         CASE WHEN i.carried_from IS NULL THEN ''
+         -- Text only for what a person will read: a matched item needs none (most of a day).
+         CASE WHEN i.class = 'MATCHED' THEN NULL WHEN i.side = 'CHANNEL' THEN 'line:' || $4::bigint || ':' || i.line_no
+              ELSE 'txn:' || i.own_id END AS item_ref,
+         CASE WHEN i.class <> 'MATCHED' THEN
+           'line ' || i.line_no || ' ' || i.type || ' ' || i.line_amount || ' ' || i.line_currency || ' ' || i.status
+         END AS line_text,
+         CASE WHEN i.class <> 'MATCHED' THEN
+           'our ' || CASE WHEN i.event_type = 'PAYMENT_SUCCEEDED' THEN 'payment ' ELSE 'refund ' END
+           || i.amount || ' ' || i.currency || ' (' || i.rkey || ')'
+         END AS our_text,
+         CASE WHEN i.carried_from IS NULL OR i.class = 'MATCHED' THEN ''
               ELSE ' (our business date ' || i.carried_from || ', on ' || $2::date || '''s statement)' END AS carried_text
   FROM item i
 ),
-reasoned AS (
+reasoned AS MATERIALIZED (
   SELECT d.*,
          CASE d.class
            WHEN 'MATCHED' THEN NULL
@@ -239,40 +276,27 @@ rematched AS (
          OR ($4::bigint, r.line_no) IN (SELECT statement_file_id, line_no FROM reconciliation.discrepancy
                                        WHERE channel = $1 AND status = 'OPEN' AND statement_file_id IS NOT NULL))
 ),
-emitted AS (
-  INSERT INTO reconciliation.outbox (topic, message_key, value, headers, dedupe_key)
-  SELECT $13, r.merchant_id,
-         convert_to(json_strip_nulls(json_build_object(
-           'eventId', md5('recon.item-matched.v1:' || $1 || ':' || r.event_id)::uuid,
-           'occurredAt', to_char($14::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-           'matchedBy', 'MATCH_RUN',
-           'matchRunId', $3::bigint::text,
-           'channel', $1,
-           'businessDate', to_char(r.business_date, 'YYYY-MM-DD'),
-           'merchantId', r.merchant_id,
-           'transaction', json_build_object(
-             'eventId', r.event_id, 'type', r.event_type, 'orderNo', r.order_no, 'refundNo', r.refund_no,
-             'amount', r.amount::text, 'currency', r.currency,
-             'occurredAt', to_char(r.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-             'channelTxnId', r.channel_txn_id, 'paymentMethod', r.payment_method,
-             'coupon', CASE WHEN r.coupon_amount IS NULL THEN NULL ELSE json_build_object(
-               'amount', r.coupon_amount::text, 'merchantFunded', r.coupon_merchant_funded::text,
-               'platformFunded', r.coupon_platform_funded::text) END),
-           'statementLine', json_build_object(
-             'statementFileId', $4::bigint::text, 'lineNo', r.line_no, 'amount', r.line_amount::text,
-             'fee', r.fee::text, 'channelTxnId', r.line_channel_txn_id,
-             'tradeTime', to_char(r.trade_time, 'YYYY-MM-DD HH24:MI:SS'))
-         ))::text, 'UTF8'),
-         json_build_object('contract', 'recon.item-matched.v1')::jsonb,
-         'recon.item-matched.v1:' || $1 || ':' || r.event_id
+marked AS (
+  -- The mark (对平标记) that also drives emission: one row per matched transaction, ever.
+  INSERT INTO reconciliation.matched_item
+    (internal_transaction_id, channel, matched_by, match_run_id, statement_file_id, line_no, matched_at)
+  SELECT r.own_id, $1, 'MATCH_RUN', $3::bigint, $4::bigint, r.line_no, $13::timestamptz
   FROM reasoned r
   WHERE r.class = 'MATCHED'
-  ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+  ORDER BY r.own_id
+  ON CONFLICT (internal_transaction_id) DO NOTHING
   RETURNING 1
 )
-SELECT (SELECT json_object_agg(class, n) FROM (SELECT class, count(*) AS n FROM classified GROUP BY class) c) AS counts,
-       (SELECT count(*) FROM classified WHERE id IS NOT NULL AND class <> 'DUPLICATE') AS internal_out,
-       (SELECT count(*) FROM classified WHERE line_no IS NOT NULL) AS lines_out,
-       (SELECT count(*) FROM internal) AS internal_in,
-       (SELECT count(*) FROM line) AS lines_in,
-       (SELECT count(*) FROM emitted) AS emitted`;
+SELECT (SELECT json_object_agg(class, n) FROM (SELECT class, count(*) AS n FROM reasoned GROUP BY class) c) AS counts,
+       (SELECT count(*) FROM reasoned WHERE own_id IS NOT NULL) AS internal_out,
+       (SELECT count(*) FROM reasoned WHERE line_no IS NOT NULL) AS lines_out,
+       (SELECT count(*) FROM marked) AS emitted`;
+
+/** What the run must account for, read in the run's snapshot before it classifies. */
+export const ITEMS_IN_SQL = `
+SELECT (SELECT count(*) FROM reconciliation.internal_transaction it
+        WHERE it.channel = $1 AND it.business_date = $2::date
+          AND it.event_type IN ('PAYMENT_SUCCEEDED', 'REFUND_SUCCEEDED'))
+     + (SELECT count(*) FROM reconciliation.match_item
+        WHERE match_run_id = $3::bigint AND class = 'PENDING_CROSS_DAY') AS internal_in,
+       (SELECT line_count FROM reconciliation.statement_file WHERE id = $4::bigint) AS lines_in`;

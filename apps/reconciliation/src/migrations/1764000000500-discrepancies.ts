@@ -53,6 +53,30 @@ export class Discrepancies1764000000500 implements MigrationInterface {
     await runner.query(`
       CREATE INDEX statement_line_file_brin ON reconciliation.statement_line USING brin (statement_file_id)`);
 
+    // The mark (对平标记) of a transaction released to clearing, and the outbox of
+    // recon.item-matched.v1: one narrow row per transaction, ever (the primary key is what makes
+    // "each once" hold across re-runs and resolutions); the relay builds each event from it and the
+    // rows it points to, and sets published_at. A JSON outbox row per item was ~860 bytes and most of
+    // a 1M-item run's time (docs/BENCHMARKS.md).
+    await runner.query(`
+      CREATE TABLE reconciliation.matched_item (
+        internal_transaction_id  bigint      PRIMARY KEY,
+        channel                  text        NOT NULL,
+        matched_by               text        NOT NULL CHECK (matched_by IN ('MATCH_RUN', 'DISCREPANCY_RESOLUTION')),
+        match_run_id             bigint,
+        discrepancy_id           bigint,
+        statement_file_id        bigint,
+        line_no                  int,
+        matched_at               timestamptz NOT NULL,
+        published_at             timestamptz,
+        CHECK ((matched_by = 'MATCH_RUN') = (match_run_id IS NOT NULL)),
+        CHECK ((matched_by = 'DISCREPANCY_RESOLUTION') = (discrepancy_id IS NOT NULL)),
+        CHECK ((statement_file_id IS NULL) = (line_no IS NULL))
+      )`);
+    await runner.query(`
+      CREATE INDEX matched_item_unpublished ON reconciliation.matched_item (internal_transaction_id)
+        WHERE published_at IS NULL`);
+
     await runner.query(`
       CREATE TABLE reconciliation.discrepancy (
         id                          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -129,6 +153,7 @@ export class Discrepancies1764000000500 implements MigrationInterface {
     await runner.query('DROP TABLE reconciliation.discrepancy_history');
     await runner.query('DROP FUNCTION reconciliation.refuse_history_change()');
     await runner.query('DROP TABLE reconciliation.discrepancy');
+    await runner.query('DROP TABLE reconciliation.matched_item');
     await runner.query('DROP INDEX reconciliation.statement_line_file_brin');
     await runner.query(`
       CREATE INDEX statement_line_channel_day_order

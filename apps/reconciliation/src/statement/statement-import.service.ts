@@ -124,10 +124,15 @@ export class StatementImportService {
             yield lineRow(id, channel, businessDate, line);
           }
         }
+        // A 10M-line file is one COPY: longer than the pool's per-statement limit for requests.
+        await tx.query(`SET LOCAL statement_timeout = '1h'`);
         await copyRowStream(tx, 'reconciliation.statement_line', LINE_COLUMNS, rows(), (n) =>
           progress.add(n),
         );
         const summary = parse.summary();
+        // Fresh statistics before a match run plans its joins over these lines: without them the
+        // planner takes a new file for a few hundred rows and picks nested loops (docs/BENCHMARKS.md).
+        await tx.query('ANALYZE reconciliation.statement_line');
         if (businessDate === null)
           throw new StatementImportError(
             'STATEMENT.BUSINESS_DATE_REQUIRED',
