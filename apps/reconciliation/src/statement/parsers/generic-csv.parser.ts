@@ -13,7 +13,7 @@ import {
   isBlank,
   malformed,
   optionalCell,
-  parseAmountCell,
+  parseAmountText,
   parseCurrencyCell,
   parseTradeTimeCell,
   quote,
@@ -213,16 +213,16 @@ class GenericCsvReader implements StatementRecordReader {
           ? requiredCell(cell('refundNo'), lineNo, 'refundNo', col('refundNo'))
           : null,
       channelTxnId: optionalCell(cell('channelTxnId')),
-      amount: parseAmountCell(cell('amount') ?? '', currency, lineNo, 'amount', {
+      amount: parseAmountText(cell('amount') ?? '', currency, lineNo, 'amount', {
         column: col('amount'),
-      }).toString(),
+      }),
       fee:
         feeText === null
           ? null
-          : parseAmountCell(feeText, currency, lineNo, 'fee', {
+          : parseAmountText(feeText, currency, lineNo, 'fee', {
               allowNegative: true,
               column: col('fee'),
-            }).toString(),
+            }),
       currency,
       status: requiredCell(cell('status'), lineNo, 'status', col('status')).toUpperCase(),
       tradeTime: parseTradeTimeCell(cell('tradeTime') ?? '', lineNo, 'tradeTime', col('tradeTime')),

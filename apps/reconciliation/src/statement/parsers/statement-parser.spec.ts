@@ -1,7 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { splitCsvRecord } from './generic-csv.parser.js';
-import { StatementParseError, readPhysicalLines } from './statement-parser.js';
+import {
+  StatementParseError,
+  parseAmountCell,
+  parseAmountText,
+  readPhysicalLines,
+} from './statement-parser.js';
 import { chunked, gbkEncode } from './testing.js';
 
 async function lines(
@@ -104,5 +109,44 @@ describe('splitCsvRecord (RFC 4180)', () => {
   it('rejects stray quotes', () => {
     expect(() => splitCsvRecord('a,"b"c', 4)).toThrow(/^line 4: field 2 has text after its closing quote/);
     expect(() => splitCsvRecord('a,b"c', 4)).toThrow(/^line 4: field 2 has a quote but is not quoted/);
+  });
+});
+
+describe('parseAmountText (fast path) ≡ parseAmountCell(…).toString()', () => {
+  const outcome = (f: () => string): string => {
+    try {
+      return `ok ${f()}`;
+    } catch (error) {
+      return `error ${(error as Error).message}`;
+    }
+  };
+  const candidates = fc.oneof(
+    fc.stringMatching(/^-?\d{1,20}(\.\d{0,5})?$/),
+    fc.stringMatching(/^[ +\-]?0*\d{0,4}[.,]?\d{0,3} ?$/),
+    fc.string({ maxLength: 8 }),
+  );
+
+  it('gives the same amount or the same error for every input, currency and sign rule', () => {
+    fc.assert(
+      fc.property(
+        candidates,
+        fc.constantFrom('CNY', 'JPY', 'BHD'),
+        fc.boolean(),
+        (raw, currency, allowNegative) => {
+          const opts = { allowNegative, column: 'Amount' };
+          expect(outcome(() => parseAmountText(raw, currency, 7, 'amount', opts))).toBe(
+            outcome(() => parseAmountCell(raw, currency, 7, 'amount', opts).toString()),
+          );
+        },
+      ),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it('pads to the minor unit and keeps the sign where allowed', () => {
+    expect(parseAmountText('239.5', 'CNY', 2, 'amount')).toBe('239.50');
+    expect(parseAmountText('-0.34', 'CNY', 2, 'fee', { allowNegative: true })).toBe('-0.34');
+    expect(parseAmountText('1500', 'JPY', 2, 'amount')).toBe('1500');
+    expect(parseAmountText('1.25', 'BHD', 2, 'amount')).toBe('1.250');
   });
 });
