@@ -14,6 +14,7 @@ import os from 'node:os';
 import { Command } from 'commander';
 import { Logger } from '@nestjs/common';
 import { TOPIC } from '@app/contracts';
+import { Ledger, LEDGER_SCHEMA, ledgerMigrations } from '@app/ledger';
 import { createKafka, createProducer, ensureTopics, EventConsumer } from '@app/messaging';
 import {
   createServiceDataSource,
@@ -124,6 +125,17 @@ const dataSource = createServiceDataSource({
 });
 await dataSource.initialize();
 await runServiceMigrations(dataSource, RECONCILIATION_SCHEMA);
+// Ingest posts T-day ledger entries: the ledger schema must be there too.
+const ledgerDataSource = createServiceDataSource({
+  databaseUrl,
+  schema: LEDGER_SCHEMA,
+  migrations: ledgerMigrations,
+  applicationName: 'cse-bench',
+  poolMax: 2,
+});
+await ledgerDataSource.initialize();
+await runServiceMigrations(ledgerDataSource, LEDGER_SCHEMA);
+await ledgerDataSource.destroy();
 const real = await timeConsumer('real ingest', async (onCount) => {
   const consumer = new EventConsumer(kafka, dataSource, {
     name: 'transaction-ingest',
@@ -134,6 +146,7 @@ const real = await timeConsumer('real ingest', async (onCount) => {
     handler: new TransactionIngestHandler(
       new ChannelCalendarCache(dataSource),
       new InternalTransactionRepository(),
+      new Ledger(),
     ),
     partitionsConsumedConcurrently: PARTITIONS,
   });
@@ -153,8 +166,9 @@ const real = await timeConsumer('real ingest', async (onCount) => {
     );
   };
 });
-const [stored] = await dataSource.query<{ count: number }[]>(
-  'SELECT count(*)::int AS count FROM reconciliation.internal_transaction',
+const [stored] = await dataSource.query<{ count: number; entries: number }[]>(
+  `SELECT (SELECT count(*)::int FROM reconciliation.internal_transaction) AS count,
+          (SELECT count(*)::int FROM ledger.journal_entry WHERE idempotency_key LIKE 'recon.t-day:%') AS entries`,
 );
 await dataSource.destroy();
 await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
@@ -170,6 +184,7 @@ const summary = {
   realIngestPerSecond: Math.round(real.perSecond),
   ratio: Number(ratio.toFixed(3)),
   storedRows: stored?.count ?? 0,
+  tDayEntries: stored?.entries ?? 0,
 };
 console.log(JSON.stringify(summary, null, 2));
 console.log(

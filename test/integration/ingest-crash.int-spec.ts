@@ -53,6 +53,13 @@ describe('ingest survives SIGKILL (real Kafka + Postgres)', () => {
     );
     return row!;
   };
+  /** T-day ledger entries of the crash events: one per stored transaction, or the crash split them. */
+  const entryCount = async () => {
+    const [row] = await db.query<{ entries: number }[]>(
+      `SELECT count(*)::int AS entries FROM ledger.journal_entry WHERE idempotency_key LIKE 'recon.t-day:crash-%'`,
+    );
+    return row!.entries;
+  };
 
   it('stores exactly the distinct events after a SIGKILL mid-stream and a restart', async () => {
     const messages = [];
@@ -87,6 +94,7 @@ describe('ingest survives SIGKILL (real Kafka + Postgres)', () => {
     // The kill really landed mid-stream, or this test proves nothing.
     expect(afterKill.rows).toBeLessThan(DISTINCT_EVENTS);
     expect(afterKill.rows).toBeGreaterThanOrEqual(atKill.rows);
+    expect(await entryCount()).toBe(afterKill.rows);
 
     child = startService(prefix, 'second');
     await waitFor(
@@ -106,6 +114,7 @@ describe('ingest survives SIGKILL (real Kafka + Postgres)', () => {
       `SELECT count(*)::int AS count FROM reconciliation.inbox WHERE event_id LIKE 'crash-%'`,
     );
     expect(inbox!.count).toBe(DISTINCT_EVENTS);
+    expect(await entryCount()).toBe(DISTINCT_EVENTS);
   });
 });
 

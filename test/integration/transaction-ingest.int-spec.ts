@@ -49,6 +49,13 @@ describe('transaction ingest (real Kafka + Postgres)', () => {
     await admin.disconnect();
   });
 
+  const tDayEntries = async () => {
+    const [row] = await db.query<{ count: number }[]>(
+      `SELECT count(*)::int AS count FROM ledger.journal_entry WHERE idempotency_key LIKE 'recon.t-day:%'`,
+    );
+    return row!.count;
+  };
+
   it('stores each of the 36 sample transactions once, dead-letters 3 malformed messages, and ends with lag 0', async () => {
     const lines = await readLines(path.join(SAMPLES_DIR, 'internal-events.jsonl'));
     expect(lines).toHaveLength(36);
@@ -118,6 +125,8 @@ describe('transaction ingest (real Kafka + Postgres)', () => {
       `SELECT count(*)::int AS count FROM reconciliation.inbox`,
     );
     expect(inbox!.count).toBe(36);
+    // Each recorded transaction got its T-day ledger entry in the same transaction, once.
+    expect(await tDayEntries()).toBe(36);
 
     const dead = await readTopic(kafka, dlqTopicOf(topic()), 3);
     expect(dead).toHaveLength(3);
@@ -131,7 +140,10 @@ describe('transaction ingest (real Kafka + Postgres)', () => {
     }
 
     const stats = app.get(TransactionIngestConsumer).consumer.stats;
-    expect(stats).toMatchObject({ applied: 36, duplicates: 36, deadLettered: 3 });
+    expect(stats).toMatchObject({ applied: 36, deadLettered: 3 });
+    // The replay's 36 at least; a rebalance between a batch's DB commit and its offset commit
+    // redelivers that batch too (at-least-once), and the inbox absorbs it: applied stays 36.
+    expect(stats.duplicates).toBeGreaterThanOrEqual(36);
     expect(await consumerLag(admin, groupId, topic())).toBe(0);
   });
 
@@ -155,6 +167,7 @@ describe('transaction ingest (real Kafka + Postgres)', () => {
       `SELECT count(*)::int AS count FROM reconciliation.internal_transaction`,
     );
     expect(stored!.count).toBe(36);
+    expect(await tDayEntries()).toBe(36);
     const dead = await readTopic(kafka, dlqTopicOf(topic()), 4);
     const rejected = dead.filter((d) => d.headers[DLQ_HEADER.kind] === 'REJECTED');
     expect(rejected).toHaveLength(1);

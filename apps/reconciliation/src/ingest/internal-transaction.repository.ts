@@ -1,3 +1,4 @@
+import { invariant } from '@app/contracts';
 import { copyRows, fastPathUnlessDuplicate } from '@app/platform';
 import type { EntityManager } from 'typeorm';
 import { businessKeyOf, type InternalTransaction } from './internal-transaction.js';
@@ -68,7 +69,7 @@ interface RecordedRow {
  * document), never one round trip per row.
  */
 export class InternalTransactionRepository {
-  /** Inserts the batch; returns the event ids that were NOT inserted because the business key exists. */
+  /** Inserts the batch; returns the rows NOT inserted because their business key is already recorded. */
   async insertMany(tx: EntityManager, rows: InternalTransaction[]): Promise<InternalTransaction[]> {
     if (rows.length === 0) return [];
     // COPY when no business key repeats (the normal case); the upsert below only after a conflict.
@@ -106,6 +107,28 @@ export class InternalTransactionRepository {
     if (inserted.length === rows.length) return [];
     const insertedIds = new Set(inserted.map((r) => r.event_id));
     return rows.filter((r) => !insertedIds.has(r.eventId));
+  }
+
+  /**
+   * Takes back rows this transaction inserted for events it then rejects (their ledger entry was
+   * refused): a rejected event leaves no trace but its inbox row and its dead letter. By event id:
+   * the inbox lets an event id through once, so the only rows with these ids are the ones just
+   * inserted.
+   */
+  async deleteInsertedInThisTransaction(tx: EntityManager, rows: InternalTransaction[]): Promise<void> {
+    if (rows.length === 0) return;
+    const [deleted] = await tx.query<{ n: number }[]>(
+      `WITH gone AS (
+         DELETE FROM reconciliation.internal_transaction
+         WHERE event_id = ANY($1::text[])
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [rows.map((r) => r.eventId)],
+    );
+    invariant(
+      deleted?.n === rows.length,
+      () => `took back ${deleted?.n} internal transactions of ${rows.length} inserted in this transaction`,
+    );
   }
 
   /** The recorded transactions holding these business keys. */

@@ -5,6 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { decodePaymentsTransactionV1, TOPIC, type PaymentsTransactionV1 } from '@app/contracts';
+import { Ledger } from '@app/ledger';
 import { EventConsumer, KAFKA, PLATFORM_CONFIG, topicName, type Decoded } from '@app/messaging';
 import type { PlatformConfig } from '@app/platform';
 import type { Kafka, KafkaMessage } from 'kafkajs';
@@ -29,10 +30,12 @@ export class TransactionIngestConsumer implements OnApplicationBootstrap, Before
     @Inject(KAFKA) kafka: Kafka,
     dataSource: DataSource,
     @Inject(PLATFORM_CONFIG) config: PlatformConfig,
+    @Inject(Ledger) ledger: Ledger,
   ) {
     const handler = new TransactionIngestHandler(
       new ChannelCalendarCache(dataSource),
       new InternalTransactionRepository(),
+      ledger,
     );
     this.consumer = new EventConsumer(kafka, dataSource, {
       name: 'transaction-ingest',
