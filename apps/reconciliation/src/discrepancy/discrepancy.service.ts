@@ -1,6 +1,7 @@
 import { Money, invariant } from '@app/contracts';
 import type { EntryDraft, Ledger } from '@app/ledger';
 import type { DataSource, EntityManager } from 'typeorm';
+import { matchRunLockOf } from '../matching/match-run.service.js';
 import type { MatchClass } from '../matching/match.types.js';
 import { adjustmentPlanOf, type AdjustmentPlan } from './adjustment.js';
 import {
@@ -198,7 +199,11 @@ export class DiscrepancyService {
       if (request.action === 'ADJUST') {
         const plan = adjustmentPlanOf(current);
         journalEntryId = await this.postAdjustment(tx, current, plan, request);
-        if (plan.releaseToClearing) released = await this.releaseToClearing(tx, current);
+        if (plan.releaseToClearing) {
+          // Not while a match run of the channel is marking items (it may be marking this one).
+          await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [matchRunLockOf(current.channel)]);
+          released = await this.releaseToClearing(tx, current);
+        }
       }
       await tx.query(
         `UPDATE reconciliation.discrepancy
