@@ -120,7 +120,7 @@ export function formatReport(report: ReconReport, csvFile?: string): string {
       status: d.resolution === null ? d.status : `${d.status} (${d.resolution})`,
       order: d.refundNo === null ? d.orderNo : `${d.orderNo}/${d.refundNo}`,
       ours: d.internalAmount ?? '',
-      channelAmount: d.channelAmount ?? '',
+      'channel amount': d.channelAmount ?? '',
       reason: d.reason,
     })),
   );
