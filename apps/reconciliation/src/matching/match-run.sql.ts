@@ -113,25 +113,24 @@ export const DUPLICATES_SQL = `
 INSERT INTO run_duplicate (line_no, paired_line_no)
 WITH
 repeated AS MATERIALIZED (
-  SELECT CASE WHEN l.type = 'PAYMENT' THEN 'PAYMENT|' || l.order_no
-              ELSE 'REFUND|' || l.order_no || '|' || l.refund_no END AS rkey
+  -- Grouped on the columns, not on a built key string: no string per line to hash.
+  SELECT l.type, l.order_no, coalesce(l.refund_no, '') AS refund_no
   FROM reconciliation.statement_line l
   WHERE l.statement_file_id = :file::bigint AND (l.type = 'PAYMENT' OR coalesce(l.refund_no, '') <> '')
-  GROUP BY 1 HAVING count(*) > 1
+  GROUP BY 1, 2, 3 HAVING count(*) > 1
 ),
 ranked AS (
   SELECT r.line_no,
          row_number() OVER w AS lrank,
          first_value(r.line_no) OVER w AS paired_line_no
   FROM (
-    SELECT l.line_no, rep.rkey,
+    SELECT l.line_no, rep.type, rep.order_no, rep.refund_no,
            (it.id IS NOT NULL AND l.currency = it.currency AND l.amount = it.amount
              AND l.status = ANY (CASE WHEN l.type = 'PAYMENT' THEN :paymentStatuses::text[] ELSE :refundStatuses::text[] END)) AS agrees
     FROM repeated rep
     JOIN reconciliation.statement_line l
       ON l.statement_file_id = :file::bigint
-     AND CASE WHEN l.type = 'PAYMENT' THEN 'PAYMENT|' || l.order_no
-              ELSE 'REFUND|' || l.order_no || '|' || l.refund_no END = rep.rkey
+     AND l.type = rep.type AND l.order_no = rep.order_no AND coalesce(l.refund_no, '') = rep.refund_no
     -- One index probe per repeated line (a handful), never a join of the whole day.
     LEFT JOIN LATERAL (
       SELECT it.id, it.currency, it.amount
@@ -146,7 +145,7 @@ ranked AS (
       LIMIT 1
     ) it ON true
   ) r
-  WINDOW w AS (PARTITION BY r.rkey ORDER BY r.agrees DESC, r.line_no)
+  WINDOW w AS (PARTITION BY r.type, r.order_no, r.refund_no ORDER BY r.agrees DESC, r.line_no)
 )
 SELECT line_no, paired_line_no FROM ranked WHERE lrank > 1`;
 
