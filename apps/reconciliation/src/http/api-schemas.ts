@@ -1,3 +1,4 @@
+import { BusinessDateSchema, ChannelSchema, IdSchema } from '@app/http';
 import { z } from 'zod';
 import {
   DISCREPANCY_ACTIONS,
@@ -10,7 +11,6 @@ import {
 import type { MatchRunResult } from '../matching/match-run.service.js';
 import { MATCH_CLASSES } from '../matching/match.types.js';
 import type { StatementImportResult } from '../statement/statement-import.service.js';
-import { BusinessDateSchema, ChannelSchema, IdSchema } from './validation.js';
 
 /**
  * The reconciliation API's request and response shapes as zod schemas. Requests are validated with
@@ -92,16 +92,7 @@ const bigintId = (example: string) =>
 const isoInstant = z.string().meta({ description: 'ISO 8601 instant, UTC', example: '2026-11-23T02:00:00Z' });
 const date = z.string().meta({ format: 'date', example: '2026-11-22' });
 
-export const ApiErrorSchema = z
-  .object({
-    statusCode: z.number().int().meta({ example: 422 }),
-    error: z.string().meta({ description: 'Stable error code', example: 'STATEMENT.PARSE_ERROR' }),
-    message: z
-      .string()
-      .meta({ example: 'line 5, field amount: "2x.50" is not a decimal amount; nothing imported' }),
-    details: z.record(z.string(), z.unknown()).optional(),
-  })
-  .meta({ id: 'ApiError', description: 'The body of every error response' });
+export { ApiErrorSchema } from '@app/http';
 
 const StatementTotalsSchema = z.object({
   currency: z.string().meta({ example: 'CNY' }),

@@ -1,3 +1,4 @@
+import { ApiErrors, invalidRequestExample, parseInput, schemaValidationPipe } from '@app/http';
 import {
   Body,
   Controller,
@@ -23,8 +24,6 @@ import {
   IdempotencyKeySchema,
   ResolveDiscrepancyRequestSchema,
 } from './api-schemas.js';
-import { ApiErrors, invalidRequestExample } from './openapi.js';
-import { parseInput, schemaValidationPipe } from './validation.js';
 
 const NOT_FOUND = {
   status: 404,

@@ -4,7 +4,10 @@ import { DiscrepancyError } from '../discrepancy/discrepancy.types.js';
 import { MatchRunError } from '../matching/match-run.service.js';
 import { StatementParseError } from '../statement/parsers/index.js';
 import { StatementImportError } from '../statement/statement-import.service.js';
-import { ApiError, toApiErrorBody } from './http-errors.js';
+import { ApiError, toApiErrorBody as toBody } from '@app/http';
+import { reconciliationErrorBody } from './http-errors.js';
+
+const toApiErrorBody = (e: unknown) => toBody(e, reconciliationErrorBody);
 
 describe('toApiErrorBody', () => {
   it('gives a parse error 422 STATEMENT.PARSE_ERROR with its code, line and field', () => {

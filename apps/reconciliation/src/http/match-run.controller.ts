@@ -1,10 +1,9 @@
+import { ApiErrors, invalidRequestExample, schemaValidationPipe } from '@app/http';
 import { Body, Controller, Post, UsePipes } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import { MatchRunService, type MatchRunResult } from '../matching/match-run.service.js';
 import { MatchRunRequestSchema, MatchRunResultSchema } from './api-schemas.js';
-import { ApiErrors, invalidRequestExample } from './openapi.js';
-import { schemaValidationPipe } from './validation.js';
 
 @ApiTags('match runs')
 @Controller('match-runs')

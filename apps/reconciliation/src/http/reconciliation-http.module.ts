@@ -1,5 +1,6 @@
 import { Module, type INestApplication } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, HttpAdapterHost } from '@nestjs/core';
+import { ApiErrorsFilter, setupOpenApi } from '@app/http';
 import { MulterModule } from '@nestjs/platform-express';
 import { Ledger } from '@app/ledger';
 import { HTTP_APP_SETUP, PLATFORM_CONFIG, type HttpAppSetup } from '@app/messaging';
@@ -10,9 +11,8 @@ import { DiscrepancyService } from '../discrepancy/discrepancy.service.js';
 import { MatchRunService } from '../matching/match-run.service.js';
 import { StatementImportService } from '../statement/statement-import.service.js';
 import { DiscrepancyController } from './discrepancy.controller.js';
-import { HttpErrorsFilter } from './http-errors.filter.js';
+import { reconciliationErrorBody } from './http-errors.js';
 import { MatchRunController } from './match-run.controller.js';
-import { setupOpenApi } from './openapi.js';
 import { ReportController } from './report.controller.js';
 import { StatementController } from './statement.controller.js';
 import { StatementUploads } from './statement-upload.js';
@@ -25,7 +25,11 @@ export const STATEMENT_UPLOAD_REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
 
 /** What the API needs of the app before it listens: its OpenAPI document and UI, and the upload timeout. */
 export function setupReconciliationHttp(app: INestApplication): void {
-  setupOpenApi(app);
+  setupOpenApi(app, {
+    title: 'Reconciliation service',
+    description:
+      'Channel statement import, match runs (对账), the discrepancy report (差错报表) and the resolution of discrepancies.',
+  });
   (app.getHttpServer() as Server).requestTimeout = STATEMENT_UPLOAD_REQUEST_TIMEOUT_MS;
 }
 
@@ -75,7 +79,11 @@ class StatementUploadsModule {}
       useFactory: (dataSource: DataSource, ledger: Ledger | undefined) =>
         new DiscrepancyService(dataSource, ledger ?? new Ledger()),
     },
-    { provide: APP_FILTER, useClass: HttpErrorsFilter },
+    {
+      provide: APP_FILTER,
+      inject: [HttpAdapterHost],
+      useFactory: (host: HttpAdapterHost) => new ApiErrorsFilter(host, reconciliationErrorBody),
+    },
     { provide: HTTP_APP_SETUP, useValue: setupReconciliationHttp satisfies HttpAppSetup },
   ],
 })

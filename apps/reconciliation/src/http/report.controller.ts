@@ -1,3 +1,4 @@
+import { ApiErrors, invalidRequestExample, schemaValidationPipe } from '@app/http';
 import { Controller, Get, Query, StreamableFile, UsePipes } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Readable } from 'node:stream';
@@ -6,8 +7,6 @@ import { discrepanciesToCsv } from '../discrepancy/discrepancy-csv.js';
 import { DiscrepancyService } from '../discrepancy/discrepancy.service.js';
 import type { ReconReport } from '../discrepancy/discrepancy.types.js';
 import { ReconReportSchema, ReportQuerySchema } from './api-schemas.js';
-import { ApiErrors, invalidRequestExample } from './openapi.js';
-import { schemaValidationPipe } from './validation.js';
 
 type ReportQuery = z.output<typeof ReportQuerySchema>;
 

@@ -1,3 +1,4 @@
+import { ApiError } from '@app/http';
 import {
   HttpStatus,
   Injectable,
@@ -14,7 +15,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { catchError, finalize, mergeMap, type Observable } from 'rxjs';
-import { ApiError } from './http-errors.js';
 
 /**
  * Statement uploads stream to disk (multer diskStorage), never to memory: a channel statement can

@@ -1,3 +1,4 @@
+import { ApiErrors, invalidRequest, invalidRequestExample, parseInput } from '@app/http';
 import { Body, Controller, Post, UploadedFile, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import {
@@ -11,9 +12,7 @@ import {
 import { z } from 'zod';
 import { StatementImportService, type StatementImportResult } from '../statement/statement-import.service.js';
 import { StatementImportResultSchema, StatementUploadFieldsSchema } from './api-schemas.js';
-import { ApiErrors, invalidRequestExample } from './openapi.js';
 import { StatementUploadInterceptor } from './statement-upload.js';
-import { invalidRequest, parseInput } from './validation.js';
 
 /** The multipart body: the file, then the fields as StatementUploadFieldsSchema describes them. */
 const UPLOAD_BODY_SCHEMA: SchemaObject = (() => {

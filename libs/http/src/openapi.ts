@@ -1,20 +1,19 @@
 import { applyDecorators, type INestApplication } from '@nestjs/common';
 import { ApiResponse, DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { ApiErrorSchema } from './api-schemas.js';
-import type { ApiErrorBody } from './http-errors.js';
+import { z } from 'zod';
+import type { ApiErrorBody } from './api-error.js';
 
 export const OPENAPI_UI_PATH = 'docs';
 export const OPENAPI_JSON_PATH = 'docs-json';
 
+const ERROR_BODY_NOTE =
+  'Every error response has the same JSON body: { statusCode, error, message, details? }, where `error` is a stable code to switch on.';
+
 /** Serves the API's OpenAPI document at /docs-json and Swagger UI at /docs. */
-export function setupOpenApi(app: INestApplication): void {
+export function setupOpenApi(app: INestApplication, api: { title: string; description: string }): void {
   const config = new DocumentBuilder()
-    .setTitle('Reconciliation service')
-    .setDescription(
-      'Channel statement import, match runs (对账), the discrepancy report (差错报表) and the resolution ' +
-        'of discrepancies. Every error response has the same JSON body: { statusCode, error, message, details? }, ' +
-        'where `error` is a stable code to switch on.',
-    )
+    .setTitle(api.title)
+    .setDescription(`${api.description} ${ERROR_BODY_NOTE}`)
     .setVersion('1')
     .build();
   SwaggerModule.setup(OPENAPI_UI_PATH, app, () => SwaggerModule.createDocument(app, config), {
@@ -22,6 +21,17 @@ export function setupOpenApi(app: INestApplication): void {
     raw: ['json'],
   });
 }
+
+export const ApiErrorSchema = z
+  .object({
+    statusCode: z.number().int().meta({ example: 422 }),
+    error: z.string().meta({ description: 'Stable error code', example: 'STATEMENT.PARSE_ERROR' }),
+    message: z
+      .string()
+      .meta({ example: 'line 5, field amount: "2x.50" is not a decimal amount; nothing imported' }),
+    details: z.record(z.string(), z.unknown()).optional(),
+  })
+  .meta({ id: 'ApiError', description: 'The body of every error response' });
 
 /** One documented error response: the statuses an endpoint answers with and an example body of each case. */
 export interface DocumentedError {

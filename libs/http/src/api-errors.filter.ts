@@ -1,19 +1,25 @@
-import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import { toApiErrorBody } from './http-errors.js';
+import { Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { HttpAdapterHost } from '@nestjs/core';
+import { toApiErrorBody, type DomainErrorMapper } from './api-error.js';
 
-/** Every error response of the app in one JSON shape: { statusCode, error, message, details? }. */
-@Catch()
-export class HttpErrorsFilter implements ExceptionFilter {
+/**
+ * Every error response of an app in one JSON shape: { statusCode, error, message, details? }.
+ * Register per app with its domain mapper:
+ * `{ provide: APP_FILTER, inject: [HttpAdapterHost], useFactory: (h) => new ApiErrorsFilter(h, mapper) }`.
+ */
+export class ApiErrorsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
 
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly domain: DomainErrorMapper,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<{ method?: string; url?: string }>();
     const response = http.getResponse<{ headersSent?: boolean; destroy?: (error?: Error) => void }>();
-    const body = toApiErrorBody(exception);
+    const body = toApiErrorBody(exception, this.domain);
     if (body.statusCode >= 500)
       this.logger.error(
         `${request.method} ${request.url} failed`,

@@ -4,7 +4,7 @@ import {
   type StandardSchemaValidationPipeOptions,
 } from '@nestjs/common';
 import { z } from 'zod';
-import { ApiError, REQUEST_INVALID } from './http-errors.js';
+import { ApiError, REQUEST_INVALID } from './api-error.js';
 
 /**
  * Input checked at the edge with zod. The same schemas are the OpenAPI description of the
