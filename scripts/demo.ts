@@ -4,8 +4,10 @@
  * Today: start the infrastructure, migrate, start the reconciliation service, publish the sample
  * day's transaction events (twice, to show that a replay changes nothing), wait until the service
  * has consumed everything, show what it stored, then import the channel's statements and run
- * reconciliation for the sample day and the next (where the cross-day items are matched). Later issues extend this until the
- * whole day runs end to end (reconciliation → clearing → settlement → payouts).
+ * reconciliation for the sample day and the next (where the cross-day items are matched); then
+ * start the clearing service, wait until it has cleared every matched item, and print the clearing
+ * result per merchant and the internal reconciliation (内部对账) of the day. Later issues extend
+ * this until the whole day runs end to end (reconciliation → clearing → settlement → payouts).
  */
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -33,6 +35,8 @@ import {
   StatementImportService,
 } from '../apps/reconciliation/src/statement/statement-import.service.js';
 import { TRANSACTION_INGEST_GROUP } from '../apps/reconciliation/src/ingest/transaction-ingest.consumer.js';
+import { ITEM_MATCHED_GROUP } from '../apps/clearing/src/clearing/item-matched.consumer.js';
+import { clearingCheckCommand, clearingSummaryCommand } from '../apps/cli/src/commands/clearing.command.js';
 
 const EVENTS_FILE = path.join(SAMPLES_DIR, 'internal-events.jsonl');
 const REPORT_CSV = path.resolve('.cache/demo/discrepancies-WECHAT-2026-11-22.csv');
@@ -121,14 +125,36 @@ try {
 
   step('released to clearing (recon.item-matched.v1)');
   await waitForOutboxDrained();
+
+  step('clearing service (清分)');
+  const clearing = await startService('clearing');
+  try {
+    await waitForLag0(
+      `${config.kafkaTopicPrefix}${ITEM_MATCHED_GROUP}`,
+      topicName(config.kafkaTopicPrefix, TOPIC.reconItemMatchedV1),
+    );
+    step('cleared items of 2026-11-22 per merchant (fee 0.6%, channel cost from the statement)');
+    await clearingSummaryCommand({ date: '2026-11-22' });
+    step('internal reconciliation (内部对账) of 2026-11-22: cleared items against the ledger');
+    const check = await clearingCheckCommand({ date: '2026-11-22' });
+    if (!check.ok) throw new Error(`internal reconciliation found ${check.differenceCount} difference(s)`);
+  } finally {
+    await stopService(clearing);
+  }
 } finally {
-  service.kill('SIGTERM');
-  await new Promise((resolve) => service.once('exit', resolve));
+  await stopService(service);
 }
 process.stdout.write(
   '\nDone. The broker and database keep running; `npm run kafka:stop` stops the broker.\n',
 );
 process.exit(0);
+
+async function stopService(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
 
 async function startService(name: string): Promise<ChildProcess> {
   const child = spawn(

@@ -1,8 +1,8 @@
 /**
  * T-day ledger entries of the transaction ingest on the real broker and Postgres: the reconciliation
  * service boots on an empty database (it must migrate the ledger schema itself), the sample day is
- * published twice, then a re-send, a contradiction, coupons, a reversal and a refund merchant
- * pending cannot cover.
+ * published twice, then a re-send, a contradiction, coupons, a reversal, a refund that takes merchant
+ * pending below zero and an entry the ledger refuses.
  */
 import { Test, type TestingModule } from '@nestjs/testing';
 import { dlqTopicOf, Money, TOPIC } from '@app/contracts';
@@ -196,7 +196,7 @@ describe('ingest posts T-day ledger entries (real Kafka + Postgres)', () => {
     await checksPass();
   });
 
-  it('books coupons and a reversal, and refuses a refund that merchant pending cannot cover', async () => {
+  it('books coupons, a reversal and a refund beyond merchant pending, and dead-letters an entry the ledger refuses', async () => {
     const at = '2026-11-22T02:00:00.000Z';
     const event = (fields: Record<string, unknown>) => ({
       key: fields.merchantId as string,
@@ -209,6 +209,15 @@ describe('ingest posts T-day ledger entries (real Kafka + Postgres)', () => {
       orderNo: 'CP-O9',
       refundNo: 'CP-R9',
       amount: '12.34',
+    };
+    // ALIPAY's receivable already holds CNY: a JPY entry on it is refused (one currency per account).
+    const refusedByLedger = {
+      eventId: 'cp-j1',
+      type: 'PAYMENT_SUCCEEDED',
+      merchantId: 'M90001',
+      orderNo: 'CP-J1',
+      amount: '1500',
+      currency: 'JPY',
     };
     await publish(kafka, topic, [
       // Order value 100.00: paid 90.00, coupon 10.00 = 4.00 by the merchant + 6.00 by the platform.
@@ -254,12 +263,15 @@ describe('ingest posts T-day ledger entries (real Kafka + Postgres)', () => {
         refundNo: 'CP-R3',
         amount: '30.00',
       }),
-      // A refund of a payment never recorded here, for a merchant with nothing pending.
+      // A refund of a payment never recorded here (or already cleared on to settleable), for a
+      // merchant with nothing pending: merchant pending has no floor, it goes below zero until
+      // clearing clears the refund.
       event(uncovered),
+      event(refusedByLedger),
     ]);
     await drained();
 
-    expect(await entryCount()).toBe(36 + 5);
+    expect(await entryCount()).toBe(36 + 6);
     await entriesMatchTransactions();
     const postings = await ledgerDb.query<{ key: string; code: string; side: string; amount: string }[]>(
       `SELECT e.idempotency_key AS key, a.code, p.side, p.amount::text AS amount
@@ -277,13 +289,15 @@ describe('ingest posts T-day ledger entries (real Kafka + Postgres)', () => {
       'recon.t-day:cp-p3 C 2202:M90002 120.00',
       'recon.t-day:cp-r1 D 2202:M90002 30.00',
       'recon.t-day:cp-r1 C 1122:ALIPAY 30.00',
+      'recon.t-day:cp-r2 D 2202:M90003 12.34',
+      'recon.t-day:cp-r2 C 1122:ALIPAY 12.34',
       'recon.t-day:cp-x2 C 1122:ALIPAY 45.50',
       'recon.t-day:cp-x2 C 6601 5.00',
       'recon.t-day:cp-x2 D 2202:M90001 50.50',
     ]);
 
     expect(await balancesOf('channel_receivable')).toEqual({
-      '1122:ALIPAY': '180.00',
+      '1122:ALIPAY': '167.66',
       '1122:WECHAT': '14848.78',
     });
     expect(await balancesOf('marketing_expense')).toEqual({ '6601': '6.00' });
@@ -291,26 +305,25 @@ describe('ingest posts T-day ledger entries (real Kafka + Postgres)', () => {
     expect([pending['2202:M90001'], pending['2202:M90002'], pending['2202:M90003']]).toEqual([
       '96.00',
       '90.00',
-      undefined,
+      '-12.34',
     ]);
-    // Receivables 14,848.78 + 180.00 plus 6.00 expense = 14,848.78 + 96.00 + 90.00 owed to merchants.
-    expect(total(pending)).toBe('15034.78');
+    // Receivables 14,848.78 + 167.66 plus 6.00 expense = 14,848.78 + 96.00 + 90.00 − 12.34 owed to merchants.
+    expect(total(pending)).toBe('15022.44');
 
-    // The refused refund left nothing but its inbox row and its dead letter.
+    // The refused entry left nothing but its inbox row and its dead letter.
     const [recorded] = await ledgerDb.query<{ transactions: number; inbox: number }[]>(
       `SELECT (SELECT count(*)::int FROM reconciliation.internal_transaction WHERE event_id = $1) AS transactions,
               (SELECT count(*)::int FROM reconciliation.inbox WHERE event_id = $1) AS inbox`,
-      [uncovered.eventId],
+      [refusedByLedger.eventId],
     );
     expect(recorded).toEqual({ transactions: 0, inbox: 1 });
     const dead = await readTopic(kafka, dlqTopicOf(topic), 2);
     const refused = dead.find(
-      (d) => (JSON.parse(d.value) as { eventId: string }).eventId === uncovered.eventId,
+      (d) => (JSON.parse(d.value) as { eventId: string }).eventId === refusedByLedger.eventId,
     );
     expect(refused?.headers[DLQ_HEADER.kind]).toBe('REJECTED');
     expect(refused?.headers[DLQ_HEADER.reason]).toBe(
-      'merchant pending cannot cover REFUND_SUCCEEDED of 12.34 CNY (its payment is not recorded here, or was already cleared); ' +
-        'the ledger refused its T-day entry: LEDGER.INSUFFICIENT_FUNDS: 2202:M90003 would fall to -12.34 CNY available (held 0.00); its balance may not go below zero',
+      'the ledger refused its T-day entry: LEDGER.CURRENCY_MISMATCH: entry recon.t-day:cp-j1: account 1122:ALIPAY holds CNY, posting is JPY',
     );
     await checksPass();
   });

@@ -489,8 +489,10 @@ describe('ledger invariants under random operations (real Postgres)', () => {
                   code = 'LEDGER.CURRENCY_MISMATCH';
                   break;
                 case 'overdraw': {
-                  // One minor unit (or more) beyond what the merchant account has available.
-                  const from = op.onSettleable ? settleable(op.m) : pending(op.m);
+                  // One minor unit (or more) beyond what a floored merchant account has available:
+                  // settleable or in transit (merchant pending has no floor: refunds may take it
+                  // below zero until clearing brings it back).
+                  const from = op.onSettleable ? settleable(op.m) : inTransit(op.m);
                   const to = op.onSettleable ? inTransit(op.m) : settleable(op.m);
                   const amount = units(model.available(from)) + 1n + (op.minor % 3n === 0n ? op.minor : 0n);
                   postings = [leg(from, 'DEBIT', amount), leg(to, 'CREDIT', amount)];
@@ -504,16 +506,17 @@ describe('ledger invariants under random operations (real Postgres)', () => {
             }
             case 'batch': {
               op.m %= MERCHANTS;
-              // Funding and clearing in one call: the clear alone would overdraw, the batch does not
-              // (floors are judged on the batch's net effect), unless `over` asks for one unit more.
+              // Clearing and a payout in one call: the payout alone would overdraw settleable, the
+              // batch does not (floors are judged on the batch's net effect), unless `over` asks for
+              // one unit more.
               const fund = draft(key('E'), [
-                leg(channel, 'DEBIT', op.minor),
-                leg(pending(op.m), 'CREDIT', op.minor),
+                leg(pending(op.m), 'DEBIT', op.minor),
+                leg(settleable(op.m), 'CREDIT', op.minor),
               ]);
-              const amount = units(model.available(pending(op.m))) + op.minor + (op.over ? 1n : 0n);
+              const amount = units(model.available(settleable(op.m))) + op.minor + (op.over ? 1n : 0n);
               const clear = draft(key('E'), [
-                leg(pending(op.m), 'DEBIT', amount),
-                leg(settleable(op.m), 'CREDIT', amount),
+                leg(settleable(op.m), 'DEBIT', amount),
+                leg(inTransit(op.m), 'CREDIT', amount),
               ]);
               const drafts = op.duplicate ? [fund, clear, structuredClone(fund)] : [fund, clear];
               const expected = model.tryApply([fund, clear]);
@@ -815,7 +818,7 @@ describe('ledger invariants under random operations (real Postgres)', () => {
               businessRef: 'x',
               effectiveAt: EFFECTIVE_AT,
               postings: [
-                leg({ template: 'merchant_pending', owner: 'A2' }, 'DEBIT', 101n),
+                leg({ template: 'merchant_settleable', owner: 'A2' }, 'DEBIT', 101n),
                 leg({ template: 'fee_income' }, 'CREDIT', 101n),
               ],
             },
@@ -894,7 +897,7 @@ describe('ledger invariants under random operations (real Postgres)', () => {
       );
       expect(keys[0]!.n).toBe('0');
       const accounts = await ds.query<{ code: string }[]>(
-        `SELECT code FROM ledger.account WHERE code IN ('2202:A2', '2203:A3')`,
+        `SELECT code FROM ledger.account WHERE code IN ('2202:A2', '2203:A2', '2203:A3')`,
       );
       expect(accounts).toEqual([]);
     }

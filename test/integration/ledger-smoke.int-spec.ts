@@ -37,6 +37,21 @@ const fund = (key: string, amount: string): EntryDraft => ({
   ],
 });
 
+const settle = (key: string, merchant: string, amount: string): EntryDraft => ({
+  idempotencyKey: key,
+  businessRef: key,
+  effectiveAt: '2026-11-23T10:00:00+08:00',
+  postings: [
+    { account: { template: 'merchant_settleable', owner: merchant }, side: 'DEBIT', amount, currency: 'CNY' },
+    {
+      account: { template: 'merchant_in_transit', owner: merchant },
+      side: 'CREDIT',
+      amount,
+      currency: 'CNY',
+    },
+  ],
+});
+
 describe('ledger smoke', () => {
   let ds: DataSource;
   beforeAll(async () => {
@@ -60,10 +75,10 @@ describe('ledger smoke', () => {
     // A zero fee is an invalid posting before it is an overdraft.
     await expect(overdraft).rejects.toThrow(LedgerError);
     await expect(overdraft).rejects.toThrow(/INVALID_AMOUNT/);
-    // M1's pending account was emptied by p1.
-    await expect(
-      ds.transaction((tx) => ledger.post(tx, [payment('p3', 'M1', '0.02', '0.01', '0.01')])),
-    ).rejects.toThrow(/INSUFFICIENT_FUNDS/);
+    // M1's settleable account holds 99.40 after p1; moving 99.41 on to settlement overdraws it.
+    await expect(ds.transaction((tx) => ledger.post(tx, [settle('s1', 'M1', '99.41')]))).rejects.toThrow(
+      /INSUFFICIENT_FUNDS: 2203:M1 would fall to -0.01 CNY/,
+    );
 
     const rows = await ds.query<{ code: string; debit: string; credit: string }[]>(
       `SELECT a.code, (b.debit_total + coalesce(sum(d.debit), 0))::text AS debit,

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { Command, Option } from 'commander';
+import { clearingCheckCommand, clearingSummaryCommand } from './commands/clearing.command.js';
 import { migrateCommand } from './commands/db.command.js';
+import { feesQuoteCommand, feesRulesCommand } from './commands/fees.command.js';
 import {
   ledgerBalanceCommand,
   ledgerCompactCommand,
@@ -146,6 +148,74 @@ ledger
       batchMax: positiveInt('--batch-max', options.batchMax, 10_000_000),
     });
   });
+
+const fees = program.command('fees').description('fee rules (手续费规则) and the fee quote (清分试算)');
+fees
+  .command('quote')
+  .description('the clearing split a payment would get: fee, merchant net, channel cost (nothing is stored)')
+  .requiredOption('--merchant <M>', 'the merchant id')
+  .requiredOption('--channel <C>', 'the channel, e.g. WECHAT')
+  .option('--method <X>', 'the payment method, when the rules distinguish it')
+  .requiredOption('--amount <amount>', 'what the payer pays through the channel, e.g. 90.00')
+  .requiredOption('--currency <code>', 'e.g. CNY')
+  .option('--coupon <amount>', 'coupon on top of the amount (with --coupon-platform and --coupon-merchant)')
+  .option('--coupon-platform <amount>', 'the platform-funded part of the coupon')
+  .option('--coupon-merchant <amount>', 'the merchant-funded part of the coupon')
+  .option('--at <iso>', 'when the payment happens (default now), e.g. 2026-11-22T21:49:20+08:00')
+  .addOption(json())
+  .action(
+    async (options: {
+      merchant: string;
+      channel: string;
+      method?: string;
+      amount: string;
+      currency: string;
+      coupon?: string;
+      couponPlatform?: string;
+      couponMerchant?: string;
+      at?: string;
+      json?: boolean;
+    }) => {
+      await feesQuoteCommand(options);
+    },
+  );
+fees
+  .command('rules')
+  .description('every version of the fee rules, past and future, with its effective range')
+  .option('--merchant <M>', "one merchant's own rules")
+  .addOption(json())
+  .action(async (options: { merchant?: string; json?: boolean }) => {
+    await feesRulesCommand(options);
+  });
+
+const clearing = program
+  .command('clearing')
+  .description('clearing (清分): cleared items and internal reconciliation');
+clearing
+  .command('check')
+  .description(
+    'internal reconciliation (内部对账) of a business date: cleared items against their journal entries; exit code 1 on any difference',
+  )
+  .requiredOption('--date <yyyy-mm-dd>', 'the business date')
+  .addOption(json())
+  .action(async (options: { date: string; json?: boolean }) => {
+    await clearingCheckCommand({ ...options, date: businessDate(options.date) });
+  });
+clearing
+  .command('summary')
+  .description(
+    'the cleared items of a business date per merchant: items, gross, fees, channel cost, coupons, net',
+  )
+  .requiredOption('--date <yyyy-mm-dd>', 'the business date')
+  .addOption(json())
+  .action(async (options: { date: string; json?: boolean }) => {
+    await clearingSummaryCommand({ ...options, date: businessDate(options.date) });
+  });
+
+function businessDate(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new UsageError(`--date must be YYYY-MM-DD, got "${value}"`);
+  return value;
+}
 
 function positiveInt(name: string, value: string, max: number): number {
   const n = Number(value);

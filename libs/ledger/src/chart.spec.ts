@@ -82,14 +82,21 @@ describe('default chart of accounts', () => {
     }
   });
 
-  it('floors and holds the merchant accounts, the money owed to merchants', () => {
-    for (const code of ['merchant_pending', 'merchant_settleable', 'merchant_in_transit']) {
+  it('floors and holds the merchant accounts money is paid out of', () => {
+    for (const code of ['merchant_settleable', 'merchant_in_transit']) {
       expect(template(code)).toMatchObject({
         ownerKind: 'MERCHANT',
         balanceFloor: 'NON_NEGATIVE',
         hot: false,
       });
     }
+    // A refund debits merchant pending on its day, possibly after its payment was cleared on.
+    expect(template('merchant_pending')).toMatchObject({
+      ownerKind: 'MERCHANT',
+      balanceFloor: 'NONE',
+      holdsAllowed: false,
+      hot: false,
+    });
     expect(template('merchant_settleable').holdsAllowed).toBe(true);
     const holdable = DEFAULT_ACCOUNT_TEMPLATES.filter((t) => t.holdsAllowed);
     for (const t of holdable) expect(t.balanceFloor).toBe('NON_NEGATIVE');

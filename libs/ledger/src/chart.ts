@@ -84,7 +84,9 @@ export const DEFAULT_ACCOUNT_TEMPLATES: readonly AccountTemplateDefinition[] = [
     code: 'merchant_pending',
     subjectCode: '2202',
     ownerKind: 'MERCHANT',
-    balanceFloor: 'NON_NEGATIVE',
+    // No floor: a refund's T-day entry debits 2202 after its payment may already have been
+    // cleared on to 2203; clearing the refund brings 2202 back (migration 1764000000700).
+    balanceFloor: 'NONE',
     holdsAllowed: false,
     hot: false,
   },

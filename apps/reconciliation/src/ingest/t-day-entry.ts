@@ -9,7 +9,7 @@ export const T_DAY_KEY_PREFIX = 'recon.t-day:';
 export const T_DAY_TEMPLATE = {
   /** 1122 应收渠道款, one per channel. */
   channelReceivable: 'channel_receivable',
-  /** 2202 商户待清算, one per merchant; NON_NEGATIVE floor. */
+  /** 2202 商户待清算, one per merchant; no floor: a refund may precede its clearing (ADR 008). */
   merchantPending: 'merchant_pending',
   /** 6601 营销费用, platform-wide. */
   marketingExpense: 'marketing_expense',

@@ -19,20 +19,19 @@ type Item = { transaction: InternalTransaction; draft: EntryDraft };
  * Posts the T-day entries of newly recorded internal transactions in the caller's transaction, so
  * they commit (or roll back) with the transactions themselves and the consumer's inbox rows.
  *
- * Merchant pending (2202) keeps its NON_NEGATIVE floor. Payments only credit it; a refund or a
- * reversal debits it, and can find too little there when its payment was never recorded here
- * (published before this service, or lost) or — once clearing moves matched payments on to 2203 —
- * was already cleared. Letting 2202 go negative would book a claim on the merchant as if it were a
- * debt to them, hide the shortfall from the floor check, and (as a chart change) loosen the floor
- * clearing and the ledger's own tests rely on. Booking the shortfall elsewhere (settleable 2203,
- * suspense 2241) is a decision about money already cleared or paid out, which clearing owns. So the
- * entry is refused, nothing is written for that transaction, and the handler sends the event to the
- * DLQ (REJECTED) with the ledger's reason for a person to resolve; the channel statement will then
- * show the refund as MISSING_INTERNAL, which is where finance looks for it anyway.
+ * Merchant pending (2202) has no floor (ledger migration 1764000000700). Payments credit it; a
+ * refund or a reversal debits it, and may take it below zero when its payment was cleared on to
+ * settleable (2203) days before, or was never recorded here. That is the normal life of a refund
+ * of a cleared payment: clearing the matched refund credits 2202 back and takes the money out of
+ * 2203, whose floor is the one that protects the merchant's money (clearing dead-letters a refund
+ * that 2203 cannot cover). So refunds and reversals are booked here whatever 2202 holds.
  *
- * Any other request the ledger refuses (e.g. a second currency on an account: multi-currency books
- * are not modelled yet) is handled the same way; errors that are not LedgerErrors (database, bugs)
- * propagate and the consumer retries or isolates the message as usual.
+ * Whatever the ledger still refuses (e.g. a second currency on an account: multi-currency books
+ * are not modelled yet) is refused for that transaction alone: nothing is written for it, and
+ * the handler sends the event to the DLQ (REJECTED) with the ledger's reason for a person to
+ * resolve; the channel statement then shows it as MISSING_INTERNAL, where finance looks anyway.
+ * Errors that are not LedgerErrors (database, bugs) propagate and the consumer retries or
+ * isolates the message as usual.
  */
 export class TDayLedger {
   constructor(
@@ -53,8 +52,8 @@ export class TDayLedger {
       } catch (error) {
         if (!(error instanceof LedgerError)) throw error;
         // The ledger judges floors on a batch's net effect and rolled this chunk back as a whole.
-        // Rare: find the entries it refuses. Payments first, so that a refund is judged with every
-        // payment of the batch already in merchant pending, whatever order they came in.
+        // Rare: find the entries it refuses. Payments first, so that were a floor ever judged here
+        // again, a refund would see every payment of the batch, whatever order they came in.
         const rest = items.slice(start);
         const refused: RefusedEntry[] = [];
         await this.postIsolating(

@@ -1,5 +1,11 @@
 import type { z } from 'zod';
-import { PAYMENTS_TRANSACTION_V1, RECON_ITEM_MATCHED_V1, type TopicName } from '../topics.js';
+import {
+  CLEARING_ITEM_CLEARED_V1,
+  PAYMENTS_TRANSACTION_V1,
+  RECON_ITEM_MATCHED_V1,
+  type TopicName,
+} from '../topics.js';
+import { clearingItemClearedV1Schema, decodeClearingItemClearedV1 } from './clearing-item-cleared.v1.js';
 import type { DecodeResult } from './contract.js';
 import { decodePaymentsTransactionV1, paymentsTransactionV1Schema } from './payments-transaction.v1.js';
 import { decodeReconItemMatchedV1, reconItemMatchedV1Schema } from './recon-item-matched.v1.js';
@@ -33,8 +39,16 @@ export const CONTRACTS = Object.freeze([
     schema: reconItemMatchedV1Schema,
     decode: decodeReconItemMatchedV1,
   } satisfies ContractDefinition<typeof reconItemMatchedV1Schema>,
+  {
+    topic: CLEARING_ITEM_CLEARED_V1,
+    name: 'ClearingItemCleared',
+    version: 1,
+    schema: clearingItemClearedV1Schema,
+    decode: decodeClearingItemClearedV1,
+  } satisfies ContractDefinition<typeof clearingItemClearedV1Schema>,
 ] as const);
 
+export * from './clearing-item-cleared.v1.js';
 export * from './contract.js';
 export * from './payments-transaction.v1.js';
 export * from './recon-item-matched.v1.js';

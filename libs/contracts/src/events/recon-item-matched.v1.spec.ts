@@ -660,6 +660,8 @@ describe('recon.item-matched.v1 fast path', () => {
       }),
       { numRuns: 5000 },
     );
-    expect(accepted).toBeGreaterThan(300);
+    // Enough valid events to mean something (the mutator leaves ~6% valid, so ~300 of 5,000 on
+    // average; the bound sits well below that so a random seed cannot fail it).
+    expect(accepted).toBeGreaterThan(150);
   });
 });
