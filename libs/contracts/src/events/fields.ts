@@ -287,3 +287,50 @@ export function localDateTimeField(description: string) {
     })
     .meta({ pattern: LOCAL_DATE_TIME_RE.source, description });
 }
+
+/**
+ * The JSON type received, without the value: for fields whose value must not be copied into a DLQ
+ * reason or a log (an account number, a person's name).
+ */
+export function describeJsonKind(input: unknown): string {
+  if (input === null) return 'null';
+  if (Array.isArray(input)) return 'an array';
+  switch (typeof input) {
+    case 'number':
+      return 'a JSON number';
+    case 'string':
+      return 'a string';
+    case 'boolean':
+      return 'a boolean';
+    case 'object':
+      return 'an object';
+    default:
+      return `a ${typeof input}`;
+  }
+}
+
+// Control characters (C0, DEL, C1) spelled as \x ranges rather than \p{Cc}: the pattern is
+// published in the JSON Schema, and validators outside JavaScript (Python's re) lack \p{…}.
+const PRINTABLE_TEXT_RE =
+  // eslint-disable-next-line no-control-regex
+  /^[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f\u2028\u2029]*[^\s\x00-\x1f\x7f-\x9f])?$/;
+
+/**
+ * Text for people and banks (an account holder's name, a bank's name, a payout memo): any script,
+ * but no control characters or line breaks, and no leading or trailing white space — a bank
+ * compares the holder name as sent, so " 张三" is a different name (户名不符). The message never
+ * repeats the value: it may be a person's name.
+ */
+export function printableTextField(max: number, description: string) {
+  const kindError = (issue: RawIssue) =>
+    issue.input === undefined ? 'required' : `must be a string, got ${describeJsonKind(issue.input)}`;
+  const lengthMessage = lengthError(1, max);
+  return z
+    .string({ error: kindError })
+    .min(1, { error: lengthMessage, abort: true })
+    .max(max, { error: lengthMessage, abort: true })
+    .regex(PRINTABLE_TEXT_RE, {
+      error: 'must be printable text without line breaks, control characters or leading/trailing spaces',
+    })
+    .describe(description);
+}
