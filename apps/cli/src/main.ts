@@ -11,6 +11,7 @@ import {
 } from './commands/ledger.command.js';
 import { publishCommand } from './commands/publish.command.js';
 import { reconReportCommand, reconRunCommand } from './commands/recon.command.js';
+import { settlementCloseCommand, settlementListCommand } from './commands/settlement.command.js';
 import { statementImportCommand } from './commands/statement.command.js';
 import { transactionSummaryCommand } from './commands/transactions.command.js';
 import { UsageError } from './output.js';
@@ -210,6 +211,33 @@ clearing
   .addOption(json())
   .action(async (options: { date: string; json?: boolean }) => {
     await clearingSummaryCommand({ ...options, date: businessDate(options.date) });
+  });
+
+const settlement = program
+  .command('settlement')
+  .description('settlement (结算): cycle close into settlement records');
+settlement
+  .command('close')
+  .description(
+    'close every cycle that closes on a date into settlement records (PENDING_APPROVAL) with their ledger entries; a second run creates nothing',
+  )
+  .requiredOption('--date <yyyy-mm-dd>', 'the close date (a business day)')
+  .addOption(json())
+  .action(async (options: { date: string; json?: boolean }) => {
+    await settlementCloseCommand({ ...options, date: businessDate(options.date) });
+  });
+settlement
+  .command('list')
+  .description('settlement records, by close date, merchant and status')
+  .option('--date <yyyy-mm-dd>', 'records that closed on this date')
+  .option('--merchant <M>', "one merchant's records")
+  .option('--status <S>', 'e.g. PENDING_APPROVAL')
+  .addOption(json())
+  .action(async (options: { date?: string; merchant?: string; status?: string; json?: boolean }) => {
+    await settlementListCommand({
+      ...options,
+      ...(options.date === undefined ? {} : { date: businessDate(options.date) }),
+    });
   });
 
 function businessDate(value: string): string {

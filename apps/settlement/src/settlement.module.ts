@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
+import { LedgerModule } from '@app/ledger';
 import { ServiceRuntimeModule } from '@app/messaging';
 import { SETTLEMENT_SCHEMA, settlementMigrations } from './migrations/index.js';
+import { SettlementItemsModule } from './settlement/settlement-items.module.js';
 
 @Module({
   imports: [
@@ -10,6 +12,8 @@ import { SETTLEMENT_SCHEMA, settlementMigrations } from './migrations/index.js';
       migrations: settlementMigrations,
       httpPortDefault: 3003,
     }),
+    LedgerModule,
+    SettlementItemsModule,
   ],
 })
 export class SettlementModule {}

@@ -1,6 +1,7 @@
 import { messagingTablesMigration } from '@app/messaging';
+import { Settlement1764000000800 } from './1764000000800-settlement.js';
 
 export const SETTLEMENT_SCHEMA = 'settlement';
 
 /** In order of application; a migration, once released, is never edited, only followed by another. */
-export const settlementMigrations = [messagingTablesMigration(SETTLEMENT_SCHEMA)];
+export const settlementMigrations = [messagingTablesMigration(SETTLEMENT_SCHEMA), Settlement1764000000800];

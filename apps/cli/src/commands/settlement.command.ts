@@ -1,0 +1,99 @@
+import { Ledger } from '@app/ledger';
+import { SETTLEMENT_SCHEMA, settlementMigrations } from '../../../settlement/src/migrations/index.js';
+import {
+  CLOSE_SUBMITTER,
+  CycleCloseService,
+  SettlementCloseBusyError,
+  type CloseResult,
+} from '../../../settlement/src/settlement/cycle-close.service.js';
+import {
+  listSettlementRecords,
+  type SettlementRecordView,
+} from '../../../settlement/src/settlement/settlement-records.js';
+import { SettlementError, toEpochDay } from '../../../settlement/src/domain.js';
+import { emit, table, UsageError, type OutputOptions } from '../output.js';
+import { withSchemaDataSource } from '../schema-data-source.js';
+
+/** `settlement close --date D`: closes every cycle that closes on D into settlement records. */
+export async function settlementCloseCommand(
+  options: OutputOptions & { date: string },
+): Promise<CloseResult> {
+  try {
+    return await withSchemaDataSource(
+      SETTLEMENT_SCHEMA,
+      settlementMigrations,
+      async (dataSource) => {
+        const result = await new CycleCloseService(dataSource, new Ledger()).close(options.date, {
+          by: CLOSE_SUBMITTER,
+        });
+        emit(options, result, () => formatClose(result));
+        return result;
+      },
+      3, // one connection holds the per-date lock while batches run on the others
+    );
+  } catch (error) {
+    if (error instanceof SettlementError || error instanceof SettlementCloseBusyError)
+      throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+export function formatClose(result: CloseResult): string {
+  const head = result.nothingNew
+    ? `nothing new for ${result.date}: ${result.recordsAlreadyClosed} record(s) had already closed on it, no item was due`
+    : `closed ${result.date}: ${result.recordsCreated} record(s), ${result.itemsSettled} item(s) settled` +
+      (result.recordsAlreadyClosed > 0 ? ` (${result.recordsAlreadyClosed} closed on it before)` : '');
+  if (result.totals.length === 0) return head;
+  return [
+    head,
+    table(
+      result.totals.map((t) => ({
+        currency: t.currency,
+        records: t.records,
+        items: t.items,
+        'items net': t.itemsNet,
+        payable: t.payable,
+        'carried forward': t.carryForward,
+        'reserve held': t.reserveHeld,
+        'reserve released': t.reserveReleased,
+      })),
+    ),
+  ].join('\n');
+}
+
+/** `settlement list`: settlement records by close date, merchant and status. */
+export async function settlementListCommand(
+  options: OutputOptions & { date?: string; merchant?: string; status?: string },
+): Promise<SettlementRecordView[]> {
+  if (options.date !== undefined) {
+    try {
+      toEpochDay(options.date, '--date');
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  return withSchemaDataSource(SETTLEMENT_SCHEMA, settlementMigrations, async (dataSource) => {
+    const records = await listSettlementRecords(dataSource, options);
+    emit(options, records, () =>
+      table(
+        records.map((r) => ({
+          id: r.id,
+          merchant: r.merchantId,
+          cycle: r.cycleKey,
+          dates: `${r.firstBusinessDate}..${r.lastBusinessDate}`,
+          'closes on': r.closesOn,
+          items: r.itemsCount,
+          'items net': r.itemsNet,
+          'carried in': r.carriedIn,
+          'reserve held': r.reserveHeld,
+          'reserve released': r.reserveReleased,
+          payable: r.amount,
+          'carry forward': r.carryForward,
+          currency: r.currency,
+          status: r.status,
+        })),
+      ),
+    );
+    return records;
+  });
+}
