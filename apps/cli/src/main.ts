@@ -11,7 +11,11 @@ import {
 } from './commands/ledger.command.js';
 import { publishCommand } from './commands/publish.command.js';
 import { reconReportCommand, reconRunCommand } from './commands/recon.command.js';
-import { settlementCloseCommand, settlementListCommand } from './commands/settlement.command.js';
+import {
+  settlementCloseCommand,
+  settlementDecideCommand,
+  settlementListCommand,
+} from './commands/settlement.command.js';
 import { statementImportCommand } from './commands/statement.command.js';
 import { transactionSummaryCommand } from './commands/transactions.command.js';
 import { UsageError } from './output.js';
@@ -238,6 +242,26 @@ settlement
       ...options,
       ...(options.date === undefined ? {} : { date: businessDate(options.date) }),
     });
+  });
+
+settlement
+  .command('approve <id>')
+  .description('approve a settlement record (maker-checker: not by its submitter or an adjuster)')
+  .requiredOption('--as <user>', 'the approver (principal id)')
+  .option('--key <K>', 'Idempotency-Key: repeat it to retry safely (default: a new one)')
+  .addOption(json())
+  .action(async (id: string, options: { as: string; key?: string; json?: boolean }) => {
+    await settlementDecideCommand({ ...options, id, action: 'approve' });
+  });
+settlement
+  .command('reject <id>')
+  .description('reject a settlement record with a reason; its amount goes back to settleable')
+  .requiredOption('--as <user>', 'who rejects (principal id)')
+  .requiredOption('--reason <R>', 'why (1 to 500 characters)')
+  .option('--key <K>', 'Idempotency-Key: repeat it to retry safely (default: a new one)')
+  .addOption(json())
+  .action(async (id: string, options: { as: string; reason: string; key?: string; json?: boolean }) => {
+    await settlementDecideCommand({ ...options, id, action: 'reject' });
   });
 
 function businessDate(value: string): string {

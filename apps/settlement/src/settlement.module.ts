@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { LedgerModule } from '@app/ledger';
 import { ServiceRuntimeModule } from '@app/messaging';
+import { SettlementHttpModule } from './http/settlement-http.module.js';
 import { SETTLEMENT_SCHEMA, settlementMigrations } from './migrations/index.js';
 import { SettlementItemsModule } from './settlement/settlement-items.module.js';
 
@@ -14,6 +15,7 @@ import { SettlementItemsModule } from './settlement/settlement-items.module.js';
     }),
     LedgerModule,
     SettlementItemsModule,
+    SettlementHttpModule,
   ],
 })
 export class SettlementModule {}

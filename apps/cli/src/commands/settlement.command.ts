@@ -1,4 +1,8 @@
 import { Ledger } from '@app/ledger';
+import { randomUUID } from 'node:crypto';
+import { SettlementApprovalError } from '../../../settlement/src/approval/approval-error.js';
+import type { ApprovalRecordView } from '../../../settlement/src/approval/approval-records.js';
+import { ApprovalService } from '../../../settlement/src/approval/approval.service.js';
 import { SETTLEMENT_SCHEMA, settlementMigrations } from '../../../settlement/src/migrations/index.js';
 import {
   CLOSE_SUBMITTER,
@@ -96,4 +100,42 @@ export async function settlementListCommand(
     );
     return records;
   });
+}
+
+/** `settlement approve <id> --as U [--key K]` and `settlement reject <id> --as U --reason R`. */
+export async function settlementDecideCommand(
+  options: OutputOptions & {
+    id: string;
+    as: string;
+    key?: string;
+    reason?: string;
+    action: 'approve' | 'reject';
+  },
+): Promise<ApprovalRecordView> {
+  // One key per CLI call unless given: retrying a lost answer needs the same --key.
+  const idempotencyKey = options.key ?? `cli-${options.action}-${randomUUID()}`;
+  try {
+    return await withSchemaDataSource(SETTLEMENT_SCHEMA, settlementMigrations, async (dataSource) => {
+      const service = new ApprovalService(dataSource, new Ledger());
+      const record =
+        options.action === 'approve'
+          ? await service.approve(options.id, { by: options.as, idempotencyKey })
+          : await service.reject(options.id, {
+              by: options.as,
+              reason: options.reason ?? '',
+              idempotencyKey,
+            });
+      emit(
+        options,
+        record,
+        () =>
+          `settlement record ${record.id} ${record.merchantId} ${record.netPayout} ${record.currency}: ${record.status} ` +
+          `(version ${record.version}, approvals ${record.approvals.length} of ${record.approvalsRequired}, key ${idempotencyKey})`,
+      );
+      return record;
+    });
+  } catch (error) {
+    if (error instanceof SettlementApprovalError) throw new UsageError(`${error.code}: ${error.message}`);
+    throw error;
+  }
 }

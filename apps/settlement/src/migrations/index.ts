@@ -1,7 +1,12 @@
 import { messagingTablesMigration } from '@app/messaging';
 import { Settlement1764000000800 } from './1764000000800-settlement.js';
+import { Approval1764000000900 } from './1764000000900-approval.js';
 
 export const SETTLEMENT_SCHEMA = 'settlement';
 
 /** In order of application; a migration, once released, is never edited, only followed by another. */
-export const settlementMigrations = [messagingTablesMigration(SETTLEMENT_SCHEMA), Settlement1764000000800];
+export const settlementMigrations = [
+  messagingTablesMigration(SETTLEMENT_SCHEMA),
+  Settlement1764000000800,
+  Approval1764000000900,
+];

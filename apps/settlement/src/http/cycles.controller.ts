@@ -1,0 +1,44 @@
+import { ApiErrors, invalidRequestExample, schemaValidationPipe } from '@app/http';
+import { Body, Controller, HttpCode, Post, UsePipes } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { z } from 'zod';
+import { CLOSE_SUBMITTER, CycleCloseService, type CloseResult } from '../settlement/cycle-close.service.js';
+import { CloseRequestSchema } from './api-schemas.js';
+
+@ApiTags('cycles')
+@Controller('cycles')
+@UsePipes(schemaValidationPipe)
+export class CyclesController {
+  constructor(private readonly close: CycleCloseService) {}
+
+  @Post('close')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Close every cycle that closes on a date (结算日终)',
+    description:
+      'Creates the settlement records (PENDING_APPROVAL) with their ledger entries; closing a date again creates nothing.',
+  })
+  @ApiOkResponse({ description: 'What the close created, with totals per currency' })
+  @ApiErrors(
+    {
+      status: 400,
+      description: 'The body is not { date }',
+      examples: [invalidRequestExample('date', 'must be a real calendar date YYYY-MM-DD')],
+    },
+    {
+      status: 409,
+      description: 'The date is being closed by another run',
+      examples: [
+        {
+          error: 'SETTLEMENT.CLOSE_BUSY',
+          message: '2026-09-28 is being closed by another run; try again when it ends',
+        },
+      ],
+    },
+  )
+  closeDate(
+    @Body({ schema: CloseRequestSchema }) body: z.output<typeof CloseRequestSchema>,
+  ): Promise<CloseResult> {
+    return this.close.close(body.date, { by: CLOSE_SUBMITTER });
+  }
+}

@@ -1,0 +1,41 @@
+import { HttpStatus } from '@nestjs/common';
+import type { ApiErrorBody, DomainErrorMapper } from '@app/http';
+import { MoneyError, TimeError } from '@app/contracts';
+import { SettlementApprovalError, type SettlementApprovalErrorCode } from '../approval/approval-error.js';
+import { SettlementError } from '../domain.js';
+import { SettlementCloseBusyError } from '../settlement/cycle-close.service.js';
+
+const APPROVAL_STATUS: Record<SettlementApprovalErrorCode, number> = {
+  NOT_FOUND: HttpStatus.NOT_FOUND,
+  // Maker-checker: the caller is not allowed to approve this record, whatever they send.
+  SELF_APPROVAL: HttpStatus.FORBIDDEN,
+  SAME_APPROVER_TWICE: HttpStatus.FORBIDDEN,
+  NOT_PENDING: HttpStatus.CONFLICT,
+  VERSION_CONFLICT: HttpStatus.CONFLICT,
+  IDEMPOTENCY_CONFLICT: HttpStatus.CONFLICT,
+  REASON_REQUIRED: HttpStatus.UNPROCESSABLE_ENTITY,
+  REASON_TOO_LONG: HttpStatus.UNPROCESSABLE_ENTITY,
+};
+
+/** Settlement's operating errors as response bodies (the rest is @app/http's). */
+export const settlementErrorBody: DomainErrorMapper = (exception): ApiErrorBody | undefined => {
+  if (exception instanceof SettlementApprovalError)
+    return {
+      statusCode: APPROVAL_STATUS[exception.code],
+      error: `SETTLEMENT.${exception.code}`,
+      message: exception.message,
+    };
+  if (exception instanceof SettlementCloseBusyError)
+    return { statusCode: HttpStatus.CONFLICT, error: 'SETTLEMENT.CLOSE_BUSY', message: exception.message };
+  if (
+    exception instanceof SettlementError ||
+    exception instanceof MoneyError ||
+    exception instanceof TimeError
+  )
+    return {
+      statusCode: HttpStatus.UNPROCESSABLE_ENTITY,
+      error: exception.code,
+      message: exception.message,
+    };
+  return undefined;
+};

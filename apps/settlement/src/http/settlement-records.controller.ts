@@ -1,0 +1,160 @@
+import { ApiErrors, invalidRequestExample, parseInput, schemaValidationPipe } from '@app/http';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Query,
+  UsePipes,
+} from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { DataSource } from 'typeorm';
+import type { z } from 'zod';
+import { SettlementApprovalError } from '../approval/approval-error.js';
+import {
+  getApprovalRecord,
+  listApprovalRecords,
+  type ApprovalRecordDetail,
+  type ApprovalRecordView,
+} from '../approval/approval-records.js';
+import { ApprovalService } from '../approval/approval.service.js';
+import {
+  ApproveRequestSchema,
+  IdempotencyKeySchema,
+  RecordIdParamsSchema,
+  RecordListQuerySchema,
+  RejectRequestSchema,
+} from './api-schemas.js';
+import { SETTLEMENT_DB } from './tokens.js';
+
+const IDEMPOTENCY_HEADER = {
+  name: 'Idempotency-Key',
+  required: true,
+  description:
+    'One key per command: a replay returns the first answer; the key with another request is a 409',
+};
+
+const COMMAND_ERRORS = [
+  {
+    status: 403,
+    description: 'Maker-checker: the caller submitted or adjusted the record, or already approved it',
+    examples: [
+      {
+        error: 'SETTLEMENT.SELF_APPROVAL',
+        message:
+          'system:cycle-close submitted this settlement record and cannot approve it (maker-checker: another person must)',
+      },
+    ],
+  },
+  {
+    status: 404,
+    description: 'No such record',
+    examples: [{ error: 'SETTLEMENT.NOT_FOUND', message: 'no settlement record 42' }],
+  },
+  {
+    status: 409,
+    description:
+      'The record is no longer pending, moved on since expectedVersion, or the key was used for another request',
+    examples: [
+      {
+        error: 'SETTLEMENT.NOT_PENDING',
+        message:
+          'cannot approve: the settlement record is REJECTED, a final state; only PENDING_APPROVAL can be',
+      },
+    ],
+  },
+];
+
+@ApiTags('settlement records')
+@Controller('settlement-records')
+@UsePipes(schemaValidationPipe)
+export class SettlementRecordsController {
+  constructor(
+    private readonly approvals: ApprovalService,
+    @Inject(SETTLEMENT_DB) private readonly db: DataSource,
+  ) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'Settlement records to review (结算审核)',
+    description: 'By close date, merchant and status; each with its net payout, payee account and approvals.',
+  })
+  @ApiOkResponse({ description: 'The records, oldest close first' })
+  @ApiErrors({
+    status: 400,
+    description: 'A parameter is invalid',
+    examples: [invalidRequestExample('date', 'must be a real calendar date YYYY-MM-DD')],
+  })
+  list(
+    @Query({ schema: RecordListQuerySchema }) query: z.output<typeof RecordListQuerySchema>,
+  ): Promise<ApprovalRecordView[]> {
+    return listApprovalRecords(this.db, query);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One settlement record with its cleared items and its audit trail' })
+  @ApiOkResponse({ description: 'The record' })
+  @ApiErrors(COMMAND_ERRORS[1]!)
+  async show(
+    @Param({ schema: RecordIdParamsSchema }) params: z.output<typeof RecordIdParamsSchema>,
+  ): Promise<ApprovalRecordDetail> {
+    const record = await getApprovalRecord(this.db, params.id);
+    if (!record) throw new SettlementApprovalError('NOT_FOUND', `no settlement record ${params.id}`);
+    return record;
+  }
+
+  @Post(':id/approve')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Approve a settlement record (maker-checker)',
+    description:
+      'Not by its submitter or an adjuster; above the dual-approval threshold a second approver is needed, ' +
+      'and the record stays PENDING_APPROVAL after the first. Concurrent commands resolve to one outcome.',
+  })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiOkResponse({ description: 'The record after the approval' })
+  @ApiErrors(...COMMAND_ERRORS)
+  approve(
+    @Param({ schema: RecordIdParamsSchema }) params: z.output<typeof RecordIdParamsSchema>,
+    @Body({ schema: ApproveRequestSchema }) body: z.output<typeof ApproveRequestSchema>,
+    @Headers('idempotency-key') key: string | undefined,
+  ): Promise<ApprovalRecordView> {
+    return this.approvals.approve(params.id, {
+      by: body.by,
+      idempotencyKey: parseInput(IdempotencyKeySchema, key, 'Idempotency-Key'),
+      ...(body.expectedVersion === undefined ? {} : { expectedVersion: body.expectedVersion }),
+    });
+  }
+
+  @Post(':id/reject')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Reject a settlement record with a reason',
+    description: 'The payable amount goes back to the merchant’s settleable balance (Dr 2204 / Cr 2203).',
+  })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiOkResponse({ description: 'The record after the rejection' })
+  @ApiErrors(...COMMAND_ERRORS.slice(1), {
+    status: 422,
+    description: 'No reason, or one longer than 500 characters',
+    examples: [
+      { error: 'SETTLEMENT.REASON_REQUIRED', message: 'a rejection needs a reason (1 to 500 characters)' },
+    ],
+  })
+  reject(
+    @Param({ schema: RecordIdParamsSchema }) params: z.output<typeof RecordIdParamsSchema>,
+    @Body({ schema: RejectRequestSchema }) body: z.output<typeof RejectRequestSchema>,
+    @Headers('idempotency-key') key: string | undefined,
+  ): Promise<ApprovalRecordView> {
+    return this.approvals.reject(params.id, {
+      by: body.by,
+      reason: body.reason,
+      idempotencyKey: parseInput(IdempotencyKeySchema, key, 'Idempotency-Key'),
+      ...(body.expectedVersion === undefined ? {} : { expectedVersion: body.expectedVersion }),
+    });
+  }
+}
