@@ -3,6 +3,7 @@ import { LedgerModule } from '@app/ledger';
 import { ServiceRuntimeModule } from '@app/messaging';
 import { SettlementHttpModule } from './http/settlement-http.module.js';
 import { SETTLEMENT_SCHEMA, settlementMigrations } from './migrations/index.js';
+import { PayoutModule } from './payout/payout.module.js';
 import { SettlementItemsModule } from './settlement/settlement-items.module.js';
 
 @Module({
@@ -16,6 +17,7 @@ import { SettlementItemsModule } from './settlement/settlement-items.module.js';
     LedgerModule,
     SettlementItemsModule,
     SettlementHttpModule,
+    PayoutModule,
   ],
 })
 export class SettlementModule {}

@@ -6,6 +6,10 @@ import {
 } from '../../../reconciliation/src/migrations/index.js';
 import { CLEARING_SCHEMA, clearingMigrations } from '../../../clearing/src/migrations/index.js';
 import { SETTLEMENT_SCHEMA, settlementMigrations } from '../../../settlement/src/migrations/index.js';
+import {
+  PAYOUT_GATEWAY_SCHEMA,
+  payoutGatewayMigrations,
+} from '../../../payout-gateway-simulator/src/migrations/index.js';
 import { emit, table, type OutputOptions } from '../output.js';
 import { withSchemaDataSource } from '../schema-data-source.js';
 
@@ -15,6 +19,7 @@ export const SERVICE_SCHEMAS = [
   { schema: RECONCILIATION_SCHEMA, migrations: reconciliationMigrations },
   { schema: CLEARING_SCHEMA, migrations: clearingMigrations },
   { schema: SETTLEMENT_SCHEMA, migrations: settlementMigrations },
+  { schema: PAYOUT_GATEWAY_SCHEMA, migrations: payoutGatewayMigrations },
 ];
 
 export async function migrateCommand(

@@ -1,6 +1,7 @@
 import { messagingTablesMigration } from '@app/messaging';
 import { Settlement1764000000800 } from './1764000000800-settlement.js';
 import { Approval1764000000900 } from './1764000000900-approval.js';
+import { Payouts1764000001000 } from './1764000001000-payouts.js';
 
 export const SETTLEMENT_SCHEMA = 'settlement';
 
@@ -9,4 +10,5 @@ export const settlementMigrations = [
   messagingTablesMigration(SETTLEMENT_SCHEMA),
   Settlement1764000000800,
   Approval1764000000900,
+  Payouts1764000001000,
 ];

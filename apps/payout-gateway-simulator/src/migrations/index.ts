@@ -1,0 +1,9 @@
+import { messagingTablesMigration } from '@app/messaging';
+import { PayoutGateway1764000001100 } from './1764000001100-payout-gateway.js';
+
+export const PAYOUT_GATEWAY_SCHEMA = 'payout_gateway';
+
+export const payoutGatewayMigrations = [
+  messagingTablesMigration(PAYOUT_GATEWAY_SCHEMA),
+  PayoutGateway1764000001100,
+];

@@ -1,0 +1,74 @@
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { decodeSettlementPayoutResultV1, TOPIC, type SettlementPayoutResultV1 } from '@app/contracts';
+import { Ledger } from '@app/ledger';
+import { EventConsumer, KAFKA, PLATFORM_CONFIG, topicName, type Decoded } from '@app/messaging';
+import type { PlatformConfig } from '@app/platform';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import { DataSource } from 'typeorm';
+import { SETTLEMENT_SCHEMA } from '../migrations/index.js';
+import { PayoutResultHandler } from './payout-result.handler.js';
+import { PayoutService } from './payout.service.js';
+
+export const PAYOUT_RESULT_GROUP = 'settlement.payout-result';
+
+export function decodePayoutResultMessage(message: KafkaMessage): Decoded<SettlementPayoutResultV1> {
+  const result = decodeSettlementPayoutResultV1(message.value);
+  return result.ok ? { ok: true, eventId: result.value.eventId, value: result.value } : result;
+}
+
+export interface PayoutResultConsumerSettings {
+  topicPrefix: string;
+  topicPartitions?: number;
+  sessionTimeoutMs?: number;
+}
+
+/** The consumer of settlement.payout-result.v1, built outside Nest too (tests, tools). */
+export function createPayoutResultConsumer(
+  kafka: Kafka,
+  dataSource: DataSource,
+  ledger: Ledger,
+  settings: PayoutResultConsumerSettings,
+): EventConsumer<SettlementPayoutResultV1> {
+  const payouts = new PayoutService(dataSource, ledger, { topicPrefix: settings.topicPrefix });
+  return new EventConsumer(kafka, dataSource, {
+    name: 'payout-result',
+    groupId: `${settings.topicPrefix}${PAYOUT_RESULT_GROUP}`,
+    topic: topicName(settings.topicPrefix, TOPIC.settlementPayoutResultV1),
+    schema: SETTLEMENT_SCHEMA,
+    decode: decodePayoutResultMessage,
+    handler: new PayoutResultHandler(ledger, payouts),
+    ...(settings.topicPartitions === undefined ? {} : { topicPartitions: settings.topicPartitions }),
+    ...(settings.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: settings.sessionTimeoutMs }),
+  });
+}
+
+@Injectable()
+export class PayoutResultConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly consumer: EventConsumer<SettlementPayoutResultV1>;
+
+  constructor(
+    @Inject(KAFKA) kafka: Kafka,
+    dataSource: DataSource,
+    ledger: Ledger,
+    @Inject(PLATFORM_CONFIG) config: PlatformConfig,
+  ) {
+    this.consumer = createPayoutResultConsumer(kafka, dataSource, ledger, {
+      topicPrefix: config.kafkaTopicPrefix,
+      topicPartitions: config.kafkaTopicPartitions,
+      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.consumer.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.consumer.stop();
+  }
+}

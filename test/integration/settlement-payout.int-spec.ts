@@ -1,0 +1,269 @@
+/**
+ * Settlement payouts (代付) end to end on the real Postgres and Kafka: approved records requested
+ * through the settlement outbox, answered by the payout-gateway simulator through its own outbox,
+ * and applied once by the settlement.payout-result.v1 consumer — one paid (2204 → 1002), one to a
+ * closed account (funds back to 2203), one whose first answer was lost (TIMEOUT) and resolved by a
+ * status query to PAID without a second payment, answers re-published duplicated and reordered
+ * changing nothing, and a type-II account over its daily limit refused before anything is sent.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { TOPIC, type ClearingItemClearedV1 } from '@app/contracts';
+import { accountBalance, Ledger, runLedgerChecks, trialBalance } from '@app/ledger';
+import { consumerLag, OutboxRelay, type EventConsumer } from '@app/messaging';
+import type { Admin } from 'kafkajs';
+import type { DataSource } from 'typeorm';
+import { ApprovalService } from '../../apps/settlement/src/approval/approval.service.js';
+import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
+import { storeClearedItems } from '../../apps/settlement/src/settlement/cleared-item.store.js';
+import {
+  CLOSE_SUBMITTER,
+  CycleCloseService,
+} from '../../apps/settlement/src/settlement/cycle-close.service.js';
+import {
+  createPayoutResultConsumer,
+  PAYOUT_RESULT_GROUP,
+} from '../../apps/settlement/src/payout/payout-result.consumer.js';
+import { PayoutService } from '../../apps/settlement/src/payout/payout.service.js';
+import { PayoutGatewaySimulator } from '../../apps/payout-gateway-simulator/src/payout-gateway.js';
+import {
+  migrateAll,
+  openDataSource,
+  publish,
+  readTopic,
+  testKafka,
+  useIsolatedDatabase,
+  waitFor,
+} from '../support/infra.js';
+
+const ACCOUNTS = {
+  M_PAID: { no: '6222000011112222', type: 'CORPORATE' },
+  M_CLOSED: { no: '6230000000000001', type: 'CORPORATE' },
+  M_TIMEOUT: { no: '6240000000000001', type: 'PERSONAL_TYPE_I' },
+  M_LIMIT: { no: '6250000000000001', type: 'PERSONAL_TYPE_II' },
+} as const;
+
+describe('settlement payouts through the gateway simulator (real Kafka + Postgres)', () => {
+  const kafka = testKafka();
+  let admin: Admin;
+  const basePrefix = process.env.KAFKA_TOPIC_PREFIX ?? '';
+  const prefix = `${basePrefix}settlement_payout_${Date.now()}.`;
+  const resultTopic = `${prefix}${TOPIC.settlementPayoutResultV1}`;
+  const requestTopic = `${prefix}${TOPIC.settlementPayoutRequestedV1}`;
+  const ledger = new Ledger();
+  let db: DataSource;
+  let gw: DataSource;
+  let relay: OutboxRelay;
+  let simulator: PayoutGatewaySimulator;
+  let results: EventConsumer<unknown>;
+  const ids = new Map<string, string>();
+
+  const status = async (merchant: string) =>
+    (
+      await db.query<{ status: string }[]>('SELECT status FROM settlement.settlement_record WHERE id = $1', [
+        ids.get(merchant),
+      ])
+    )[0]!.status;
+  const balance = async (code: string) => (await accountBalance(db, code)).posted;
+
+  beforeAll(async () => {
+    await useIsolatedDatabase('settlement_payout');
+    await migrateAll();
+    db = await openDataSource('settlement');
+    gw = await openDataSource('payout_gateway');
+    admin = kafka.admin();
+    await admin.connect();
+    for (const [merchant, account] of Object.entries(ACCOUNTS))
+      await db.query(
+        `INSERT INTO settlement.merchant_terms (merchant_id, currency, cycle, minimum_payout, payout_account)
+         VALUES ($1, 'CNY', '{"kind": "T_PLUS", "days": 1}', 0, $2)`,
+        [
+          merchant,
+          JSON.stringify({
+            bank: 'ICBC',
+            accountNo: account.no,
+            holder: `${merchant} Ltd`,
+            type: account.type,
+          }),
+        ],
+      );
+    await gw.query(
+      `INSERT INTO payout_gateway.account_rule (account_prefix, mode) VALUES ('623', 'ACCOUNT_CLOSED'), ('624', 'TIMEOUT_THEN_PAID')`,
+    );
+    const items: ClearingItemClearedV1[] = [
+      itemCleared('M_PAID', '2026-09-25', '100.00'),
+      itemCleared('M_CLOSED', '2026-09-25', '250.00'),
+      itemCleared('M_TIMEOUT', '2026-09-25', '300.50'),
+      itemCleared('M_LIMIT', '2026-09-25', '12000.00'),
+      itemCleared('M_NOACC', '2026-09-25', '40.00'),
+    ];
+    await db.transaction(async (tx) => {
+      await storeClearedItems(tx, items);
+      await ledger.post(
+        tx,
+        items.map((e) => ({
+          idempotencyKey: `test-clearing:${e.transactionEventId}`,
+          businessRef: e.transactionEventId,
+          effectiveAt: e.occurredAt,
+          postings: [
+            {
+              account: { template: 'merchant_pending', owner: e.merchantId },
+              side: 'DEBIT' as const,
+              amount: e.net,
+              currency: 'CNY',
+            },
+            {
+              account: { template: 'merchant_settleable', owner: e.merchantId },
+              side: 'CREDIT' as const,
+              amount: e.net,
+              currency: 'CNY',
+            },
+          ],
+        })),
+      );
+    });
+    await new CycleCloseService(db, ledger).close('2026-09-28', { by: CLOSE_SUBMITTER });
+    for (const r of await db.query<{ id: string; merchant_id: string }[]>(
+      'SELECT id::text, merchant_id FROM settlement.settlement_record',
+    ))
+      ids.set(r.merchant_id, r.id);
+    const approvals = new ApprovalService(db, ledger);
+    for (const merchant of ids.keys())
+      await approvals.approve(ids.get(merchant)!, {
+        by: 'finance:bob',
+        idempotencyKey: `approve-${merchant}`,
+      });
+
+    simulator = new PayoutGatewaySimulator(kafka, gw, { topicPrefix: prefix });
+    await simulator.start();
+    results = createPayoutResultConsumer(kafka, db, ledger, {
+      topicPrefix: prefix,
+    });
+    await results.start();
+    relay = new OutboxRelay(kafka, db, { schema: 'settlement', idlePollMs: 50 });
+    await relay.start();
+  }, 120_000);
+
+  afterAll(async () => {
+    await relay?.stop();
+    await results?.stop();
+    await simulator?.stop();
+    await admin?.disconnect();
+    await gw?.destroy();
+    await db?.destroy();
+  });
+
+  it('refuses a type-II account over its daily limit and a merchant without an account before anything is sent', async () => {
+    const outcomes = await new PayoutService(db, ledger, { topicPrefix: prefix }).requestPayouts();
+    const byMerchant = new Map([...ids].map(([m, id]) => [id, m]));
+    expect(outcomes.map((o) => [byMerchant.get(o.recordId), o.outcome, o.code ?? null]).sort()).toEqual([
+      ['M_CLOSED', 'REQUESTED', null],
+      ['M_LIMIT', 'REFUSED', 'ACCOUNT_LIMIT_EXCEEDED'],
+      ['M_NOACC', 'REFUSED', 'PAYOUT_ACCOUNT_MISSING'],
+      ['M_PAID', 'REQUESTED', null],
+      ['M_TIMEOUT', 'REQUESTED', null],
+    ]);
+    expect(outcomes.find((o) => o.recordId === ids.get('M_LIMIT'))!.message).toBe(
+      'a payout of 12000.00 CNY to personal type-II account (Ⅱ类户) ****0001 at ICBC exceeds the daily inflow limit of 10000.00 CNY (0.00 already received today, 10000.00 left)',
+    );
+    expect(await status('M_LIMIT')).toBe('PAYOUT_FAILED');
+    expect(await status('M_NOACC')).toBe('PAYOUT_FAILED');
+    expect(await balance('2204:M_LIMIT')).toBe('0.00');
+    expect(await balance('2203:M_LIMIT')).toBe('12000.00');
+    expect(await balance('2203:M_NOACC')).toBe('40.00');
+    const sent = await db.query<{ key: string; kind: string }[]>(
+      `SELECT message_key AS key, headers->>'payout-request-kind' AS kind FROM settlement.outbox WHERE topic = $1 ORDER BY id`,
+      [requestTopic],
+    );
+    expect(sent.map((s) => s.key).sort()).toEqual(
+      [ids.get('M_CLOSED'), ids.get('M_PAID'), ids.get('M_TIMEOUT')].sort(),
+    );
+    // A second run finds nothing left to request.
+    expect(await new PayoutService(db, ledger, { topicPrefix: prefix }).requestPayouts()).toEqual([]);
+  }, 60_000);
+
+  it("pays, returns a closed account's funds, and resolves a lost answer by a query without paying twice", async () => {
+    await waitFor(
+      'payout outcomes',
+      async () => [await status('M_PAID'), await status('M_CLOSED'), await status('M_TIMEOUT')],
+      (s) => s.join() === 'PAID,PAYOUT_FAILED,PAID',
+      90_000,
+    );
+    expect(await balance('2204:M_PAID')).toBe('0.00');
+    expect(await balance(`1002:${ACCOUNTS.M_PAID.no}`)).toBe('-100.00');
+    expect(await balance('2204:M_CLOSED')).toBe('0.00');
+    expect(await balance('2203:M_CLOSED')).toBe('250.00');
+    expect(await balance('2204:M_TIMEOUT')).toBe('0.00');
+    expect(await balance(`1002:${ACCOUNTS.M_TIMEOUT.no}`)).toBe('-300.50');
+
+    const payments = await gw.query<
+      { attempt_id: string; paid: boolean; requests: number; amount: string }[]
+    >('SELECT attempt_id, paid, requests, amount::text FROM payout_gateway.payment ORDER BY attempt_id');
+    expect(payments).toEqual(
+      [
+        { attempt_id: `${ids.get('M_PAID')}-1`, paid: true, requests: 1, amount: '100.00' },
+        { attempt_id: `${ids.get('M_CLOSED')}-1`, paid: false, requests: 1, amount: '250.00' },
+        { attempt_id: `${ids.get('M_TIMEOUT')}-1`, paid: true, requests: 2, amount: '300.50' },
+      ].sort((a, b) => a.attempt_id.localeCompare(b.attempt_id)),
+    );
+    const [timeoutAttempt] = await db.query<{ queries: number; outcomes: string[] }[]>(
+      `SELECT queries, array(SELECT r->>'status' || ':' || (r->>'outcome') FROM jsonb_array_elements(results) r) AS outcomes
+       FROM settlement.payout_attempt WHERE attempt_id = $1`,
+      [`${ids.get('M_TIMEOUT')}-1`],
+    );
+    expect(timeoutAttempt).toEqual({ queries: 1, outcomes: ['FAILED:APPLIED', 'PAID:APPLIED'] });
+  }, 120_000);
+
+  it('changes nothing when the answers are re-published duplicated and reordered', async () => {
+    const answers = await readTopic(kafka, resultTopic, 4);
+    expect(answers).toHaveLength(4);
+    const reversed = [...answers].reverse();
+    const fresh = reversed.map((a) => ({
+      key: a.key,
+      value: JSON.stringify({ ...(JSON.parse(a.value) as object), eventId: randomUUID() }),
+    }));
+    await publish(kafka, resultTopic, [...reversed.map((a) => ({ key: a.key, value: a.value })), ...fresh]);
+    const group = `${prefix}${PAYOUT_RESULT_GROUP}`;
+    await waitFor(
+      'results consumed',
+      () => consumerLag(admin, group, resultTopic),
+      (lag) => lag === 0,
+      60_000,
+    );
+
+    const entries = await db.query<{ key: string; n: number }[]>(
+      `SELECT idempotency_key AS key, count(*)::int AS n FROM ledger.journal_entry
+       WHERE idempotency_key LIKE 'payout-%' GROUP BY 1 ORDER BY 1`,
+    );
+    expect(entries).toEqual(
+      [
+        { key: `payout-paid:${ids.get('M_PAID')}`, n: 1 },
+        { key: `payout-paid:${ids.get('M_TIMEOUT')}`, n: 1 },
+        { key: `payout-returned:${ids.get('M_CLOSED')}`, n: 1 },
+        { key: `payout-returned:${ids.get('M_LIMIT')}`, n: 1 },
+        { key: `payout-returned:${ids.get('M_NOACC')}`, n: 1 },
+      ].sort((a, b) => a.key.localeCompare(b.key)),
+    );
+    expect(await balance(`1002:${ACCOUNTS.M_PAID.no}`)).toBe('-100.00');
+    expect(await balance(`1002:${ACCOUNTS.M_TIMEOUT.no}`)).toBe('-300.50');
+    expect(await balance('2203:M_CLOSED')).toBe('250.00');
+    expect([await status('M_PAID'), await status('M_CLOSED'), await status('M_TIMEOUT')]).toEqual([
+      'PAID',
+      'PAYOUT_FAILED',
+      'PAID',
+    ]);
+    // The fresh-id copies reached the handler: the pure module called every one a duplicate.
+    const [dups] = await db.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM settlement.payout_attempt a, jsonb_array_elements(a.results) r
+       WHERE r->>'outcome' = 'DUPLICATE'`,
+    );
+    expect(dups!.n).toBe(4);
+    const [escalations] = await db.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM settlement.record_audit WHERE action = 'PAYOUT_ESCALATED'`,
+    );
+    expect(escalations!.n).toBe(0);
+    expect((await trialBalance(db)).balanced).toBe(true);
+    const report = await db.transaction('REPEATABLE READ', (tx) => runLedgerChecks(tx));
+    expect(report.ok).toBe(true);
+  }, 120_000);
+});
