@@ -203,6 +203,8 @@ describe('settlement HTTP API (real Postgres + Kafka)', () => {
       '/settlement-records/{id}',
       '/settlement-records/{id}/approve',
       '/settlement-records/{id}/reject',
+      '/settlement-records/{id}/statement.csv',
+      '/settlement-summary',
     ]);
   });
 });

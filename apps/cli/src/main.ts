@@ -11,10 +11,13 @@ import {
 } from './commands/ledger.command.js';
 import { publishCommand } from './commands/publish.command.js';
 import { reconReportCommand, reconRunCommand } from './commands/recon.command.js';
+import { settlementPayoutsCommand } from './commands/settlement-payouts.command.js';
 import {
   settlementCloseCommand,
   settlementDecideCommand,
   settlementListCommand,
+  settlementStatementCommand,
+  settlementSummaryCommand,
 } from './commands/settlement.command.js';
 import { statementImportCommand } from './commands/statement.command.js';
 import { transactionSummaryCommand } from './commands/transactions.command.js';
@@ -262,6 +265,34 @@ settlement
   .addOption(json())
   .action(async (id: string, options: { as: string; reason: string; key?: string; json?: boolean }) => {
     await settlementDecideCommand({ ...options, id, action: 'reject' });
+  });
+settlement
+  .command('statement <id>')
+  .description(
+    "a settlement record's merchant statement (商户结算对账单) as CSV: every item, then totals equal to the record",
+  )
+  .option('--out <file>', 'write to this file instead of stdout')
+  .action(async (id: string, options: { out?: string }) => {
+    await settlementStatementCommand({ ...options, id });
+  });
+settlement
+  .command('summary')
+  .description(
+    'the daily settlement summary (结算日报) of a close date: records by status and currency, their payouts',
+  )
+  .requiredOption('--date <yyyy-mm-dd>', 'the close date')
+  .addOption(json())
+  .action(async (options: { date: string; json?: boolean }) => {
+    await settlementSummaryCommand({ ...options, date: businessDate(options.date) });
+  });
+settlement
+  .command('payouts')
+  .description(
+    "one pass of the service's payout loop: approved records' payouts (代付) requested or refused, due retries started",
+  )
+  .addOption(json())
+  .action(async (options: { json?: boolean }) => {
+    await settlementPayoutsCommand(options);
   });
 
 function businessDate(value: string): string {

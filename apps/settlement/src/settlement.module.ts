@@ -4,6 +4,7 @@ import { ServiceRuntimeModule } from '@app/messaging';
 import { SettlementHttpModule } from './http/settlement-http.module.js';
 import { SETTLEMENT_SCHEMA, settlementMigrations } from './migrations/index.js';
 import { PayoutModule } from './payout/payout.module.js';
+import { SettlementSchedulerModule } from './scheduler/settlement-scheduler.js';
 import { SettlementItemsModule } from './settlement/settlement-items.module.js';
 
 @Module({
@@ -18,6 +19,7 @@ import { SettlementItemsModule } from './settlement/settlement-items.module.js';
     SettlementItemsModule,
     SettlementHttpModule,
     PayoutModule,
+    SettlementSchedulerModule,
   ],
 })
 export class SettlementModule {}

@@ -14,7 +14,30 @@ describe('loadPlatformConfig', () => {
       httpHost: '127.0.0.1',
       httpPort: 3001,
       statementUploadMaxBytes: 2_147_483_648,
+      settlementScheduler: true,
+      settlementPayoutPollMs: 5_000,
     });
+  });
+
+  it('runs the settlement scheduler unless turned off, and off by default under Jest', () => {
+    expect(loadPlatformConfig('x', { SETTLEMENT_SCHEDULER: 'off' }).settlementScheduler).toBe(false);
+    expect(loadPlatformConfig('x', { NODE_ENV: 'test' }).settlementScheduler).toBe(false);
+    expect(
+      loadPlatformConfig('x', { NODE_ENV: 'test', SETTLEMENT_SCHEDULER: 'on' }).settlementScheduler,
+    ).toBe(true);
+    expect(() => loadPlatformConfig('x', { SETTLEMENT_SCHEDULER: 'sometimes' })).toThrow(
+      new ConfigError('SETTLEMENT_SCHEDULER must be true or false, got "sometimes"'),
+    );
+  });
+
+  it('reads the payout poll interval in milliseconds, within 100 ms and one hour', () => {
+    expect(loadPlatformConfig('x', { SETTLEMENT_PAYOUT_POLL_MS: '250' }).settlementPayoutPollMs).toBe(250);
+    expect(() => loadPlatformConfig('x', { SETTLEMENT_PAYOUT_POLL_MS: '99' })).toThrow(
+      new ConfigError('SETTLEMENT_PAYOUT_POLL_MS must be between 100 and 3600000, got 99'),
+    );
+    expect(() => loadPlatformConfig('x', { SETTLEMENT_PAYOUT_POLL_MS: '5s' })).toThrow(
+      'SETTLEMENT_PAYOUT_POLL_MS must be a non-negative integer, got "5s"',
+    );
   });
 
   it('reads the statement upload limit in bytes, within 1 byte and 64 GiB', () => {

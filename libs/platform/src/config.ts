@@ -19,6 +19,14 @@ export interface PlatformConfig {
    * disk, not memory; a larger upload is refused with 413 once it passes the limit.
    */
   statementUploadMaxBytes: number;
+  /**
+   * Settlement's own clock: the cycle close at the calendar's cut-off and the payout loop. Off with
+   * SETTLEMENT_SCHEDULER=off (an operator closing by CLI/REST only); off by default under Jest
+   * (NODE_ENV=test), so a test booting the service decides itself when a close or a payout happens.
+   */
+  settlementScheduler: boolean;
+  /** How often settlement requests approved payouts and starts due retries. */
+  settlementPayoutPollMs: number;
 }
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/clearing';
@@ -54,6 +62,8 @@ export function loadPlatformConfig(
       1,
       STATEMENT_UPLOAD_MAX_BYTES_CEILING,
     ),
+    settlementScheduler: boolFromEnv(env, 'SETTLEMENT_SCHEDULER', env.NODE_ENV !== 'test'),
+    settlementPayoutPollMs: intFromEnv(env, 'SETTLEMENT_PAYOUT_POLL_MS', 5_000, 100, 3_600_000),
   };
 }
 

@@ -4,3 +4,4 @@ export * from './database/transient-error.js';
 export * from './process/backoff.js';
 export * from './process/progress.js';
 export * from './database/bulk-write.js';
+export * from './csv.js';

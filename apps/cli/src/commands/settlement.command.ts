@@ -1,5 +1,8 @@
 import { Ledger } from '@app/ledger';
 import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { SettlementApprovalError } from '../../../settlement/src/approval/approval-error.js';
 import type { ApprovalRecordView } from '../../../settlement/src/approval/approval-records.js';
 import { ApprovalService } from '../../../settlement/src/approval/approval.service.js';
@@ -15,6 +18,15 @@ import {
   type SettlementRecordView,
 } from '../../../settlement/src/settlement/settlement-records.js';
 import { SettlementError, toEpochDay } from '../../../settlement/src/domain.js';
+import {
+  dailySettlementSummary,
+  type DailySettlementSummary,
+} from '../../../settlement/src/statement/daily-summary.js';
+import {
+  findStatementRecord,
+  merchantStatementCsv,
+  statementItems,
+} from '../../../settlement/src/statement/merchant-statement.js';
 import { emit, table, UsageError, type OutputOptions } from '../output.js';
 import { withSchemaDataSource } from '../schema-data-source.js';
 
@@ -138,4 +150,50 @@ export async function settlementDecideCommand(
     if (error instanceof SettlementApprovalError) throw new UsageError(`${error.code}: ${error.message}`);
     throw error;
   }
+}
+
+/** `settlement statement <id> [--out file]`: the record's merchant statement CSV (UTF-8 BOM). */
+export async function settlementStatementCommand(options: { id: string; out?: string }): Promise<void> {
+  await withSchemaDataSource(SETTLEMENT_SCHEMA, settlementMigrations, async (dataSource) => {
+    const record = await findStatementRecord(dataSource, options.id);
+    if (!record) throw new UsageError(`no settlement record ${options.id}`);
+    const lines = Readable.from(merchantStatementCsv(statementItems(dataSource, record), record));
+    if (options.out === undefined) await pipeline(lines, process.stdout, { end: false });
+    else await pipeline(lines, createWriteStream(options.out));
+  });
+}
+
+/** `settlement summary --date D`: the daily settlement summary of a close date. */
+export async function settlementSummaryCommand(
+  options: OutputOptions & { date: string },
+): Promise<DailySettlementSummary> {
+  return withSchemaDataSource(SETTLEMENT_SCHEMA, settlementMigrations, async (dataSource) => {
+    const summary = await dailySettlementSummary(dataSource, options.date);
+    emit(options, summary, () =>
+      [
+        `settlement summary of ${summary.date}`,
+        table(
+          summary.records.map((r) => ({
+            status: r.status,
+            currency: r.currency,
+            records: r.records,
+            amount: r.amount,
+            'carry forward': r.carryForward,
+            'reserve held': r.reserveHeld,
+            'reserve released': r.reserveReleased,
+          })),
+        ),
+        'payouts',
+        table(
+          summary.payouts.map((p) => ({
+            status: p.status,
+            currency: p.currency,
+            payouts: p.payouts,
+            amount: p.amount,
+          })),
+        ),
+      ].join('\n'),
+    );
+    return summary;
+  });
 }

@@ -99,99 +99,10 @@ const MONEY_COLUMNS: ReadonlySet<number> = new Set(
 const HEADER =
   'id,channel,business_date,detected_on,class,side,status,resolution,merchant_id,order_no,refund_no,event_id,statement_file_id,line_no,currency,internal_amount,channel_amount,fee_difference,reason,resolution_note,resolved_by,resolved_at,journal_entry_id,opened_at\r\n';
 
-describe('csvCell', () => {
-  it.each([
-    ['=', '=SUM(A1:A9)', "'=SUM(A1:A9)"],
-    ['+', '+1-2', "'+1-2"],
-    ['-', "-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"],
-    ['@', '@SUM(1,1)', `"'@SUM(1,1)"`],
-    ['TAB', '\t=1+1', "'\t=1+1"],
-    ['CR', '\r=1+1', `"'\r=1+1"`],
-  ])('guards a cell starting with %s', (_, value, cell) => {
-    expect(csvCell(value)).toBe(cell);
-  });
-
-  it('guards a formula that also needs quoting, quote first then RFC 4180', () => {
-    expect(csvCell('=HYPERLINK("http://evil.example","点我")')).toBe(
-      `"'=HYPERLINK(""http://evil.example"",""点我"")"`,
-    );
-  });
-
-  it('leaves a dangerous character alone when it is not first', () => {
-    expect(csvCell('a=b')).toBe('a=b');
-    expect(csvCell('O-1')).toBe('O-1');
-    expect(csvCell('ops@example.com')).toBe('ops@example.com');
-    expect(csvCell(' =1+1')).toBe(' =1+1');
-  });
-
-  it('quotes embedded quotes, commas and newlines (RFC 4180)', () => {
-    expect(csvCell('say "hi"')).toBe('"say ""hi"""');
-    expect(csvCell('a,b')).toBe('"a,b"');
-    expect(csvCell('line1\nline2')).toBe('"line1\nline2"');
-    expect(csvCell('line1\r\nline2')).toBe('"line1\r\nline2"');
-    expect(csvCell('"')).toBe('""""');
-  });
-
-  it('writes Chinese text as it is', () => {
-    // A full-width comma is text, not a separator.
-    expect(csvCell('渠道金额少 0.10 元，已人工核实')).toBe('渠道金额少 0.10 元，已人工核实');
-    expect(csvCell('差错,待处理')).toBe('"差错,待处理"');
-  });
-
-  it('writes null as an empty cell and numbers as text', () => {
-    expect(csvCell(null)).toBe('');
-    expect(csvCell('')).toBe('');
-    expect(csvCell(5)).toBe('5');
-    expect(csvCell(-5)).toBe("'-5");
-  });
-
-  const risky = fc.oneof(
-    fc.string({ unit: 'binary' }),
-    fc.string({ unit: fc.constantFrom(...DANGEROUS, '\n', '"', ',', "'", ' ', 'a', '中', '1', '.') }),
-  );
-
-  it('round-trips any string through an RFC 4180 reader, with a leading quote exactly when guarded', () => {
-    fc.assert(
-      fc.property(risky, (value) => {
-        const cell = csvCell(value);
-        const guarded = DANGEROUS.includes(value.charAt(0));
-        expect(parseCsv(`${cell}\r\n`)).toEqual([[guarded ? `'${value}` : value]]);
-        expect(DANGEROUS).not.toContain(cell.charAt(0));
-      }),
-      { numRuns: 5000 },
-    );
-  });
-});
-
-describe('csvMoney', () => {
-  it('keeps plain decimals numeric, negative ones included', () => {
-    expect(csvMoney('-12.30')).toBe('-12.30');
+describe('csvCell and csvMoney', () => {
+  it('are the shared writers of @app/platform (tested there), re-exported', () => {
+    expect(csvCell('=1+1')).toBe("'=1+1");
     expect(csvMoney('-0.06')).toBe('-0.06');
-    expect(csvMoney('239.54')).toBe('239.54');
-    expect(csvMoney('1500')).toBe('1500');
-    expect(csvMoney(null)).toBe('');
-  });
-
-  it('guards anything that is not a plain decimal', () => {
-    expect(csvMoney('-1+1')).toBe("'-1+1");
-    expect(csvMoney('-12.30e2')).toBe("'-12.30e2");
-    expect(csvMoney('=1,2')).toBe(`"'=1,2"`);
-    expect(csvMoney('+12.30')).toBe("'+12.30");
-    expect(csvMoney('12.')).toBe('12.');
-  });
-
-  it('never lets a formula through', () => {
-    fc.assert(
-      fc.property(
-        fc.string({ unit: fc.constantFrom(...DANGEROUS, '1', '.', '(', 'A', '|', '!') }),
-        (value) => {
-          const cell = csvMoney(value);
-          if (/^-?\d+(\.\d+)?$/.test(value)) expect(cell).toBe(value);
-          else expect(['=', '+', '@', '\t', '\r', '-']).not.toContain(cell.charAt(0));
-        },
-      ),
-      { numRuns: 2000 },
-    );
   });
 });
 

@@ -1,54 +1,27 @@
+import {
+  CSV_LINE_END,
+  UTF8_BOM,
+  csvCell,
+  csvLine,
+  csvLines,
+  csvMoney,
+  csvString,
+  type CsvOptions,
+} from '@app/platform';
 import type { Discrepancy } from './discrepancy.types.js';
 
 /**
  * The discrepancy report (差错报表) as CSV, for finance to open in Excel or WPS.
  *
- * Every cell obeys RFC 4180 (quoted when it holds `"`, `,`, CR or LF; quotes doubled) and is
- * guarded against CSV/formula injection (OWASP "CSV Injection"): order numbers, reasons and notes
- * come from merchants, channel files and operators, and a cell such as `=HYPERLINK(...)` or
- * `-2+3+cmd|' /C calc'!A0` would run as a formula on the finance desk. Such a cell gets a leading
- * `'`, which spreadsheets read as "this is text" — the value shows as typed (with the quote
- * visible in some tools), and nothing is evaluated.
- *
- * Lines end in CRLF (RFC 4180). The header names are English snake_case and their order is part of
- * the contract: finance keeps spreadsheets and macros that read columns by position.
+ * Cells are RFC 4180 and formula-injection safe (csvCell/csvMoney in @app/platform: reasons and
+ * notes come from merchants, channel files and operators). Lines end in CRLF. The header names
+ * are English snake_case and their order is part of the contract: finance keeps spreadsheets and
+ * macros that read columns by position.
  */
 
-/** First characters that make a spreadsheet evaluate a cell (OWASP list: = + - @ TAB CR). */
-const FORMULA_TRIGGERS: ReadonlySet<string> = new Set(['=', '+', '-', '@', '\t', '\r']);
-const NEEDS_QUOTES = /[",\r\n]/;
-const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
-
-export const CSV_LINE_END = '\r\n';
-/** Excel in zh-CN reads a CSV without a BOM as GBK, which garbles UTF-8 Chinese reasons and notes. */
-export const UTF8_BOM = '\uFEFF';
-
-function quoted(text: string): string {
-  return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-/**
- * One text cell. A number is written with String() and judged like text (so -5 becomes `'-5`):
- * signed figures belong in csvMoney, which keeps them numeric. Null is an empty cell.
- */
-export function csvCell(value: string | number | null): string {
-  if (value === null) return '';
-  const text = typeof value === 'number' ? String(value) : value;
-  return quoted(FORMULA_TRIGGERS.has(text.charAt(0)) ? `'${text}` : text);
-}
-
-/**
- * One money cell. A plain decimal string (`-12.30`, `239.54`) is written as it is, so the
- * spreadsheet sees a number and a negative fee difference stays negative and summable; escaping
- * it would turn every negative amount into text. That is safe: a cell made only of an optional
- * leading `-`, digits and one `.` evaluates, at worst, to that number — it can name no function,
- * no cell reference and no DDE command, which every injection payload needs. Anything else (a
- * value not in that form, which our own decimals never are) goes through csvCell's guard.
- */
-export function csvMoney(value: string | null): string {
-  if (value === null) return '';
-  return PLAIN_DECIMAL.test(value) ? value : csvCell(value);
-}
+// The generic, injection-safe cell writers live in @app/platform; re-exported so callers of this
+// module keep their imports.
+export { CSV_LINE_END, UTF8_BOM, csvCell, csvMoney };
 
 export const DISCREPANCY_CSV_COLUMNS = [
   'id',
@@ -106,34 +79,34 @@ const WRITERS: Readonly<Record<DiscrepancyCsvColumn, (row: Discrepancy) => strin
   opened_at: (row) => csvCell(row.openedAt),
 };
 
-export interface DiscrepancyCsvOptions {
-  /** Start with a UTF-8 BOM, for Excel (zh-CN) to read Chinese text. Default false. */
-  bom?: boolean;
+export type DiscrepancyCsvOptions = CsvOptions;
+
+function discrepancyCells(row: Discrepancy): string[] {
+  return DISCREPANCY_CSV_COLUMNS.map((column) => WRITERS[column](row));
 }
 
 export function discrepancyCsvLine(row: Discrepancy): string {
-  return DISCREPANCY_CSV_COLUMNS.map((column) => WRITERS[column](row)).join(',') + CSV_LINE_END;
+  return csvLine(discrepancyCells(row));
+}
+
+function* cellsOf(rows: Iterable<Discrepancy>): Generator<string[]> {
+  for (const row of rows) yield discrepancyCells(row);
 }
 
 /**
  * The header line, then one line per row, each ending in CRLF. Lazy: a 10,000-row export is
- * written line by line as the rows arrive (e.g. `Readable.from(...)` into an HTTP response),
- * never held as one string.
+ * written line by line as the rows arrive, never held as one string.
  */
-export function* discrepanciesToCsv(
+export function discrepanciesToCsv(
   rows: Iterable<Discrepancy>,
   options: DiscrepancyCsvOptions = {},
 ): Generator<string> {
-  const header = DISCREPANCY_CSV_COLUMNS.map((column) => csvCell(column)).join(',') + CSV_LINE_END;
-  yield options.bom === true ? UTF8_BOM + header : header;
-  for (const row of rows) yield discrepancyCsvLine(row);
+  return csvLines(DISCREPANCY_CSV_COLUMNS, cellsOf(rows), options);
 }
 
 export function discrepanciesCsvString(
   rows: Iterable<Discrepancy>,
   options: DiscrepancyCsvOptions = {},
 ): string {
-  let csv = '';
-  for (const line of discrepanciesToCsv(rows, options)) csv += line;
-  return csv;
+  return csvString(discrepanciesToCsv(rows, options));
 }

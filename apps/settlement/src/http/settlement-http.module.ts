@@ -9,6 +9,7 @@ import { CycleCloseService } from '../settlement/cycle-close.service.js';
 import { CyclesController } from './cycles.controller.js';
 import { settlementErrorBody } from './http-errors.js';
 import { SettlementRecordsController } from './settlement-records.controller.js';
+import { StatementController } from './statement.controller.js';
 import { SETTLEMENT_DB } from './tokens.js';
 
 export function setupSettlementOpenApi(app: INestApplication): void {
@@ -24,7 +25,7 @@ export function setupSettlementOpenApi(app: INestApplication): void {
  * from the service's DataSource and Ledger; one error body; /docs and /docs-json (HTTP_APP_SETUP).
  */
 @Module({
-  controllers: [SettlementRecordsController, CyclesController],
+  controllers: [SettlementRecordsController, CyclesController, StatementController],
   providers: [
     { provide: SETTLEMENT_DB, useExisting: DataSource },
     {
