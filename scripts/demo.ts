@@ -6,8 +6,11 @@
  * has consumed everything, show what it stored, then import the channel's statements and run
  * reconciliation for the sample day and the next (where the cross-day items are matched); then
  * start the clearing service, wait until it has cleared every matched item, and print the clearing
- * result per merchant and the internal reconciliation (内部对账) of the day. Later issues extend
- * this until the whole day runs end to end (reconciliation → clearing → settlement → payouts).
+ * result per merchant and the internal reconciliation (内部对账) of the day; then start settlement
+ * (its scheduler off: the demo drives each step) and the payout gateway simulator, give the
+ * merchants payout accounts, close the T+1 cycle, have finance approve (the submitter may not),
+ * pay out through Kafka and print the final report with the ledger checks. Every step is
+ * idempotent, so a second run on the same database creates nothing and reports the same day.
  */
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -37,10 +40,37 @@ import {
 import { TRANSACTION_INGEST_GROUP } from '../apps/reconciliation/src/ingest/transaction-ingest.consumer.js';
 import { ITEM_MATCHED_GROUP } from '../apps/clearing/src/clearing/item-matched.consumer.js';
 import { clearingCheckCommand, clearingSummaryCommand } from '../apps/cli/src/commands/clearing.command.js';
+import { Money } from '@app/contracts';
+import { Ledger } from '@app/ledger';
+import { table } from '../apps/cli/src/output.js';
+import { ledgerTrialBalanceCommand } from '../apps/cli/src/commands/ledger.command.js';
+import {
+  settlementCloseCommand,
+  settlementListCommand,
+} from '../apps/cli/src/commands/settlement.command.js';
+import { settlementPayoutsCommand } from '../apps/cli/src/commands/settlement-payouts.command.js';
+import { SETTLEMENT_SCHEMA, settlementMigrations } from '../apps/settlement/src/migrations/index.js';
+import {
+  PAYOUT_GATEWAY_SCHEMA,
+  payoutGatewayMigrations,
+} from '../apps/payout-gateway-simulator/src/migrations/index.js';
+import { ITEM_CLEARED_GROUP } from '../apps/settlement/src/settlement/item-cleared.consumer.js';
+import { loadBusinessCalendar } from '../apps/settlement/src/settlement/settlement-config.js';
+import { cycleOf } from '../apps/settlement/src/cycle/settlement-cycle.js';
+import { ApprovalService } from '../apps/settlement/src/approval/approval.service.js';
+import { SettlementApprovalError } from '../apps/settlement/src/approval/approval-error.js';
+import { CLOSE_SUBMITTER } from '../apps/settlement/src/settlement/cycle-close.service.js';
+import { DiscrepancyService } from '../apps/reconciliation/src/discrepancy/discrepancy.service.js';
+import { CLEARING_SCHEMA, clearingMigrations } from '../apps/clearing/src/migrations/index.js';
+import { clearingSummary } from '../apps/clearing/src/clearing/clearing-summary.js';
 
 const EVENTS_FILE = path.join(SAMPLES_DIR, 'internal-events.jsonl');
 const REPORT_CSV = path.resolve('.cache/demo/discrepancies-WECHAT-2026-11-22.csv');
 await mkdir(path.dirname(REPORT_CSV), { recursive: true });
+// Finance's approver (复核人): anyone but the submitter, which is the close itself.
+const APPROVER = 'finance.wang';
+const ACTIVE_PAYOUT_STATUSES = ['APPROVED', 'PAYOUT_REQUESTED'];
+const SAMPLE_DATES = ['2026-11-22', '2026-11-23'] as const;
 const step = (text: string) => process.stdout.write(`\n== ${text}\n`);
 Logger.overrideLogger(['error', 'warn']);
 
@@ -138,6 +168,22 @@ try {
     step('internal reconciliation (内部对账) of 2026-11-22: cleared items against the ledger');
     const check = await clearingCheckCommand({ date: '2026-11-22' });
     if (!check.ok) throw new Error(`internal reconciliation found ${check.differenceCount} difference(s)`);
+
+    step('settlement service (结算) and the payout gateway simulator (代付网关)');
+    // The demo closes, approves and pays itself, step by step: no scheduler behind its back.
+    const settlement = await startService('settlement', { SETTLEMENT_SCHEDULER: 'off' });
+    const gateway = await startService('payout-gateway-simulator');
+    try {
+      await waitForItemsInSettlement();
+      await waitForLag0(
+        `${config.kafkaTopicPrefix}${ITEM_CLEARED_GROUP}`,
+        topicName(config.kafkaTopicPrefix, TOPIC.clearingItemClearedV1),
+      );
+      await settleAndPay();
+    } finally {
+      await stopService(gateway);
+      await stopService(settlement);
+    }
   } finally {
     await stopService(clearing);
   }
@@ -156,12 +202,12 @@ async function stopService(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function startService(name: string): Promise<ChildProcess> {
+async function startService(name: string, env: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     ['--import', '@swc-node/register/esm-register', `apps/${name}/src/main.ts`],
     {
-      env: { ...process.env, HTTP_PORT: process.env.HTTP_PORT ?? '0' },
+      env: { ...process.env, HTTP_PORT: process.env.HTTP_PORT ?? '0', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
@@ -219,4 +265,248 @@ async function waitForLag0(group: string, topicToWatch: string): Promise<void> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Clearing's relay publishes what it cleared; settlement has received it all when the counts agree. */
+async function waitForItemsInSettlement(): Promise<void> {
+  await withSchemaDataSource(SETTLEMENT_SCHEMA, settlementMigrations, async (dataSource) => {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const [row] = await dataSource.query<{ cleared: number; received: number }[]>(
+        `SELECT (SELECT count(*)::int FROM clearing.cleared_item) AS cleared,
+                (SELECT count(*)::int FROM settlement.cleared_item) AS received`,
+      );
+      if (row && row.received >= row.cleared) {
+        process.stdout.write(`${row.received} cleared items received by settlement\n`);
+        return;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`settlement has ${row?.received} of ${row?.cleared} cleared items after 120 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+}
+
+interface RecordRow {
+  id: string;
+  merchant_id: string;
+  amount: string;
+  currency: string;
+  status: string;
+  type: string | null;
+  refusal: { code: string; message: string } | null;
+  failure: string | null;
+}
+
+/** Payout accounts, cycle close at T+1, approval, payouts, the final report. */
+async function settleAndPay(): Promise<void> {
+  const typeIIMerchant = await withSchemaDataSource(
+    SETTLEMENT_SCHEMA,
+    settlementMigrations,
+    async (dataSource) => {
+      step('payout accounts (结算账户) of the sample merchants');
+      // The merchant with the largest net is paid into a personal type-II account (Ⅱ类户); every
+      // other into a corporate account (对公账户).
+      const merchants = await dataSource.query<{ merchant_id: string; net: string }[]>(
+        `SELECT merchant_id, sum(net)::text AS net FROM settlement.cleared_item
+         GROUP BY merchant_id ORDER BY sum(net) DESC, merchant_id`,
+      );
+      const typeII = merchants[0]!.merchant_id;
+      for (const { merchant_id: merchant } of merchants) {
+        const digits = merchant.replace(/\D/g, '').padStart(8, '0');
+        const account =
+          merchant === typeII
+            ? {
+                bank: 'CMB',
+                accountNo: `62148300${digits}`,
+                holder: `${merchant} 个体户`,
+                type: 'PERSONAL_TYPE_II',
+              }
+            : { bank: 'ICBC', accountNo: `11020000${digits}`, holder: `${merchant} Ltd`, type: 'CORPORATE' };
+        // Upsert: a second demo finds the terms there and leaves them as they are.
+        await dataSource.query(
+          `INSERT INTO settlement.merchant_terms (merchant_id, currency, cycle, minimum_payout, payout_account)
+           SELECT $1, currency, cycle, minimum_payout, $2 FROM settlement.merchant_terms WHERE merchant_id = '*'
+           ON CONFLICT (merchant_id) DO UPDATE SET payout_account = EXCLUDED.payout_account`,
+          [merchant, JSON.stringify(account)],
+        );
+      }
+      process.stdout.write(
+        `${merchants.length} merchants: ${merchants.length - 1} corporate accounts, ` +
+          `${typeII} (largest net, ${merchants[0]!.net} CNY) a personal type-II account\n`,
+      );
+      return { merchant: typeII, accountNo: `62148300${typeII.replace(/\D/g, '').padStart(8, '0')}` };
+    },
+  );
+  // Settlement sees only its own payouts to the account; the 9,000.00 the account received from
+  // elsewhere today is the bank's to know. The simulated bank refuses the inflow (not transient).
+  await withSchemaDataSource(PAYOUT_GATEWAY_SCHEMA, payoutGatewayMigrations, (dataSource) =>
+    dataSource.query(
+      `INSERT INTO payout_gateway.account_rule (account_prefix, mode) VALUES ($1, 'ACCOUNT_LIMIT_EXCEEDED')
+       ON CONFLICT (account_prefix) DO UPDATE SET mode = EXCLUDED.mode`,
+      [typeIIMerchant.accountNo],
+    ),
+  );
+  process.stdout.write(
+    `simulated bank: ${typeIIMerchant.merchant}'s type-II account has already received 9000.00 CNY from elsewhere today: ` +
+      `a payout above 1000.00 breaks its daily inflow limit of 10000.00\n`,
+  );
+
+  step('cycle close (结算日终) at T+1');
+  const closeDates = await withSchemaDataSource(
+    SETTLEMENT_SCHEMA,
+    settlementMigrations,
+    async (dataSource) => {
+      const calendar = await loadBusinessCalendar(dataSource);
+      const dates = await dataSource.query<{ d: string }[]>(
+        `SELECT DISTINCT to_char(business_date, 'YYYY-MM-DD') AS d FROM settlement.cleared_item ORDER BY 1`,
+      );
+      const byClose = new Map<string, string[]>();
+      for (const { d } of dates) {
+        const cycle = cycleOf(d, { cycle: { kind: 'T_PLUS', days: 1 } }, calendar);
+        byClose.set(cycle.closesOn, [...(byClose.get(cycle.closesOn) ?? []), `${d} (${cycle.key})`]);
+      }
+      for (const [closesOn, items] of byClose)
+        process.stdout.write(`items of ${items.join(', ')} close on ${closesOn}\n`);
+      return [...byClose.keys()];
+    },
+  );
+  for (const date of closeDates) await settlementCloseCommand({ date });
+  const records = await settlementListCommand({});
+
+  step(`approval (复核) by ${APPROVER}; the submitter may not approve its own records`);
+  await withSchemaDataSource(SETTLEMENT_SCHEMA, settlementMigrations, async (dataSource) => {
+    const approvals = new ApprovalService(dataSource, new Ledger());
+    const pending = records.filter((r) => r.status === 'PENDING_APPROVAL');
+    if (pending.length === 0) process.stdout.write(`no record pending approval: all decided before\n`);
+    const first = pending[0];
+    if (first) {
+      try {
+        await approvals.approve(first.id, {
+          by: CLOSE_SUBMITTER,
+          idempotencyKey: `demo-self-approve-${first.id}`,
+        });
+        throw new Error(`record ${first.id} was approved by its submitter`);
+      } catch (error) {
+        if (!(error instanceof SettlementApprovalError)) throw error;
+        process.stdout.write(
+          `approval of record ${first.id} as ${CLOSE_SUBMITTER}: refused, ${error.code}: ${error.message}\n`,
+        );
+      }
+    }
+    for (const record of pending) {
+      // One key per record: a second demo replays the same answer instead of deciding again.
+      const approved = await approvals.approve(record.id, {
+        by: APPROVER,
+        idempotencyKey: `demo-approve-${record.id}`,
+      });
+      process.stdout.write(
+        `record ${approved.id} ${approved.merchantId} ${approved.netPayout} ${approved.currency}: ${approved.status} by ${APPROVER}\n`,
+      );
+    }
+  });
+
+  step('payouts (代付)');
+  const run = await settlementPayoutsCommand({});
+  if (run.requested.length + run.refused.length === 0)
+    process.stdout.write('no payout left to request: all requested before\n');
+  const final = await waitForPayoutsSettled();
+  process.stdout.write(
+    `${table(
+      final.map((r) => ({
+        record: r.id,
+        merchant: r.merchant_id,
+        amount: r.amount,
+        currency: r.currency,
+        account: r.type ?? '',
+        status: r.status,
+        reason: r.failure ?? (r.refusal ? `${r.refusal.code}: ${r.refusal.message}` : ''),
+      })),
+    )}\n`,
+  );
+
+  step('ledger: trial balance and checks');
+  const ledger = await ledgerTrialBalanceCommand({});
+  if (!ledger.ok) throw new Error('the ledger does not balance or a ledger check failed');
+
+  step('final report of the sample day');
+  const report = await finalReport(final, ledger.ok);
+  process.stdout.write(`${report}\n`);
+}
+
+async function waitForPayoutsSettled(): Promise<RecordRow[]> {
+  return withSchemaDataSource(SETTLEMENT_SCHEMA, settlementMigrations, async (dataSource) => {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const rows = await dataSource.query<RecordRow[]>(
+        `SELECT r.id::text, r.merchant_id, r.amount::text, r.currency::text AS currency, r.status,
+                p.account->>'type' AS type, p.refusal,
+                (SELECT concat(a.results->-1->'failure'->>'code', ': ', a.results->-1->'failure'->>'message')
+                 FROM settlement.payout_attempt a
+                 WHERE a.record_id = r.id AND a.status = 'FAILED' ORDER BY a.attempt_no DESC LIMIT 1) AS failure
+         FROM settlement.settlement_record r LEFT JOIN settlement.payout p ON p.record_id = r.id
+         ORDER BY r.id`,
+      );
+      const active = rows.filter((r) => ACTIVE_PAYOUT_STATUSES.includes(r.status));
+      if (active.length === 0) return rows;
+      if (Date.now() > deadline)
+        throw new Error(`${active.length} payout(s) still without an answer after 120 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+}
+
+async function finalReport(records: RecordRow[], ledgerOk: boolean): Promise<string> {
+  const recon = await withSchemaDataSource(
+    RECONCILIATION_SCHEMA,
+    reconciliationMigrations,
+    async (dataSource) => {
+      const service = new DiscrepancyService(dataSource, new Ledger());
+      const lines: string[] = [];
+      for (const date of SAMPLE_DATES) {
+        const report = await service.report({ businessDate: date, channel: 'WECHAT' });
+        const matched = report.runs.reduce((n, r) => n + (r.counts.MATCHED ?? 0), 0);
+        lines.push(`  ${date} WECHAT: ${matched} matched, ${report.discrepancies.length} discrepancies`);
+      }
+      return lines;
+    },
+  );
+  const cleared = await withSchemaDataSource(CLEARING_SCHEMA, clearingMigrations, async (dataSource) => {
+    let [items, gross, fee, net] = [0, Money.zero('CNY'), Money.zero('CNY'), Money.zero('CNY')];
+    for (const date of SAMPLE_DATES)
+      for (const m of (await clearingSummary(dataSource, date)).merchants) {
+        items += m.items;
+        gross = gross.plus(Money.of(m.gross, m.currency));
+        fee = fee.plus(Money.of(m.fee, m.currency));
+        net = net.plus(Money.of(m.net, m.currency));
+      }
+    return { items, gross, fee, net };
+  });
+  const sum = (rows: RecordRow[]) =>
+    rows.reduce((t, r) => t.plus(Money.of(r.amount, r.currency)), Money.zero('CNY'));
+  const paid = records.filter((r) => r.status === 'PAID');
+  const failed = records.filter((r) => r.status === 'PAYOUT_FAILED');
+  const settled = sum(records);
+  const others = records.filter((r) => r.status !== 'PAID' && r.status !== 'PAYOUT_FAILED');
+  return [
+    'reconciliation (对账):',
+    ...recon,
+    `clearing (清分): ${cleared.items} items, gross ${cleared.gross.toString()}, fee ${cleared.fee.toString()}, net ${cleared.net.toString()} CNY`,
+    `settled (结算): ${plural(records.length, 'record')}, ${settled.toString()} CNY` +
+      (settled.equals(cleared.net) ? ' (= cleared net)' : ` (cleared net ${cleared.net.toString()})`),
+    `paid (代付成功): ${plural(paid.length, 'record')}, ${sum(paid).toString()} CNY`,
+    `failed (代付失败): ${plural(failed.length, 'record')}, ${sum(failed).toString()} CNY` +
+      failed
+        .map(
+          (r) =>
+            `\n  record ${r.id} ${r.merchant_id} ${r.amount} (${r.type ?? 'no account'}): ${r.failure ?? r.refusal?.message ?? ''}`,
+        )
+        .join(''),
+    ...(others.length > 0 ? [`other: ${others.map((r) => `record ${r.id} ${r.status}`).join(', ')}`] : []),
+    `ledger: trial balance and checks ${ledgerOk ? 'all balanced' : 'FAILED'}`,
+  ].join('\n');
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
