@@ -203,6 +203,7 @@ describe('settlement HTTP API (real Postgres + Kafka)', () => {
       '/settlement-records/{id}',
       '/settlement-records/{id}/approve',
       '/settlement-records/{id}/reject',
+      '/settlement-records/{id}/retry-payout',
       '/settlement-records/{id}/statement.csv',
       '/settlement-summary',
     ]);

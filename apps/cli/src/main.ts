@@ -11,7 +11,10 @@ import {
 } from './commands/ledger.command.js';
 import { publishCommand } from './commands/publish.command.js';
 import { reconReportCommand, reconRunCommand } from './commands/recon.command.js';
-import { settlementPayoutsCommand } from './commands/settlement-payouts.command.js';
+import {
+  settlementPayoutsCommand,
+  settlementRetryPayoutCommand,
+} from './commands/settlement-payouts.command.js';
 import {
   settlementCloseCommand,
   settlementDecideCommand,
@@ -293,6 +296,18 @@ settlement
   .addOption(json())
   .action(async (options: { json?: boolean }) => {
     await settlementPayoutsCommand(options);
+  });
+settlement
+  .command('retry-payout <id>')
+  .description(
+    'a new payout (重新发起代付) of a PAYOUT_FAILED record, e.g. after its account was fixed: funds 2203 → 2204 again',
+  )
+  .requiredOption('--as <user>', 'who asks (principal id); audited')
+  .requiredOption('--reason <R>', 'why (1 to 500 characters)')
+  .option('--key <K>', 'Idempotency-Key: repeat it to retry safely (default: a new one)')
+  .addOption(json())
+  .action(async (id: string, options: { as: string; reason: string; key?: string; json?: boolean }) => {
+    await settlementRetryPayoutCommand({ ...options, id });
   });
 
 function businessDate(value: string): string {

@@ -1,8 +1,11 @@
 import { Ledger } from '@app/ledger';
 import { loadPlatformConfig } from '@app/platform';
+import { randomUUID } from 'node:crypto';
+import type { ApprovalRecordView } from '../../../settlement/src/approval/approval-records.js';
+import { PayoutRetryError, PayoutRetryService } from '../../../settlement/src/payout/payout-retry.js';
 import { SETTLEMENT_SCHEMA, settlementMigrations } from '../../../settlement/src/migrations/index.js';
 import { PayoutService, type PayoutRequestOutcome } from '../../../settlement/src/payout/payout.service.js';
-import { emit, table, type OutputOptions } from '../output.js';
+import { emit, table, UsageError, type OutputOptions } from '../output.js';
 import { withSchemaDataSource } from '../schema-data-source.js';
 
 export interface PayoutsRunResult {
@@ -45,4 +48,42 @@ export function formatPayouts(result: PayoutsRunResult): string {
   if (rows.length > 0) lines.push(table(rows));
   if (result.retriesStarted.length > 0) lines.push(`retries: ${result.retriesStarted.join(', ')}`);
   return lines.join('\n');
+}
+
+/**
+ * `settlement retry-payout <id> --as U --reason R [--key K]`: a new payout of a PAYOUT_FAILED record
+ * (its funds move from settleable to in transit again); the running service's relay sends it.
+ */
+export async function settlementRetryPayoutCommand(
+  options: OutputOptions & { id: string; as: string; reason: string; key?: string },
+): Promise<ApprovalRecordView> {
+  const { kafkaTopicPrefix } = loadPlatformConfig('cli');
+  // One key per CLI call unless given: retrying a lost answer needs the same --key.
+  const idempotencyKey = options.key ?? `cli-retry-payout-${randomUUID()}`;
+  try {
+    return await withSchemaDataSource(SETTLEMENT_SCHEMA, settlementMigrations, async (dataSource) => {
+      const ledger = new Ledger();
+      const service = new PayoutRetryService(
+        dataSource,
+        ledger,
+        new PayoutService(dataSource, ledger, { topicPrefix: kafkaTopicPrefix }),
+      );
+      const record = await service.retryPayout(options.id, {
+        by: options.as,
+        reason: options.reason,
+        idempotencyKey,
+      });
+      emit(
+        options,
+        record,
+        () =>
+          `settlement record ${record.id} ${record.merchantId} ${record.netPayout} ${record.currency}: ${record.status} ` +
+          `(payout retry requested by ${options.as}, key ${idempotencyKey})`,
+      );
+      return record;
+    });
+  } catch (error) {
+    if (error instanceof PayoutRetryError) throw new UsageError(`${error.code}: ${error.message}`);
+    throw error;
+  }
 }

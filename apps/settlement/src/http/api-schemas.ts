@@ -41,6 +41,16 @@ export const RejectRequestSchema = z
   })
   .meta({ id: 'RejectRequest' });
 
+export const RetryPayoutRequestSchema = z
+  .strictObject({
+    by: PrincipalSchema,
+    reason: z.string().meta({
+      description: 'Why (1 to 500 characters)',
+      example: 'merchant moved to a new settlement account',
+    }),
+  })
+  .meta({ id: 'RetryPayoutRequest' });
+
 export const CloseRequestSchema = z.strictObject({ date: BusinessDateSchema }).meta({ id: 'CloseRequest' });
 
 export const IdempotencyKeySchema = z

@@ -3,6 +3,7 @@ import type { ApiErrorBody, DomainErrorMapper } from '@app/http';
 import { MoneyError, TimeError } from '@app/contracts';
 import { SettlementApprovalError, type SettlementApprovalErrorCode } from '../approval/approval-error.js';
 import { SettlementError } from '../domain.js';
+import { PayoutRetryError, type PayoutRetryErrorCode } from '../payout/payout-retry.js';
 import { SettlementCloseBusyError } from '../settlement/cycle-close.service.js';
 
 const APPROVAL_STATUS: Record<SettlementApprovalErrorCode, number> = {
@@ -17,11 +18,27 @@ const APPROVAL_STATUS: Record<SettlementApprovalErrorCode, number> = {
   REASON_TOO_LONG: HttpStatus.UNPROCESSABLE_ENTITY,
 };
 
+// A retry that cannot be carried out is a conflict with the record's or the ledger's state.
+const PAYOUT_RETRY_STATUS: Record<PayoutRetryErrorCode, number> = {
+  NOT_FOUND: HttpStatus.NOT_FOUND,
+  NOT_RETRYABLE: HttpStatus.CONFLICT,
+  INSUFFICIENT_SETTLEABLE: HttpStatus.CONFLICT,
+  PAYOUT_ACCOUNT_INVALID: HttpStatus.CONFLICT,
+  IDEMPOTENCY_CONFLICT: HttpStatus.CONFLICT,
+  REASON_REQUIRED: HttpStatus.UNPROCESSABLE_ENTITY,
+};
+
 /** Settlement's operating errors as response bodies (the rest is @app/http's). */
 export const settlementErrorBody: DomainErrorMapper = (exception): ApiErrorBody | undefined => {
   if (exception instanceof SettlementApprovalError)
     return {
       statusCode: APPROVAL_STATUS[exception.code],
+      error: `SETTLEMENT.${exception.code}`,
+      message: exception.message,
+    };
+  if (exception instanceof PayoutRetryError)
+    return {
+      statusCode: PAYOUT_RETRY_STATUS[exception.code],
       error: `SETTLEMENT.${exception.code}`,
       message: exception.message,
     };

@@ -2,9 +2,12 @@ import { Module, type INestApplication } from '@nestjs/common';
 import { APP_FILTER, HttpAdapterHost } from '@nestjs/core';
 import { ApiErrorsFilter, setupOpenApi } from '@app/http';
 import { Ledger } from '@app/ledger';
-import { HTTP_APP_SETUP, type HttpAppSetup } from '@app/messaging';
+import { HTTP_APP_SETUP, PLATFORM_CONFIG, type HttpAppSetup } from '@app/messaging';
+import type { PlatformConfig } from '@app/platform';
 import { DataSource } from 'typeorm';
 import { ApprovalService } from '../approval/approval.service.js';
+import { PayoutRetryService } from '../payout/payout-retry.js';
+import { PayoutService } from '../payout/payout.service.js';
 import { CycleCloseService } from '../settlement/cycle-close.service.js';
 import { CyclesController } from './cycles.controller.js';
 import { settlementErrorBody } from './http-errors.js';
@@ -32,6 +35,16 @@ export function setupSettlementOpenApi(app: INestApplication): void {
       provide: ApprovalService,
       inject: [DataSource, Ledger],
       useFactory: (dataSource: DataSource, ledger: Ledger) => new ApprovalService(dataSource, ledger),
+    },
+    {
+      provide: PayoutRetryService,
+      inject: [DataSource, Ledger, PLATFORM_CONFIG],
+      useFactory: (dataSource: DataSource, ledger: Ledger, config: PlatformConfig) =>
+        new PayoutRetryService(
+          dataSource,
+          ledger,
+          new PayoutService(dataSource, ledger, { topicPrefix: config.kafkaTopicPrefix }),
+        ),
     },
     {
       provide: CycleCloseService,

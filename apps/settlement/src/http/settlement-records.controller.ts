@@ -22,12 +22,14 @@ import {
   type ApprovalRecordView,
 } from '../approval/approval-records.js';
 import { ApprovalService } from '../approval/approval.service.js';
+import { PayoutRetryService } from '../payout/payout-retry.js';
 import {
   ApproveRequestSchema,
   IdempotencyKeySchema,
   RecordIdParamsSchema,
   RecordListQuerySchema,
   RejectRequestSchema,
+  RetryPayoutRequestSchema,
 } from './api-schemas.js';
 import { SETTLEMENT_DB } from './tokens.js';
 
@@ -75,6 +77,7 @@ const COMMAND_ERRORS = [
 export class SettlementRecordsController {
   constructor(
     private readonly approvals: ApprovalService,
+    private readonly payoutRetries: PayoutRetryService,
     @Inject(SETTLEMENT_DB) private readonly db: DataSource,
   ) {}
 
@@ -155,6 +158,54 @@ export class SettlementRecordsController {
       reason: body.reason,
       idempotencyKey: parseInput(IdempotencyKeySchema, key, 'Idempotency-Key'),
       ...(body.expectedVersion === undefined ? {} : { expectedVersion: body.expectedVersion }),
+    });
+  }
+
+  @Post(':id/retry-payout')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Retry the payout of a PAYOUT_FAILED record (重新发起代付)',
+    description:
+      'After a definite failure (e.g. the account was closed and the merchant has fixed it): the funds go from ' +
+      'settleable back to in transit (Dr 2203 / Cr 2204), a new attempt is sent with the current payout account ' +
+      'and the record is PAYOUT_REQUESTED again. Any finance user, audited with the reason.',
+  })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiOkResponse({ description: 'The record after the retry was requested' })
+  @ApiErrors(
+    COMMAND_ERRORS[1]!,
+    {
+      status: 409,
+      description:
+        'Not PAYOUT_FAILED, settleable no longer covers the amount, no valid payout account, or the key was used for another request',
+      examples: [
+        {
+          error: 'SETTLEMENT.NOT_RETRYABLE',
+          message:
+            'settlement record 42 is PAID; only a PAYOUT_FAILED record (its funds back in settleable) can have its payout retried',
+        },
+      ],
+    },
+    {
+      status: 422,
+      description: 'No reason, or one longer than 500 characters',
+      examples: [
+        {
+          error: 'SETTLEMENT.REASON_REQUIRED',
+          message: 'a payout retry needs a reason (1 to 500 characters)',
+        },
+      ],
+    },
+  )
+  retryPayout(
+    @Param({ schema: RecordIdParamsSchema }) params: z.output<typeof RecordIdParamsSchema>,
+    @Body({ schema: RetryPayoutRequestSchema }) body: z.output<typeof RetryPayoutRequestSchema>,
+    @Headers('idempotency-key') key: string | undefined,
+  ): Promise<ApprovalRecordView> {
+    return this.payoutRetries.retryPayout(params.id, {
+      by: body.by,
+      reason: body.reason,
+      idempotencyKey: parseInput(IdempotencyKeySchema, key, 'Idempotency-Key'),
     });
   }
 }

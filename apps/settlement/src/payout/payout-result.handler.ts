@@ -9,6 +9,7 @@ import {
   type PayoutResult,
   type PayoutRetryPolicy,
 } from './payout-attempt.js';
+import { payoutRetriesOf } from './payout-retry.js';
 import {
   audit,
   moveRecord,
@@ -113,7 +114,16 @@ export class PayoutResultHandler implements EventBatchHandler<SettlementPayoutRe
           ]);
           break;
         case 'RETURN_TO_SETTLEABLE':
-          await this.ledger.post(tx, [returnedEntry(recordId, payout.merchant_id, amount, at, step.note)]);
+          await this.ledger.post(tx, [
+            returnedEntry(
+              recordId,
+              payout.merchant_id,
+              amount,
+              at,
+              step.note,
+              await payoutRetriesOf(tx, recordId),
+            ),
+          ]);
           break;
         case 'QUERY_GATEWAY': {
           const current = state.attempts.at(-1)!;

@@ -320,7 +320,7 @@ export function payoutAccountOf(value: unknown): PayoutAccount | null {
  * calendar): payouts PAID or still in flight, so two payouts requested the same day cannot both
  * squeeze under the limit. A payout that failed or was refused brought nothing in.
  */
-async function inflowSoFar(tx: EntityManager, accountNo: string, currency: string, at: string) {
+export async function inflowSoFar(tx: EntityManager, accountNo: string, currency: string, at: string) {
   const [row] = await tx.query<{ today: string; year: string }[]>(
     `SELECT coalesce(sum(amount) FILTER (WHERE requested_at >= date_trunc('day', $3::timestamptz AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai'), 0)::text AS today,
             coalesce(sum(amount), 0)::text AS year
@@ -402,16 +402,21 @@ export function paidEntry(
   };
 }
 
-/** Not paid, for good: the amount is settleable again (Dr 2204 / Cr 2203). */
+/**
+ * Not paid, for good: the amount is settleable again (Dr 2204 / Cr 2203). `retryNo`: how many
+ * operator retries (payout-retry.ts) the record had; each retry moved the funds out again, so a
+ * failure after it returns them under its own key.
+ */
 export function returnedEntry(
   recordId: string,
   merchantId: string,
   amount: Money,
   at: string,
   why: string,
+  retryNo = 0,
 ): EntryDraft {
   return {
-    idempotencyKey: `payout-returned:${recordId}`,
+    idempotencyKey: retryNo === 0 ? `payout-returned:${recordId}` : `payout-returned:${recordId}:${retryNo}`,
     businessRef: `settlement:${recordId}`,
     effectiveAt: at,
     description: `settlement record ${recordId} not paid: amount back to settleable`,
