@@ -1,21 +1,15 @@
 /**
  * Merchant statements and the daily settlement summary on the real Postgres (and the service
  * booted over HTTP on the real Kafka): records made by a real cycle close, each record's CSV
- * listing its items once with totals equal to the record, a transaction id that is a spreadsheet
- * formula written as text, and the summary's figures equal to the records' and payouts'.
+ * listing its items once by order number with totals equal to the record, an order number that is
+ * a spreadsheet formula written as text, and the summary's figures equal to the records' and payouts'.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  clearingItemClearedEventId,
-  dlqTopicOf,
-  Money,
-  TOPIC,
-  type ClearingItemClearedV1,
-} from '@app/contracts';
+import { dlqTopicOf, Money, TOPIC, type ClearingItemClearedV1 } from '@app/contracts';
 import { Ledger } from '@app/ledger';
 import { applyHttpAppSetups, ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
@@ -80,13 +74,9 @@ describe('merchant statement and daily summary (real Postgres + Kafka)', () => {
   const byMerchant = (m: string) => records.find((r) => r.merchantId === m)!;
   const itemsOf = new Map<string, ClearingItemClearedV1[]>();
 
-  const withTransactionId = (
-    e: ClearingItemClearedV1,
-    transactionEventId: string,
-  ): ClearingItemClearedV1 => ({
+  const withOrderNo = (e: ClearingItemClearedV1, orderNo: string): ClearingItemClearedV1 => ({
     ...e,
-    transactionEventId,
-    eventId: clearingItemClearedEventId(transactionEventId),
+    orderNo,
   });
 
   beforeAll(async () => {
@@ -104,7 +94,7 @@ describe('merchant statement and daily summary (real Postgres + Kafka)', () => {
     const items = [
       itemCleared('M_A', '2026-09-25', '100.00'),
       itemCleared('M_A', '2026-09-24', '50.50'),
-      withTransactionId(itemCleared('M_A', '2026-09-25', '10.00'), EVIL),
+      withOrderNo(itemCleared('M_A', '2026-09-25', '10.00'), EVIL),
       itemCleared('M_B', '2026-09-25', '20.00'),
       itemCleared('M_B', '2026-09-25', '-5.00'),
       itemCleared('M_C', '2026-09-25', '60.00'),
@@ -217,7 +207,7 @@ describe('merchant statement and daily summary (real Postgres + Kafka)', () => {
   it('lists every item of a record once, escapes a formula, and its totals equal the record', async () => {
     for (const record of records) {
       const csv = await statementOf(record.id);
-      expect(csv.startsWith('\uFEFFline,business_date,type,transaction_event_id,')).toBe(true);
+      expect(csv.startsWith('\uFEFFline,business_date,type,order_no,refund_no,')).toBe(true);
       const rows = parseCsv(csv.slice(1));
       const itemRows = rows.filter((r) => r[0] === 'ITEM');
       const [stored] = await db.query<{ ids: string[] }[]>(
@@ -225,30 +215,34 @@ describe('merchant statement and daily summary (real Postgres + Kafka)', () => {
          FROM settlement.cleared_item WHERE settlement_record_id = $1`,
         [record.id],
       );
-      const listed = itemRows.map((r) => (r[3]!.startsWith("'=") ? r[3]!.slice(1) : r[3]!));
+      const listed = itemRows.map((r) => r[7]!);
       expect([...listed].sort()).toEqual([...stored!.ids].sort());
       expect(new Set(listed).size).toBe(record.itemsCount);
       const totals = Object.fromEntries(
         rows
           .filter((r) => r[0] !== 'ITEM' && r[0] !== 'line')
-          .map((r): [string, string[]] => [r[0]!, r.slice(7)]),
+          .map((r): [string, string[]] => [r[0]!, r.slice(11)]),
       );
       const sum = (col: number) => itemRows.reduce((s, r) => s.plus(CNY(r[col]!)), CNY('0')).toString();
       expect(totals).toEqual({
-        ITEMS_TOTAL: [sum(7), sum(8), record.itemsNet],
+        ITEMS_TOTAL: [sum(11), sum(12), record.itemsNet],
         CARRIED_IN: ['', '', record.carriedIn],
         RESERVE_HELD: ['', '', record.reserveHeld],
         RESERVE_RELEASED: ['', '', record.reserveReleased],
         CARRY_FORWARD: ['', '', record.carryForward],
         PAYABLE_AMOUNT: ['', '', record.amount],
       });
-      expect(sum(9)).toBe(record.itemsNet);
+      expect(sum(13)).toBe(record.itemsNet);
+      // Every item stored by this version carries its order number.
+      expect(itemRows.every((r) => r[3] !== '')).toBe(true);
     }
   });
 
-  it('writes the record of M_A on 09-28 exactly, the formula as text, by business date then transaction id', async () => {
+  it('writes the record of M_A on 09-28 exactly, the formula as text, by business date then order number', async () => {
     const record = records.find((r) => r.merchantId === 'M_A' && r.closesOn === '2026-09-28')!;
     const [normal, evil] = [itemsOf.get('M_A')![0]!, itemsOf.get('M_A')![2]!];
+    // By transaction id the normal item would come first; by order number '=' sorts before 'O'.
+    expect(normal.transactionEventId < evil.transactionEventId).toBe(true);
     const response = await fetch(`${base}/settlement-records/${record.id}/statement.csv`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
@@ -258,37 +252,41 @@ describe('merchant statement and daily summary (real Postgres + Kafka)', () => {
     const body = Buffer.from(await response.arrayBuffer());
     expect([...body.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     expect(body.toString('utf8').split('\r\n')).toEqual([
-      '\uFEFFline,business_date,type,transaction_event_id,event_id,channel,currency,gross,fee,net',
-      `ITEM,2026-09-25,PAYMENT,"'=HYPERLINK(""http://evil.example/?x"",""click"")",${evil.eventId},WECHAT,CNY,11.00,1.00,10.00`,
-      `ITEM,2026-09-25,PAYMENT,${normal.transactionEventId},${normal.eventId},WECHAT,CNY,101.00,1.00,100.00`,
-      'ITEMS_TOTAL,,,,,,CNY,112.00,2.00,110.00',
-      'CARRIED_IN,,,,,,CNY,,,0.00',
-      'RESERVE_HELD,,,,,,CNY,,,0.00',
-      'RESERVE_RELEASED,,,,,,CNY,,,0.00',
-      'CARRY_FORWARD,,,,,,CNY,,,0.00',
-      'PAYABLE_AMOUNT,,,,,,CNY,,,110.00',
+      '\uFEFFline,business_date,type,order_no,refund_no,coupon_merchant,coupon_platform,transaction_event_id,event_id,channel,currency,gross,fee,net',
+      `ITEM,2026-09-25,PAYMENT,"'=HYPERLINK(""http://evil.example/?x"",""click"")",,0.00,0.00,${evil.transactionEventId},${evil.eventId},WECHAT,CNY,11.00,1.00,10.00`,
+      `ITEM,2026-09-25,PAYMENT,${normal.orderNo},,0.00,0.00,${normal.transactionEventId},${normal.eventId},WECHAT,CNY,101.00,1.00,100.00`,
+      'ITEMS_TOTAL,,,,,,,,,,CNY,112.00,2.00,110.00',
+      'CARRIED_IN,,,,,,,,,,CNY,,,0.00',
+      'RESERVE_HELD,,,,,,,,,,CNY,,,0.00',
+      'RESERVE_RELEASED,,,,,,,,,,CNY,,,0.00',
+      'CARRY_FORWARD,,,,,,,,,,CNY,,,0.00',
+      'PAYABLE_AMOUNT,,,,,,,,,,CNY,,,110.00',
       '',
     ]);
     expect(body.toString('utf8')).toBe(await statementOf(record.id));
   });
 
   it('reads a record’s items a page at a time without skipping or repeating one', async () => {
-    const record = (await findStatementRecord(db, byMerchant('M_B').id))!;
-    const paged: string[] = [];
-    for await (const item of statementItems(db, record, 1)) paged.push(item.transactionEventId);
-    const whole: string[] = [];
-    for await (const item of statementItems(db, record)) whole.push(item.transactionEventId);
-    expect(paged).toEqual(whole);
-    expect(paged).toHaveLength(2);
+    const recordA = records.find((r) => r.merchantId === 'M_A' && r.closesOn === '2026-09-28')!;
+    // M_B: a payment and a refund; M_A: order numbers in the opposite order to transaction ids.
+    for (const id of [byMerchant('M_B').id, recordA.id]) {
+      const record = (await findStatementRecord(db, id))!;
+      const paged: string[] = [];
+      for await (const item of statementItems(db, record, 1)) paged.push(item.transactionEventId);
+      const whole: string[] = [];
+      for await (const item of statementItems(db, record)) whole.push(item.transactionEventId);
+      expect(paged).toEqual(whole);
+      expect(paged).toHaveLength(2);
+    }
   });
 
-  it('writes a refund’s negative figures as numbers', async () => {
+  it('writes a refund’s refund number and negative figures as numbers, its coupon cells empty', async () => {
     const csv = await statementOf(byMerchant('M_B').id);
     const refund = itemsOf.get('M_B')![1]!;
     expect(csv).toContain(
-      `ITEM,2026-09-25,REFUND,${refund.transactionEventId},${refund.eventId},WECHAT,CNY,-5.00,0.00,-5.00\r\n`,
+      `ITEM,2026-09-25,REFUND,${refund.orderNo},${refund.refundNo!},,,${refund.transactionEventId},${refund.eventId},WECHAT,CNY,-5.00,0.00,-5.00\r\n`,
     );
-    expect(csv).toContain('ITEMS_TOTAL,,,,,,CNY,16.00,1.00,15.00\r\n');
+    expect(csv).toContain('ITEMS_TOTAL,,,,,,,,,,CNY,16.00,1.00,15.00\r\n');
   });
 
   it('answers 404 for an unknown record and 400 for a bad id', async () => {

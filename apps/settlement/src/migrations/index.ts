@@ -2,6 +2,7 @@ import { messagingTablesMigration } from '@app/messaging';
 import { Settlement1764000000800 } from './1764000000800-settlement.js';
 import { Approval1764000000900 } from './1764000000900-approval.js';
 import { Payouts1764000001000 } from './1764000001000-payouts.js';
+import { ItemOrderCoupon1764000001100 } from './1764000001100-item-order-coupon.js';
 
 export const SETTLEMENT_SCHEMA = 'settlement';
 
@@ -11,4 +12,5 @@ export const settlementMigrations = [
   Settlement1764000000800,
   Approval1764000000900,
   Payouts1764000001000,
+  ItemOrderCoupon1764000001100,
 ];

@@ -16,6 +16,10 @@ const COLUMNS = [
   'channel_cost',
   'net',
   'cleared_at',
+  'order_no',
+  'refund_no',
+  'coupon_merchant_funded',
+  'coupon_platform_funded',
 ] as const;
 const TYPES = [
   'uuid',
@@ -30,9 +34,14 @@ const TYPES = [
   'numeric',
   'numeric',
   'timestamptz',
+  'text',
+  'text',
+  'numeric',
+  'numeric',
 ];
 
-function rowOf(e: ClearingItemClearedV1): string[] {
+/** Absent optional fields (a payment's refund number, a refund's coupon parts) are stored as NULL. */
+function rowOf(e: ClearingItemClearedV1): (string | null)[] {
   return [
     e.eventId,
     e.transactionEventId,
@@ -46,6 +55,10 @@ function rowOf(e: ClearingItemClearedV1): string[] {
     e.channelCost,
     e.net,
     e.occurredAt,
+    e.orderNo,
+    e.refundNo ?? null,
+    e.couponMerchantFunded ?? null,
+    e.couponPlatformFunded ?? null,
   ];
 }
 
@@ -67,7 +80,7 @@ export async function storeClearedItems(tx: EntityManager, events: ClearingItemC
       return rows.length;
     },
     async () => {
-      const columns = COLUMNS.map((_, i) => rows.map((r) => r[i]!));
+      const columns = COLUMNS.map((_, i) => rows.map((r) => r[i] ?? null));
       const inserted = await tx.query<{ event_id: string }[]>(
         `INSERT INTO settlement.cleared_item (${COLUMNS.join(', ')})
          SELECT * FROM unnest(${TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})

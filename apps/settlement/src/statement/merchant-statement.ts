@@ -6,17 +6,21 @@ import type { EntityManager } from 'typeorm';
  * The merchant statement (商户结算对账单) of one settlement record, as CSV: every cleared item the
  * record settled, then its totals, which equal the record.
  *
- * settlement.cleared_item keeps what settlement needs to settle (transaction id, type, business
- * date, channel, signed gross / fee / net) — not the order number, refund number or coupon split
- * that clearing.item-cleared.v1 carries — so the statement shows the transaction id as the item's
- * reference and gross, fee and net as the figures. channel_cost is the platform's cost, not the
- * merchant's, and stays out.
+ * Each item shows the merchant's references (order number, refund number for a refund), the coupon
+ * split of a payment (merchant- and platform-funded, 商户出资 / 平台出资) and the signed gross, fee
+ * and net. Items stored before settlement kept order numbers and coupon parts have those cells
+ * empty; the transaction id stays as the reference that always exists. channel_cost is the
+ * platform's cost, not the merchant's, and stays out.
  */
 
 export const MERCHANT_STATEMENT_COLUMNS = [
   'line',
   'business_date',
   'type',
+  'order_no',
+  'refund_no',
+  'coupon_merchant',
+  'coupon_platform',
   'transaction_event_id',
   'event_id',
   'channel',
@@ -44,6 +48,13 @@ export interface StatementItem {
   transactionEventId: string;
   type: string;
   businessDate: string;
+  /** Null on items stored before order numbers were kept. */
+  orderNo: string | null;
+  /** A refund's; null on a payment. */
+  refundNo: string | null;
+  /** A payment's coupon parts; null on a refund and on items stored before they were kept. */
+  couponMerchantFunded: string | null;
+  couponPlatformFunded: string | null;
   channel: string;
   gross: string;
   fee: string;
@@ -89,33 +100,43 @@ export async function findStatementRecord(db: Db, id: string): Promise<Statement
 }
 
 /**
- * The record's items by business date, then transaction id (the stored stand-in for the order
- * number), read a page at a time with a keyset so a large record streams in bounded memory.
+ * The record's items by business date, then order number, then transaction id, read a page at a
+ * time with a keyset so a large record streams in bounded memory. A missing order number sorts as
+ * '' (first in its day), so the keyset compares non-null values; order numbers compare bytewise
+ * (COLLATE "C"), the same on every database locale.
  */
 export async function* statementItems(
   db: Db,
   record: StatementRecord,
   pageSize = PAGE,
 ): AsyncGenerator<StatementItem> {
-  let after: [string, string, string] | null = null;
+  let after: [string, string, string, string] | null = null;
   for (;;) {
-    const rows: Record<string, string>[] = await db.query<Record<string, string>[]>(
+    const rows: Record<string, string | null>[] = await db.query<Record<string, string | null>[]>(
       `SELECT event_id::text, transaction_event_id, type, to_char(business_date, 'YYYY-MM-DD') AS business_date,
+              order_no, COALESCE(order_no, '') COLLATE "C" AS order_key, refund_no,
+              coupon_merchant_funded::text, coupon_platform_funded::text,
               channel, gross::text, fee::text, net::text
        FROM settlement.cleared_item
        WHERE settlement_record_id = $1
-         AND ($2::date IS NULL OR (business_date, transaction_event_id, event_id) > ($2::date, $3::text, $4::uuid))
-       ORDER BY business_date, transaction_event_id, event_id
-       LIMIT $5`,
-      [record.id, after?.[0] ?? null, after?.[1] ?? null, after?.[2] ?? null, pageSize],
+         AND ($2::date IS NULL OR (business_date, COALESCE(order_no, '') COLLATE "C", transaction_event_id, event_id)
+                                  > ($2::date, $3::text COLLATE "C", $4::text, $5::uuid))
+       ORDER BY business_date, COALESCE(order_no, '') COLLATE "C", transaction_event_id, event_id
+       LIMIT $6`,
+      [record.id, after?.[0] ?? null, after?.[1] ?? null, after?.[2] ?? null, after?.[3] ?? null, pageSize],
     );
-    const money = (v: string | undefined) => Money.of(v!, record.currency).toString();
+    const money = (v: string | null | undefined) => Money.of(v!, record.currency).toString();
+    const optionalMoney = (v: string | null | undefined) => (v == null ? null : money(v));
     for (const r of rows)
       yield {
         eventId: r.event_id!,
         transactionEventId: r.transaction_event_id!,
         type: r.type!,
         businessDate: r.business_date!,
+        orderNo: r.order_no ?? null,
+        refundNo: r.refund_no ?? null,
+        couponMerchantFunded: optionalMoney(r.coupon_merchant_funded),
+        couponPlatformFunded: optionalMoney(r.coupon_platform_funded),
         channel: r.channel!,
         gross: money(r.gross),
         fee: money(r.fee),
@@ -123,7 +144,7 @@ export async function* statementItems(
       };
     if (rows.length < pageSize) return;
     const last = rows[rows.length - 1]!;
-    after = [last.business_date!, last.transaction_event_id!, last.event_id!];
+    after = [last.business_date!, last.order_key!, last.transaction_event_id!, last.event_id!];
   }
 }
 
@@ -132,6 +153,10 @@ function itemCells(item: StatementItem, currency: string): string[] {
     csvCell('ITEM'),
     csvCell(item.businessDate),
     csvCell(item.type),
+    csvCell(item.orderNo),
+    csvCell(item.refundNo),
+    csvMoney(item.couponMerchantFunded),
+    csvMoney(item.couponPlatformFunded),
     csvCell(item.transactionEventId),
     csvCell(item.eventId),
     csvCell(item.channel),
@@ -146,11 +171,7 @@ function itemCells(item: StatementItem, currency: string): string[] {
 function totalCells(label: string, currency: string, net: string, gross = '', fee = ''): string[] {
   return [
     csvCell(label),
-    '',
-    '',
-    '',
-    '',
-    '',
+    ...Array<string>(MERCHANT_STATEMENT_COLUMNS.indexOf('currency') - 1).fill(''),
     csvCell(currency),
     gross === '' ? '' : csvMoney(gross),
     fee === '' ? '' : csvMoney(fee),
