@@ -27,39 +27,11 @@ import {
   merchantStatementCsv,
   statementItems,
 } from '../../apps/settlement/src/statement/merchant-statement.js';
+import { parseCsv } from '../support/csv-reader.js';
 import { migrateAll, openDataSource, testKafka, useIsolatedDatabase } from '../support/infra.js';
 
 const CNY = (v: string) => Money.of(v, 'CNY');
 const EVIL = '=HYPERLINK("http://evil.example/?x","click")';
-
-/** A minimal RFC 4180 reader (CRLF records, quoted fields with doubled quotes). */
-function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = '';
-  let inQuotes = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (inQuotes) {
-      if (c !== '"') field += c;
-      else if (text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else inQuotes = false;
-    } else if (c === '"') inQuotes = true;
-    else if (c === ',') {
-      record.push(field);
-      field = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = '';
-      i++;
-    } else field += c;
-  }
-  return records;
-}
 
 describe('merchant statement and daily summary (real Postgres + Kafka)', () => {
   const kafka = testKafka();
