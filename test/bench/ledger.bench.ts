@@ -25,7 +25,7 @@
  * the ledger's time goes, statement by statement. Not part of `npm test`.
  */
 import 'reflect-metadata';
-import fs from 'node:fs';
+import { processCpuSeconds, StatementProfile } from './bench-probes.js';
 import os from 'node:os';
 import { Command } from 'commander';
 import { Logger } from '@nestjs/common';
@@ -49,7 +49,7 @@ import {
   ProgressReporter,
   runServiceMigrations,
 } from '@app/platform';
-import type { EntityManager, QueryRunner } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { createDatabase, dropDatabase, ensurePostgres, withDatabaseName } from '../../scripts/postgres.mjs';
 
 const options = new Command('bench:ledger')
@@ -246,123 +246,13 @@ interface CpuSplit {
 
 function postgresCpuSeconds(): number | null {
   if (!/^(127\.|localhost|\[::1\])/.test(new URL(databaseUrl).host)) return null;
-  let total = 0;
-  try {
-    const ticksPerSecond = 100; // USER_HZ, 100 on every Linux that matters
-    for (const pid of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(pid)) continue;
-      try {
-        if (!fs.readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres')) continue;
-        // Fields after "pid (comm) ": utime, stime, cutime, cstime are the 12th to 15th. The
-        // postmaster's cutime/cstime keep the CPU of backends and workers that have exited, so
-        // the sum only grows.
-        const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        total +=
-          (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) /
-          ticksPerSecond;
-      } catch {
-        // the process ended between readdir and read
-      }
-    }
-  } catch {
-    return null;
-  }
-  return total;
+  return processCpuSeconds((_pid, comm) => comm.startsWith('postgres'));
 }
 
 // Account ids for the bare COPY: the values do not matter to COPY, only their shape.
 const HOT_CHANNEL_ID = '1';
 const HOT_FEE_ID = '2';
 const POSTING_COLUMNS = ['entry_id', 'account_id', 'side', 'amount', 'currency', 'effective_at'];
-
-/**
- * Where a ledger batch's time goes, without touching the ledger: the EntityManager handed to
- * `post` is wrapped so every `query` is timed under a label, and so is the COPY a `copyRows` streams
- * through the query runner's pg client. Times are summed over concurrent writers.
- */
-class StatementProfile {
-  private readonly byLabel = new Map<string, { calls: number; ms: number }>();
-  private readonly runners = new WeakMap<QueryRunner, QueryRunner>();
-
-  wrap(tx: EntityManager): EntityManager {
-    return new Proxy(tx, {
-      get: (target, prop, receiver) => {
-        if (prop === 'query') {
-          return async (sql: string, parameters?: unknown[]) => {
-            const t = performance.now();
-            try {
-              return (await target.query(sql, parameters)) as unknown;
-            } finally {
-              this.add(labelOf(sql), performance.now() - t);
-            }
-          };
-        }
-        if (prop === 'queryRunner' && target.queryRunner) return this.wrapRunner(target.queryRunner);
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
-    });
-  }
-
-  private wrapRunner(runner: QueryRunner): QueryRunner {
-    const cached = this.runners.get(runner);
-    if (cached) return cached;
-    const wrapped = new Proxy(runner, {
-      get: (target, prop) => {
-        if (prop !== 'connect') return Reflect.get(target, prop, target) as unknown;
-        return async () => {
-          const client = (await target.connect()) as { query: (q: unknown) => unknown };
-          return new Proxy(client, {
-            get: (c, p) => {
-              if (p !== 'query') return Reflect.get(c, p, c) as unknown;
-              return (query: unknown) => {
-                const stream = c.query(query);
-                const text = (query as { text?: string }).text;
-                if (typeof text === 'string' && /^COPY/i.test(text)) {
-                  const t = performance.now();
-                  (stream as NodeJS.EventEmitter).once('finish', () =>
-                    this.add(labelOf(text), performance.now() - t),
-                  );
-                }
-                return stream;
-              };
-            },
-          });
-        };
-      },
-    });
-    this.runners.set(runner, wrapped);
-    return wrapped;
-  }
-
-  private add(label: string, ms: number): void {
-    const entry = this.byLabel.get(label) ?? { calls: 0, ms: 0 };
-    entry.calls += 1;
-    entry.ms += ms;
-    this.byLabel.set(label, entry);
-  }
-
-  report(postMs: number): string {
-    const rows = [...this.byLabel].sort((a, b) => b[1].ms - a[1].ms);
-    const statementsMs = rows.reduce((sum, [, e]) => sum + e.ms, 0);
-    const lines = rows.map(
-      ([label, e]) =>
-        `${((100 * e.ms) / postMs).toFixed(1).padStart(5)}%  ${String(Math.round(e.ms)).padStart(8)} ms  ${String(e.calls).padStart(6)}×  ${label}`,
-    );
-    lines.push(
-      `${((100 * (postMs - statementsMs)) / postMs).toFixed(1).padStart(5)}%  ${String(Math.round(postMs - statementsMs)).padStart(8)} ms          in Node: validation, hashing, building rows and COPY text, GC`,
-    );
-    return `ledger.post time by statement (summed over writers; % of time inside post):\n${lines.join('\n')}`;
-  }
-}
-
-function labelOf(sql: string): string {
-  const flat = sql.replace(/\s+/g, ' ').trim();
-  const copy = /^COPY (\S+)/i.exec(flat);
-  if (copy) return `COPY ${copy[1]}`;
-  if (/^(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)/i.test(flat))
-    return flat.split(' ').slice(0, -1).join(' ');
-  return flat.length > 110 ? `${flat.slice(0, 110)}…` : flat;
-}
 
 // ---------------------------------------------------------------------------------------------
 // 1. Bare COPY.
@@ -384,6 +274,16 @@ const bare = await runWriters('bare COPY', async (tx, batch) => {
 
 const ledger = new Ledger();
 const profile = new StatementProfile();
+
+/** Statement times summed over writers, as % of the time inside `post`. */
+function profileReport(p: StatementProfile, postMs: number): string {
+  const rows = p.rows(postMs);
+  const lines = rows.map(
+    (r, i) =>
+      `${(100 * r.share).toFixed(1).padStart(5)}%  ${String(r.ms).padStart(8)} ms  ${i === rows.length - 1 ? '       ' : `${String(r.calls).padStart(6)}×`}  ${i === rows.length - 1 ? 'in Node: validation, hashing, building rows and COPY text, GC' : r.label}`,
+  );
+  return `ledger.post time by statement (summed over writers; % of time inside post):\n${lines.join('\n')}`;
+}
 await dataSource.query('CHECKPOINT');
 const real = await runWriters('ledger post', async (tx, batch) => {
   await ledger.post(options.profile ? profile.wrap(tx) : tx, batch.map(draftOf));
@@ -547,7 +447,7 @@ const summary = {
   failures,
 };
 console.log(JSON.stringify(summary, null, 2));
-if (options.profile) console.log(profile.report(real.stats.workMs));
+if (options.profile) console.log(profileReport(profile, real.stats.workMs));
 console.log(
   `bare COPY ${summary.bareCopy.rowsPerSecond.toLocaleString('en-US')} rows/s = ` +
     `${summary.bareCopy.entriesPerSecond.toLocaleString('en-US')} entries/s (${summary.bareCopy.elapsed}), ` +
