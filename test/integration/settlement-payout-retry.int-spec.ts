@@ -8,23 +8,17 @@
  * refused without moving money.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { TOPIC, type ClearingItemClearedV1 } from '@app/contracts';
+import { TOPIC } from '@app/contracts';
 import { accountBalance, Ledger, runLedgerChecks, trialBalance } from '@app/ledger';
 import { OutboxRelay, type EventConsumer } from '@app/messaging';
 import type { DataSource } from 'typeorm';
-import { ApprovalService } from '../../apps/settlement/src/approval/approval.service.js';
 import { settlementErrorBody } from '../../apps/settlement/src/http/http-errors.js';
-import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
-import { storeClearedItems } from '../../apps/settlement/src/settlement/cleared-item.store.js';
-import {
-  CLOSE_SUBMITTER,
-  CycleCloseService,
-} from '../../apps/settlement/src/settlement/cycle-close.service.js';
 import { createPayoutResultConsumer } from '../../apps/settlement/src/payout/payout-result.consumer.js';
 import { PayoutRetryError, PayoutRetryService } from '../../apps/settlement/src/payout/payout-retry.js';
 import { PayoutService } from '../../apps/settlement/src/payout/payout.service.js';
 import { PayoutGatewaySimulator } from '../../apps/payout-gateway-simulator/src/payout-gateway.js';
 import { migrateAll, openDataSource, testKafka, useIsolatedDatabase, waitFor } from '../support/infra.js';
+import { payoutAccountJson, seedApprovedRecords } from '../support/settlement-payouts.js';
 
 const CLOSED_1 = '6230000000000001';
 const CLOSED_2 = '6230000000000002';
@@ -57,9 +51,7 @@ describe('retry payout of a PAYOUT_FAILED record (real Kafka + Postgres)', () =>
   const setAccount = (merchant: string, accountNo: string | null) =>
     db.query(`UPDATE settlement.merchant_terms SET payout_account = $2 WHERE merchant_id = $1`, [
       merchant,
-      accountNo === null
-        ? null
-        : JSON.stringify({ bank: 'ICBC', accountNo, holder: `${merchant} Ltd`, type: 'CORPORATE' }),
+      accountNo === null ? null : payoutAccountJson(merchant, { no: accountNo, type: 'CORPORATE' }),
     ]);
   const refusal = async (promise: Promise<unknown>) => {
     try {
@@ -77,56 +69,16 @@ describe('retry payout of a PAYOUT_FAILED record (real Kafka + Postgres)', () =>
     await migrateAll();
     db = await openDataSource('settlement');
     gw = await openDataSource('payout_gateway');
-    for (const merchant of ['M_FIX', 'M_TWICE', 'M_DRAINED'])
-      await db.query(
-        `INSERT INTO settlement.merchant_terms (merchant_id, currency, cycle, minimum_payout)
-         VALUES ($1, 'CNY', '{"kind": "T_PLUS", "days": 1}', 0)`,
-        [merchant],
-      );
-    await setAccount('M_FIX', CLOSED_1);
-    await setAccount('M_TWICE', CLOSED_2);
     // M_DRAINED has no account: refused before sending, funds straight back to settleable.
     await gw.query(
       `INSERT INTO payout_gateway.account_rule (account_prefix, mode) VALUES ('623', 'ACCOUNT_CLOSED')`,
     );
-    const items: ClearingItemClearedV1[] = [
-      itemCleared('M_FIX', '2026-09-25', '250.00'),
-      itemCleared('M_TWICE', '2026-09-25', '80.25'),
-      itemCleared('M_DRAINED', '2026-09-25', '40.00'),
-    ];
-    await db.transaction(async (tx) => {
-      await storeClearedItems(tx, items);
-      await ledger.post(
-        tx,
-        items.map((e) => ({
-          idempotencyKey: `test-clearing:${e.transactionEventId}`,
-          businessRef: e.transactionEventId,
-          effectiveAt: e.occurredAt,
-          postings: [
-            {
-              account: { template: 'merchant_pending', owner: e.merchantId },
-              side: 'DEBIT' as const,
-              amount: e.net,
-              currency: 'CNY',
-            },
-            {
-              account: { template: 'merchant_settleable', owner: e.merchantId },
-              side: 'CREDIT' as const,
-              amount: e.net,
-              currency: 'CNY',
-            },
-          ],
-        })),
-      );
-    });
-    await new CycleCloseService(db, ledger).close('2026-09-28', { by: CLOSE_SUBMITTER });
-    for (const r of await db.query<{ id: string; merchant_id: string }[]>(
-      'SELECT id::text, merchant_id FROM settlement.settlement_record',
-    ))
-      ids.set(r.merchant_id, r.id);
-    const approvals = new ApprovalService(db, ledger);
-    for (const merchant of ids.keys())
-      await approvals.approve(id(merchant), { by: 'finance:bob', idempotencyKey: `approve-${merchant}` });
+    const seeded = await seedApprovedRecords(db, ledger, [
+      { merchantId: 'M_FIX', net: '250.00', account: { no: CLOSED_1, type: 'CORPORATE' } },
+      { merchantId: 'M_TWICE', net: '80.25', account: { no: CLOSED_2, type: 'CORPORATE' } },
+      { merchantId: 'M_DRAINED', net: '40.00', account: null },
+    ]);
+    for (const [merchant, recordId] of seeded) ids.set(merchant, recordId);
 
     payouts = new PayoutService(db, ledger, { topicPrefix: prefix });
     retries = new PayoutRetryService(db, ledger, payouts);

@@ -8,18 +8,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { TOPIC, type ClearingItemClearedV1 } from '@app/contracts';
+import { TOPIC } from '@app/contracts';
 import { accountBalance, Ledger, runLedgerChecks, trialBalance } from '@app/ledger';
 import { consumerLag, OutboxRelay, type EventConsumer } from '@app/messaging';
 import type { Admin } from 'kafkajs';
 import type { DataSource } from 'typeorm';
-import { ApprovalService } from '../../apps/settlement/src/approval/approval.service.js';
-import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
-import { storeClearedItems } from '../../apps/settlement/src/settlement/cleared-item.store.js';
-import {
-  CLOSE_SUBMITTER,
-  CycleCloseService,
-} from '../../apps/settlement/src/settlement/cycle-close.service.js';
 import {
   createPayoutResultConsumer,
   PAYOUT_RESULT_GROUP,
@@ -35,6 +28,7 @@ import {
   useIsolatedDatabase,
   waitFor,
 } from '../support/infra.js';
+import { seedApprovedRecords } from '../support/settlement-payouts.js';
 
 const ACCOUNTS = {
   M_PAID: { no: '6222000011112222', type: 'CORPORATE' },
@@ -73,66 +67,17 @@ describe('settlement payouts through the gateway simulator (real Kafka + Postgre
     gw = await openDataSource('payout_gateway');
     admin = kafka.admin();
     await admin.connect();
-    for (const [merchant, account] of Object.entries(ACCOUNTS))
-      await db.query(
-        `INSERT INTO settlement.merchant_terms (merchant_id, currency, cycle, minimum_payout, payout_account)
-         VALUES ($1, 'CNY', '{"kind": "T_PLUS", "days": 1}', 0, $2)`,
-        [
-          merchant,
-          JSON.stringify({
-            bank: 'ICBC',
-            accountNo: account.no,
-            holder: `${merchant} Ltd`,
-            type: account.type,
-          }),
-        ],
-      );
     await gw.query(
       `INSERT INTO payout_gateway.account_rule (account_prefix, mode) VALUES ('623', 'ACCOUNT_CLOSED'), ('624', 'TIMEOUT_THEN_PAID')`,
     );
-    const items: ClearingItemClearedV1[] = [
-      itemCleared('M_PAID', '2026-09-25', '100.00'),
-      itemCleared('M_CLOSED', '2026-09-25', '250.00'),
-      itemCleared('M_TIMEOUT', '2026-09-25', '300.50'),
-      itemCleared('M_LIMIT', '2026-09-25', '12000.00'),
-      itemCleared('M_NOACC', '2026-09-25', '40.00'),
-    ];
-    await db.transaction(async (tx) => {
-      await storeClearedItems(tx, items);
-      await ledger.post(
-        tx,
-        items.map((e) => ({
-          idempotencyKey: `test-clearing:${e.transactionEventId}`,
-          businessRef: e.transactionEventId,
-          effectiveAt: e.occurredAt,
-          postings: [
-            {
-              account: { template: 'merchant_pending', owner: e.merchantId },
-              side: 'DEBIT' as const,
-              amount: e.net,
-              currency: 'CNY',
-            },
-            {
-              account: { template: 'merchant_settleable', owner: e.merchantId },
-              side: 'CREDIT' as const,
-              amount: e.net,
-              currency: 'CNY',
-            },
-          ],
-        })),
-      );
-    });
-    await new CycleCloseService(db, ledger).close('2026-09-28', { by: CLOSE_SUBMITTER });
-    for (const r of await db.query<{ id: string; merchant_id: string }[]>(
-      'SELECT id::text, merchant_id FROM settlement.settlement_record',
-    ))
-      ids.set(r.merchant_id, r.id);
-    const approvals = new ApprovalService(db, ledger);
-    for (const merchant of ids.keys())
-      await approvals.approve(ids.get(merchant)!, {
-        by: 'finance:bob',
-        idempotencyKey: `approve-${merchant}`,
-      });
+    const seeded = await seedApprovedRecords(db, ledger, [
+      { merchantId: 'M_PAID', net: '100.00', account: ACCOUNTS.M_PAID },
+      { merchantId: 'M_CLOSED', net: '250.00', account: ACCOUNTS.M_CLOSED },
+      { merchantId: 'M_TIMEOUT', net: '300.50', account: ACCOUNTS.M_TIMEOUT },
+      { merchantId: 'M_LIMIT', net: '12000.00', account: ACCOUNTS.M_LIMIT },
+      { merchantId: 'M_NOACC', net: '40.00', account: null },
+    ]);
+    for (const [merchant, recordId] of seeded) ids.set(merchant, recordId);
 
     simulator = new PayoutGatewaySimulator(kafka, gw, { topicPrefix: prefix });
     await simulator.start();

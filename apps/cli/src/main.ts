@@ -291,7 +291,7 @@ settlement
 settlement
   .command('payouts')
   .description(
-    "one pass of the service's payout loop: approved records' payouts (代付) requested or refused, due retries started",
+    "one pass of the service's payout loop: approved records' payouts (代付) requested or refused, due retries started, overdue answers queried",
   )
   .addOption(json())
   .action(async (options: { json?: boolean }) => {

@@ -25,13 +25,24 @@ import { PAYOUT_GATEWAY_SCHEMA } from './migrations/index.js';
  * - ACCOUNT_LIMIT_EXCEEDED: refuses, the destination's inflow limit (not transient);
  * - TIMEOUT_THEN_PAID: pays, but the first answer is lost (FAILED TIMEOUT, transient); a repeat
  *   of the same attempt id (settlement's status query) is answered PAID.
+ * - BANK_UNAVAILABLE: refuses every attempt for now (FAILED BANK_UNAVAILABLE, transient): nothing
+ *   paid, a new attempt may be tried;
+ * - BANK_UNAVAILABLE_ONCE: refuses a record's first attempt like BANK_UNAVAILABLE, pays the next;
+ * - NO_ANSWER_THEN_PAID: pays, but sends no answer at all to the first request; a repeat of the
+ *   same attempt id is answered PAID.
  */
 export const GATEWAY_MODES = [
   'PAY',
   'ACCOUNT_CLOSED',
   'ACCOUNT_LIMIT_EXCEEDED',
   'TIMEOUT_THEN_PAID',
+  'BANK_UNAVAILABLE',
+  'BANK_UNAVAILABLE_ONCE',
+  'NO_ANSWER_THEN_PAID',
 ] as const;
+
+/** Refusals that leave nothing paid and may be tried again with a new attempt. */
+const TRANSIENT_REFUSALS: readonly string[] = ['BANK_UNAVAILABLE'];
 export type GatewayMode = (typeof GATEWAY_MODES)[number];
 
 export const PAYOUT_GATEWAY_GROUP = 'payout-gateway.payout-requested';
@@ -82,7 +93,15 @@ export class PayoutGatewayHandler implements EventBatchHandler<SettlementPayoutR
       [request.payoutAccount.accountNo],
     );
     const mode = rule?.mode ?? 'PAY';
-    const pays = mode === 'PAY' || mode === 'TIMEOUT_THEN_PAID';
+    let pays = mode === 'PAY' || mode === 'TIMEOUT_THEN_PAID' || mode === 'NO_ANSWER_THEN_PAID';
+    if (mode === 'BANK_UNAVAILABLE_ONCE') {
+      const [earlier] = await tx.query<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM payout_gateway.payment WHERE record_id = $1 AND attempt_id <> $2`,
+        [request.settlementRecordId, request.attemptId],
+      );
+      pays = earlier!.n > 0;
+    }
+    const refusal = mode === 'BANK_UNAVAILABLE_ONCE' ? 'BANK_UNAVAILABLE' : mode;
     // ON CONFLICT: a repeated attempt id never pays again; it only counts as one more request.
     const [payment] = await tx.query<PaymentRow[]>(
       `INSERT INTO payout_gateway.payment
@@ -99,7 +118,7 @@ export class PayoutGatewayHandler implements EventBatchHandler<SettlementPayoutR
         mode,
         pays,
         pays ? `SIMBANK-${request.attemptId}` : null,
-        pays ? null : mode,
+        pays ? null : refusal,
       ],
     );
     const p = payment!;
@@ -110,6 +129,8 @@ export class PayoutGatewayHandler implements EventBatchHandler<SettlementPayoutR
       amount: request.amount,
       currency: request.currency,
     };
+    // The bank paid; its answer to the first request is lost on the way (settlement must ask).
+    if (p.mode === 'NO_ANSWER_THEN_PAID' && p.requests === 1) return;
     let result: SettlementPayoutResultV1;
     if (p.mode === 'TIMEOUT_THEN_PAID' && p.requests === 1) {
       result = {
@@ -132,7 +153,7 @@ export class PayoutGatewayHandler implements EventBatchHandler<SettlementPayoutR
         status: 'FAILED',
         failure: {
           code: p.failure_code as 'ACCOUNT_CLOSED',
-          transient: false,
+          transient: TRANSIENT_REFUSALS.includes(p.failure_code!),
           message: `bank refused: ${p.failure_code}`,
         },
       };

@@ -16,7 +16,29 @@ describe('loadPlatformConfig', () => {
       statementUploadMaxBytes: 2_147_483_648,
       settlementScheduler: true,
       settlementPayoutPollMs: 5_000,
+      settlementPayoutRetryDelayMs: 60_000,
+      settlementPayoutMaxAttempts: 3,
+      settlementPayoutQueryAfterMs: 300_000,
     });
+  });
+
+  it('reads the payout retry delay, attempts and query interval, refusing values past their bounds', () => {
+    const config = loadPlatformConfig('x', {
+      SETTLEMENT_PAYOUT_RETRY_DELAY_MS: '120000',
+      SETTLEMENT_PAYOUT_MAX_ATTEMPTS: '1',
+      SETTLEMENT_PAYOUT_QUERY_AFTER_MS: '900000',
+    });
+    expect([
+      config.settlementPayoutRetryDelayMs,
+      config.settlementPayoutMaxAttempts,
+      config.settlementPayoutQueryAfterMs,
+    ]).toEqual([120_000, 1, 900_000]);
+    expect(() => loadPlatformConfig('x', { SETTLEMENT_PAYOUT_MAX_ATTEMPTS: '11' })).toThrow(
+      new ConfigError('SETTLEMENT_PAYOUT_MAX_ATTEMPTS must be between 1 and 10, got 11'),
+    );
+    expect(() => loadPlatformConfig('x', { SETTLEMENT_PAYOUT_RETRY_DELAY_MS: '999' })).toThrow(
+      new ConfigError('SETTLEMENT_PAYOUT_RETRY_DELAY_MS must be between 1000 and 86400000, got 999'),
+    );
   });
 
   it('runs the settlement scheduler unless turned off, and off by default under Jest', () => {

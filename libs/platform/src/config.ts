@@ -25,8 +25,17 @@ export interface PlatformConfig {
    * (NODE_ENV=test), so a test booting the service decides itself when a close or a payout happens.
    */
   settlementScheduler: boolean;
-  /** How often settlement requests approved payouts and starts due retries. */
+  /** How often settlement requests approved payouts, starts due retries and queries silent payouts. */
   settlementPayoutPollMs: number;
+  /** How long after a transient gateway refusal (bank unavailable, rate limited) the next attempt goes. */
+  settlementPayoutRetryDelayMs: number;
+  /** Attempts per payout, the first included, before its funds return to settleable (1 = never retry). */
+  settlementPayoutMaxAttempts: number;
+  /**
+   * How long a payout may sit without a definitive answer (no answer at all, or a lost one) before
+   * settlement asks the gateway about the same attempt again; never a new payment.
+   */
+  settlementPayoutQueryAfterMs: number;
 }
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/clearing';
@@ -64,6 +73,22 @@ export function loadPlatformConfig(
     ),
     settlementScheduler: boolFromEnv(env, 'SETTLEMENT_SCHEDULER', env.NODE_ENV !== 'test'),
     settlementPayoutPollMs: intFromEnv(env, 'SETTLEMENT_PAYOUT_POLL_MS', 5_000, 100, 3_600_000),
+    settlementPayoutRetryDelayMs: intFromEnv(
+      env,
+      'SETTLEMENT_PAYOUT_RETRY_DELAY_MS',
+      60_000,
+      1_000,
+      86_400_000,
+    ),
+    // 10: PAYOUT_MAX_ATTEMPTS_LIMIT in apps/settlement (past it, a person should look).
+    settlementPayoutMaxAttempts: intFromEnv(env, 'SETTLEMENT_PAYOUT_MAX_ATTEMPTS', 3, 1, 10),
+    settlementPayoutQueryAfterMs: intFromEnv(
+      env,
+      'SETTLEMENT_PAYOUT_QUERY_AFTER_MS',
+      300_000,
+      1_000,
+      86_400_000,
+    ),
   };
 }
 

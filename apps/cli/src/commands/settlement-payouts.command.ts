@@ -4,7 +4,12 @@ import { randomUUID } from 'node:crypto';
 import type { ApprovalRecordView } from '../../../settlement/src/approval/approval-records.js';
 import { PayoutRetryError, PayoutRetryService } from '../../../settlement/src/payout/payout-retry.js';
 import { SETTLEMENT_SCHEMA, settlementMigrations } from '../../../settlement/src/migrations/index.js';
-import { PayoutService, type PayoutRequestOutcome } from '../../../settlement/src/payout/payout.service.js';
+import {
+  PayoutService,
+  payoutServiceOptionsOf,
+  type PayoutQuery,
+  type PayoutRequestOutcome,
+} from '../../../settlement/src/payout/payout.service.js';
 import { emit, table, UsageError, type OutputOptions } from '../output.js';
 import { withSchemaDataSource } from '../schema-data-source.js';
 
@@ -13,22 +18,26 @@ export interface PayoutsRunResult {
   refused: PayoutRequestOutcome[];
   /** Attempt ids of the retries started. */
   retriesStarted: string[];
+  /** Payouts whose answer was overdue, asked about again. */
+  queried: PayoutQuery[];
 }
 
 /**
  * `settlement payouts`: one pass of the service's payout loop — approved records' payouts requested
- * through the settlement outbox (the running service's relay publishes them) and due retries
- * started. Safe beside a running scheduler: requests are picked FOR UPDATE SKIP LOCKED.
+ * through the settlement outbox (the running service's relay publishes them), due retries
+ * started and overdue answers queried. Safe beside a running scheduler: rows are picked FOR UPDATE
+ * SKIP LOCKED.
  */
 export async function settlementPayoutsCommand(options: OutputOptions): Promise<PayoutsRunResult> {
-  const { kafkaTopicPrefix } = loadPlatformConfig('cli');
+  const config = loadPlatformConfig('cli');
   return withSchemaDataSource(SETTLEMENT_SCHEMA, settlementMigrations, async (dataSource) => {
-    const payouts = new PayoutService(dataSource, new Ledger(), { topicPrefix: kafkaTopicPrefix });
+    const payouts = new PayoutService(dataSource, new Ledger(), payoutServiceOptionsOf(config));
     const outcomes = await payouts.requestPayouts();
     const result: PayoutsRunResult = {
       requested: outcomes.filter((o) => o.outcome === 'REQUESTED'),
       refused: outcomes.filter((o) => o.outcome === 'REFUSED'),
       retriesStarted: await payouts.startDueRetries(),
+      queried: await payouts.queryOverdue(),
     };
     emit(options, result, () => formatPayouts(result));
     return result;
@@ -37,7 +46,7 @@ export async function settlementPayoutsCommand(options: OutputOptions): Promise<
 
 export function formatPayouts(result: PayoutsRunResult): string {
   const lines = [
-    `payouts: ${result.requested.length} requested, ${result.refused.length} refused, ${result.retriesStarted.length} retries started`,
+    `payouts: ${result.requested.length} requested, ${result.refused.length} refused, ${result.retriesStarted.length} retries started, ${result.queried.length} overdue answers queried`,
   ];
   const rows = [...result.requested, ...result.refused].map((o) => ({
     record: o.recordId,
@@ -47,6 +56,10 @@ export function formatPayouts(result: PayoutsRunResult): string {
   }));
   if (rows.length > 0) lines.push(table(rows));
   if (result.retriesStarted.length > 0) lines.push(`retries: ${result.retriesStarted.join(', ')}`);
+  for (const q of result.queried)
+    lines.push(
+      `queried: record ${q.recordId} attempt ${q.attemptId} (query ${q.queryNo}${q.escalated ? ', escalated: ask the bank' : ''})`,
+    );
   return lines.join('\n');
 }
 
@@ -57,7 +70,7 @@ export function formatPayouts(result: PayoutsRunResult): string {
 export async function settlementRetryPayoutCommand(
   options: OutputOptions & { id: string; as: string; reason: string; key?: string },
 ): Promise<ApprovalRecordView> {
-  const { kafkaTopicPrefix } = loadPlatformConfig('cli');
+  const config = loadPlatformConfig('cli');
   // One key per CLI call unless given: retrying a lost answer needs the same --key.
   const idempotencyKey = options.key ?? `cli-retry-payout-${randomUUID()}`;
   try {
@@ -66,7 +79,7 @@ export async function settlementRetryPayoutCommand(
       const service = new PayoutRetryService(
         dataSource,
         ledger,
-        new PayoutService(dataSource, ledger, { topicPrefix: kafkaTopicPrefix }),
+        new PayoutService(dataSource, ledger, payoutServiceOptionsOf(config)),
       );
       const record = await service.retryPayout(options.id, {
         by: options.as,

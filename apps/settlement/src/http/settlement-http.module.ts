@@ -7,7 +7,7 @@ import type { PlatformConfig } from '@app/platform';
 import { DataSource } from 'typeorm';
 import { ApprovalService } from '../approval/approval.service.js';
 import { PayoutRetryService } from '../payout/payout-retry.js';
-import { PayoutService } from '../payout/payout.service.js';
+import { PayoutService, payoutServiceOptionsOf } from '../payout/payout.service.js';
 import { CycleCloseService } from '../settlement/cycle-close.service.js';
 import { CyclesController } from './cycles.controller.js';
 import { settlementErrorBody } from './http-errors.js';
@@ -43,7 +43,7 @@ export function setupSettlementOpenApi(app: INestApplication): void {
         new PayoutRetryService(
           dataSource,
           ledger,
-          new PayoutService(dataSource, ledger, { topicPrefix: config.kafkaTopicPrefix }),
+          new PayoutService(dataSource, ledger, payoutServiceOptionsOf(config)),
         ),
     },
     {

@@ -12,7 +12,13 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { SETTLEMENT_SCHEMA } from '../migrations/index.js';
 import { PayoutResultHandler } from './payout-result.handler.js';
-import { PayoutService } from './payout.service.js';
+import type { PayoutRetryPolicy } from './payout-attempt.js';
+import {
+  PayoutService,
+  payoutRetryPolicyOf,
+  payoutServiceOptionsOf,
+  type PayoutServiceOptions,
+} from './payout.service.js';
 
 export const PAYOUT_RESULT_GROUP = 'settlement.payout-result';
 
@@ -25,6 +31,10 @@ export interface PayoutResultConsumerSettings {
   topicPrefix: string;
   topicPartitions?: number;
   sessionTimeoutMs?: number;
+  /** Retry delay and clock; PayoutService's defaults when absent. */
+  payouts?: Omit<PayoutServiceOptions, 'topicPrefix'>;
+  /** DEFAULT_PAYOUT_RETRY_POLICY when absent. */
+  policy?: PayoutRetryPolicy;
 }
 
 /** The consumer of settlement.payout-result.v1, built outside Nest too (tests, tools). */
@@ -34,14 +44,17 @@ export function createPayoutResultConsumer(
   ledger: Ledger,
   settings: PayoutResultConsumerSettings,
 ): EventConsumer<SettlementPayoutResultV1> {
-  const payouts = new PayoutService(dataSource, ledger, { topicPrefix: settings.topicPrefix });
+  const payouts = new PayoutService(dataSource, ledger, {
+    ...settings.payouts,
+    topicPrefix: settings.topicPrefix,
+  });
   return new EventConsumer(kafka, dataSource, {
     name: 'payout-result',
     groupId: `${settings.topicPrefix}${PAYOUT_RESULT_GROUP}`,
     topic: topicName(settings.topicPrefix, TOPIC.settlementPayoutResultV1),
     schema: SETTLEMENT_SCHEMA,
     decode: decodePayoutResultMessage,
-    handler: new PayoutResultHandler(ledger, payouts),
+    handler: new PayoutResultHandler(ledger, payouts, settings.policy, settings.payouts?.now),
     ...(settings.topicPartitions === undefined ? {} : { topicPartitions: settings.topicPartitions }),
     ...(settings.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: settings.sessionTimeoutMs }),
   });
@@ -61,6 +74,8 @@ export class PayoutResultConsumer implements OnApplicationBootstrap, BeforeAppli
       topicPrefix: config.kafkaTopicPrefix,
       topicPartitions: config.kafkaTopicPartitions,
       sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+      payouts: payoutServiceOptionsOf(config),
+      policy: payoutRetryPolicyOf(config),
     });
   }
 

@@ -14,7 +14,14 @@ import {
   PAYOUT_ACCOUNT_TYPES,
   type PayoutAccount,
 } from './payout-account.js';
-import { startNextAttempt, startPayout, type PayoutState } from './payout-attempt.js';
+import {
+  assertPayoutRetryPolicy,
+  DEFAULT_PAYOUT_RETRY_POLICY,
+  startNextAttempt,
+  startPayout,
+  type PayoutRetryPolicy,
+  type PayoutState,
+} from './payout-attempt.js';
 
 /** Requests picked per call: a batch of small transactions, not one huge one. */
 export const PAYOUT_REQUEST_BATCH_MAX = 100;
@@ -36,6 +43,40 @@ export interface PayoutServiceOptions {
   topicPrefix?: string;
   /** How long after a retryable failure the next attempt goes out. */
   retryDelayMs?: number;
+  /** How long a payout may wait for a definitive answer before the gateway is asked again. */
+  queryAfterMs?: number;
+  /** After this many unanswered queries of one attempt, operations are told (once). */
+  escalateAfterQueries?: number;
+}
+
+/** The payout settings an operator sets in the environment (PlatformConfig), for PayoutService. */
+export function payoutServiceOptionsOf(config: {
+  kafkaTopicPrefix: string;
+  settlementPayoutRetryDelayMs: number;
+  settlementPayoutQueryAfterMs: number;
+}): PayoutServiceOptions {
+  return {
+    topicPrefix: config.kafkaTopicPrefix,
+    retryDelayMs: config.settlementPayoutRetryDelayMs,
+    queryAfterMs: config.settlementPayoutQueryAfterMs,
+  };
+}
+
+/** The retry policy with the operator's attempt count (SETTLEMENT_PAYOUT_MAX_ATTEMPTS). */
+export function payoutRetryPolicyOf(config: { settlementPayoutMaxAttempts: number }): PayoutRetryPolicy {
+  const policy = { ...DEFAULT_PAYOUT_RETRY_POLICY, maxAttempts: config.settlementPayoutMaxAttempts };
+  assertPayoutRetryPolicy(policy);
+  return policy;
+}
+
+/** A payout asked about again because its answer is overdue. */
+export interface PayoutQuery {
+  recordId: string;
+  attemptId: string;
+  /** How many times this attempt has now been asked about. */
+  queryNo: number;
+  /** True when this query reached `escalateAfterQueries` and operations were told. */
+  escalated: boolean;
 }
 
 /** The attempt id of a record's n-th attempt, as approval writes the first (`<record id>-1`). */
@@ -66,6 +107,8 @@ export class PayoutService {
   private readonly now: () => Date;
   private readonly topicPrefix: string;
   private readonly retryDelayMs: number;
+  private readonly queryAfterMs: number;
+  private readonly escalateAfterQueries: number;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -75,6 +118,8 @@ export class PayoutService {
     this.now = options.now ?? (() => new Date());
     this.topicPrefix = options.topicPrefix ?? '';
     this.retryDelayMs = options.retryDelayMs ?? 60_000;
+    this.queryAfterMs = options.queryAfterMs ?? 300_000;
+    this.escalateAfterQueries = options.escalateAfterQueries ?? 5;
   }
 
   /**
@@ -213,6 +258,7 @@ export class PayoutService {
    * so the same event id): the gateway deduplicates on the attempt id and answers a repeat with
    * what it knows about that attempt, which is how we ask about an unknown outcome without ever
    * risking a second payment.
+   * @returns for a QUERY, how many times the attempt has now been asked about; 0 for a REQUEST
    */
   async sendAttempt(
     tx: EntityManager,
@@ -228,7 +274,7 @@ export class PayoutService {
     attemptNo: number,
     at: string,
     kind: 'REQUEST' | 'QUERY',
-  ): Promise<void> {
+  ): Promise<number> {
     let queryNo = 0;
     if (kind === 'REQUEST') {
       await tx.query(
@@ -266,6 +312,7 @@ export class PayoutService {
           kind === 'REQUEST' ? `payout-request:${attemptId}` : `payout-query:${attemptId}:${queryNo}`,
       },
     ]);
+    return queryNo;
   }
 
   /** Starts the next attempt of every payout whose retry is due; returns the attempt ids sent. */
@@ -286,7 +333,10 @@ export class PayoutService {
         const state = row.state!;
         const next = attemptIdOf(row.record_id, state.attempts.length + 1);
         const started = startNextAttempt(state, next, at);
-        if (!started.ok) return null;
+        // The row was picked as RETRY_SCHEDULED, which its state must say too: stopping quietly
+        // here would leave the payout waiting forever, so a disagreement fails loudly.
+        if (!started.ok)
+          throw new Error(`payout of record ${row.record_id}: column and state disagree: ${started.message}`);
         await tx.query(
           `UPDATE settlement.payout SET status = $2, state = $3, version = version + 1, retry_due_at = NULL, updated_at = $4
            WHERE record_id = $1`,
@@ -297,6 +347,47 @@ export class PayoutService {
       });
       if (attemptId === null) return sent;
       sent.push(attemptId);
+    }
+  }
+
+  /**
+   * Asks the gateway again about every payout whose answer is overdue: IN_FLIGHT (the request or
+   * its answer went missing) or OUTCOME_UNKNOWN (a lost answer whose query went unanswered too)
+   * with nothing heard for `queryAfterMs`. The query is the current attempt's request sent again
+   * (same attempt id): the gateway never pays an attempt twice and answers with what it knows, so
+   * this can only settle the outcome, never pay again. Each query restarts the clock; the
+   * `escalateAfterQueries`-th is audited as PAYOUT_ESCALATED so a person calls the bank.
+   */
+  async queryOverdue(): Promise<PayoutQuery[]> {
+    const queried: PayoutQuery[] = [];
+    for (;;) {
+      const query = await this.dataSource.transaction(async (tx) => {
+        const now = this.now();
+        const [row] = await tx.query<PayoutRow[]>(
+          `SELECT p.record_id::text, p.merchant_id, p.currency::text AS currency, p.amount::text, p.account,
+                  p.status, p.state, p.version, to_char(r.payout_due_on, 'YYYY-MM-DD') AS payout_due_on
+           FROM settlement.payout p JOIN settlement.settlement_record r ON r.id = p.record_id
+           WHERE p.status IN ('IN_FLIGHT', 'OUTCOME_UNKNOWN') AND p.updated_at <= $1
+           ORDER BY p.updated_at LIMIT 1 FOR UPDATE OF p SKIP LOCKED`,
+          [new Date(now.getTime() - this.queryAfterMs).toISOString()],
+        );
+        if (!row) return null;
+        const at = now.toISOString();
+        const current = row.state!.attempts.at(-1)!;
+        const queryNo = await this.sendAttempt(tx, row, current.attemptId, current.number, at, 'QUERY');
+        await tx.query(`UPDATE settlement.payout SET updated_at = $2 WHERE record_id = $1`, [
+          row.record_id,
+          at,
+        ]);
+        const escalated = queryNo === this.escalateAfterQueries;
+        if (escalated)
+          await audit(tx, row.record_id, 'system:payout', 'PAYOUT_ESCALATED', null, null, {
+            note: `no definitive answer for attempt ${current.number} (${current.attemptId}) after ${queryNo} queries: ask the bank whether it paid; nothing is paid again meanwhile`,
+          });
+        return { recordId: row.record_id, attemptId: current.attemptId, queryNo, escalated };
+      });
+      if (query === null) return queried;
+      queried.push(query);
     }
   }
 

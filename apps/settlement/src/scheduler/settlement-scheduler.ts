@@ -13,7 +13,7 @@ import type { PlatformConfig } from '@app/platform';
 import { CronJob } from 'cron';
 import { DataSource } from 'typeorm';
 import type { BusinessCalendar } from '../domain.js';
-import { PayoutService } from '../payout/payout.service.js';
+import { PayoutService, payoutServiceOptionsOf } from '../payout/payout.service.js';
 import {
   CycleCloseService,
   SettlementCloseBusyError,
@@ -32,8 +32,9 @@ export const SCHEDULED_CLOSE_BY = 'system:scheduler';
  *     settlement.business_calendar at boot (a changed zone or cut-off needs a restart). It closes the
  *     business date the cut-off starts (closeDateAtCutoff). At boot it also closes today's business
  *     date, so a cut-off missed while the service was down is caught up;
- *   - the payout loop, every SETTLEMENT_PAYOUT_POLL_MS: approved records' payouts requested and due
- *     retries started.
+ *   - the payout loop, every SETTLEMENT_PAYOUT_POLL_MS: approved records' payouts requested, due
+ *     retries started, and payouts without a definitive answer for SETTLEMENT_PAYOUT_QUERY_AFTER_MS
+ *     queried at the gateway (PayoutService.queryOverdue).
  * Replicas and restarts are harmless: closing a date twice creates nothing new, a close racing
  * another of the same date is refused by its advisory lock (logged, not retried), and payout
  * requests are picked FOR UPDATE SKIP LOCKED. A failure is logged and the next tick tries again:
@@ -55,7 +56,7 @@ export class SettlementScheduler implements OnApplicationBootstrap, BeforeApplic
     private readonly registry: SchedulerRegistry,
   ) {
     this.closes = new CycleCloseService(dataSource, ledger);
-    this.payouts = new PayoutService(dataSource, ledger, { topicPrefix: config.kafkaTopicPrefix });
+    this.payouts = new PayoutService(dataSource, ledger, payoutServiceOptionsOf(config));
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -114,13 +115,18 @@ export class SettlementScheduler implements OnApplicationBootstrap, BeforeApplic
     try {
       const outcomes = await this.payouts.requestPayouts();
       const retries = await this.payouts.startDueRetries();
+      const queries = await this.payouts.queryOverdue();
       const refused = outcomes.filter((o) => o.outcome === 'REFUSED');
-      if (outcomes.length > 0 || retries.length > 0)
+      if (outcomes.length > 0 || retries.length > 0 || queries.length > 0)
         this.logger.log(
-          `payouts: ${outcomes.length - refused.length} requested, ${refused.length} refused, ${retries.length} retries started`,
+          `payouts: ${outcomes.length - refused.length} requested, ${refused.length} refused, ${retries.length} retries started, ${queries.length} overdue answers queried`,
         );
       for (const r of refused)
         this.logger.warn(`payout of record ${r.recordId} refused: ${r.code} ${r.message}`);
+      for (const q of queries.filter((q) => q.escalated))
+        this.logger.warn(
+          `payout of record ${q.recordId}: attempt ${q.attemptId} still unanswered after ${q.queryNo} queries; escalated`,
+        );
     } catch (error) {
       this.logger.error(`payout loop failed: ${(error as Error).stack ?? String(error)}`);
     } finally {

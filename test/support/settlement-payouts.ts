@@ -1,0 +1,88 @@
+/**
+ * Shared by the payout int-specs: approved settlement records ready to be paid. Each merchant gets
+ * T+1 terms (minimum payout 0) with its payout account (or none), one cleared item of `net` on
+ * Friday 2026-09-25 posted 2202 pending → 2203 settleable as clearing would, the cycle closed on
+ * Monday 2026-09-28 and every record approved by a finance user other than the submitter.
+ */
+import type { ClearingItemClearedV1 } from '@app/contracts';
+import type { Ledger } from '@app/ledger';
+import type { DataSource } from 'typeorm';
+import { ApprovalService } from '../../apps/settlement/src/approval/approval.service.js';
+import type { PayoutAccount } from '../../apps/settlement/src/payout/payout-account.js';
+import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
+import { storeClearedItems } from '../../apps/settlement/src/settlement/cleared-item.store.js';
+import {
+  CLOSE_SUBMITTER,
+  CycleCloseService,
+} from '../../apps/settlement/src/settlement/cycle-close.service.js';
+
+export const PAYOUT_BUSINESS_DATE = '2026-09-25';
+export const PAYOUT_CLOSE_DATE = '2026-09-28';
+
+export interface PayoutMerchant {
+  merchantId: string;
+  net: string;
+  /** null: no payout account on file (the payout is refused before anything is sent). */
+  account: { no: string; type: PayoutAccount['type'] } | null;
+}
+
+export function payoutAccountJson(merchantId: string, account: { no: string; type: string }): string {
+  return JSON.stringify({
+    bank: 'ICBC',
+    accountNo: account.no,
+    holder: `${merchantId} Ltd`,
+    type: account.type,
+  });
+}
+
+/** @returns record id by merchant id */
+export async function seedApprovedRecords(
+  db: DataSource,
+  ledger: Ledger,
+  merchants: readonly PayoutMerchant[],
+): Promise<Map<string, string>> {
+  for (const m of merchants)
+    await db.query(
+      `INSERT INTO settlement.merchant_terms (merchant_id, currency, cycle, minimum_payout, payout_account)
+       VALUES ($1, 'CNY', '{"kind": "T_PLUS", "days": 1}', 0, $2)`,
+      [m.merchantId, m.account === null ? null : payoutAccountJson(m.merchantId, m.account)],
+    );
+  const items: ClearingItemClearedV1[] = merchants.map((m) =>
+    itemCleared(m.merchantId, PAYOUT_BUSINESS_DATE, m.net),
+  );
+  await db.transaction(async (tx) => {
+    await storeClearedItems(tx, items);
+    await ledger.post(
+      tx,
+      items.map((e) => ({
+        idempotencyKey: `test-clearing:${e.transactionEventId}`,
+        businessRef: e.transactionEventId,
+        effectiveAt: e.occurredAt,
+        postings: [
+          {
+            account: { template: 'merchant_pending', owner: e.merchantId },
+            side: 'DEBIT' as const,
+            amount: e.net,
+            currency: 'CNY',
+          },
+          {
+            account: { template: 'merchant_settleable', owner: e.merchantId },
+            side: 'CREDIT' as const,
+            amount: e.net,
+            currency: 'CNY',
+          },
+        ],
+      })),
+    );
+  });
+  await new CycleCloseService(db, ledger).close(PAYOUT_CLOSE_DATE, { by: CLOSE_SUBMITTER });
+  const ids = new Map<string, string>();
+  for (const r of await db.query<{ id: string; merchant_id: string }[]>(
+    'SELECT id::text, merchant_id FROM settlement.settlement_record',
+  ))
+    ids.set(r.merchant_id, r.id);
+  const approvals = new ApprovalService(db, ledger);
+  for (const [merchant, recordId] of ids)
+    await approvals.approve(recordId, { by: 'finance:bob', idempotencyKey: `approve-${merchant}` });
+  return ids;
+}
