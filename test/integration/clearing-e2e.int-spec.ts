@@ -22,7 +22,14 @@ import {
   type ReconItemMatchedV1Input,
 } from '@app/contracts';
 import { accountBalance, Ledger, runLedgerChecks, trialBalance } from '@app/ledger';
-import { applyHttpAppSetups, consumerLag, DLQ_HEADER, ensureTopics } from '@app/messaging';
+import {
+  applyHttpAppSetups,
+  consumerLag,
+  DLQ_HEADER,
+  ensureTopics,
+  listDeadLetters,
+  replayDeadLetter,
+} from '@app/messaging';
 import type { DataSource } from 'typeorm';
 import {
   internalReconciliation,
@@ -656,6 +663,81 @@ describe('clearing end to end (real Kafka + Postgres)', () => {
         entries: 5,
         awaiting: 0,
       });
+      await ledgerSound();
+    }, 120_000);
+
+    it('replays the dead-lettered refund once the money is back, clearing it once', async () => {
+      const pending = await listDeadLetters(clearingDb, 'clearing');
+      expect(pending.map((d) => [d.kind, d.key, d.consumer, d.sourceTopic])).toEqual([
+        ['REJECTED', 'M90003', 'item-matched', matchedTopic],
+      ]);
+      const dead = pending[0]!;
+      // The payout of the merchant's 9.94 failed: the funds are back in settleable.
+      const ledgerDb = await openDataSource('ledger');
+      try {
+        await ledgerDb.transaction((tx) =>
+          new Ledger().post(tx, [
+            {
+              idempotencyKey: 'test:payout-returned-M90003',
+              businessRef: 'test:settle-M90003',
+              effectiveAt: '2026-11-25T02:00:00.000Z',
+              postings: [
+                {
+                  account: { template: 'merchant_in_transit', owner: 'M90003' },
+                  side: 'DEBIT',
+                  amount: '9.94',
+                  currency: 'CNY',
+                },
+                {
+                  account: { template: 'merchant_settleable', owner: 'M90003' },
+                  side: 'CREDIT',
+                  amount: '9.94',
+                  currency: 'CNY',
+                },
+              ],
+            },
+          ]),
+        );
+      } finally {
+        await ledgerDb.destroy();
+      }
+
+      const replay = await replayDeadLetter(clearingDb, 'clearing', dead.id, {
+        by: 'ops.li',
+        reason: 'payout returned: settleable covers the refund now',
+      });
+      expect(replay).toEqual({ id: dead.id, sourceTopic: matchedTopic, key: 'M90003', claimsReleased: 1 });
+      await waitFor(
+        'the replayed refund cleared',
+        () =>
+          clearingDb.query<unknown[]>(
+            `SELECT 1 FROM clearing.cleared_item WHERE transaction_event_id = 'rf-r3'`,
+          ),
+        (rows) => rows.length === 1,
+        60_000,
+      );
+      await drained(clearingGroup, matchedTopic);
+      // Refund 5.00 less its returned fee 0.03: settleable 9.94 − 4.97; pending back to zero.
+      expect([await posted('2202:M90003'), await posted('2203:M90003')]).toEqual(['0.00', '4.97']);
+      const [entries] = await clearingDb.query<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM ledger.journal_entry WHERE idempotency_key = 'clearing:rf-r3'`,
+      );
+      expect(entries!.n).toBe(1);
+
+      // Once per dead letter: a second replay is refused and nothing else happens.
+      const before = await book();
+      await expect(
+        replayDeadLetter(clearingDb, 'clearing', dead.id, { by: 'ops.li', reason: 'again' }),
+      ).rejects.toMatchObject({ code: 'ALREADY_REPLAYED' });
+      expect(await listDeadLetters(clearingDb, 'clearing')).toEqual([]);
+      const [audited] = await listDeadLetters(clearingDb, 'clearing', { includeReplayed: true });
+      expect(audited!.replayed).toMatchObject({
+        by: 'ops.li',
+        reason: 'payout returned: settleable covers the refund now',
+      });
+      expect(await book()).toEqual(before);
+      const check = await internalReconciliation(clearingDb, '2026-11-24');
+      expect(check.differences).toEqual([]);
       await ledgerSound();
     }, 120_000);
   });

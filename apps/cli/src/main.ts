@@ -24,6 +24,7 @@ import {
 } from './commands/settlement.command.js';
 import { statementImportCommand } from './commands/statement.command.js';
 import { transactionSummaryCommand } from './commands/transactions.command.js';
+import { dlqListCommand, dlqReplayCommand } from './commands/dlq.command.js';
 import { UsageError } from './output.js';
 
 const program = new Command('cse')
@@ -308,6 +309,35 @@ settlement
   .addOption(json())
   .action(async (id: string, options: { as: string; reason: string; key?: string; json?: boolean }) => {
     await settlementRetryPayoutCommand({ ...options, id });
+  });
+
+const dlq = program
+  .command('dlq')
+  .description('dead letters (死信): list them, replay one onto its source topic once its cause is fixed');
+dlq
+  .command('list')
+  .description("a service's dead letters still to handle (--all: replayed ones too), oldest first")
+  .requiredOption('--service <S>', 'reconciliation, clearing, settlement or payout_gateway')
+  .option('--topic <T>', 'only those from this source topic')
+  .option('--kind <K>', 'INVALID, REJECTED or HANDLER_FAILED')
+  .option('--all', 'include dead letters already replayed')
+  .addOption(json())
+  .action(
+    async (options: { service: string; topic?: string; kind?: string; all?: boolean; json?: boolean }) => {
+      await dlqListCommand(options);
+    },
+  );
+dlq
+  .command('replay <id>')
+  .description(
+    'put a dead letter back onto its source topic (same key, value, headers; the inbox claim of a rejected one released); once per dead letter, audited',
+  )
+  .requiredOption('--service <S>', 'the service whose outbox holds it')
+  .requiredOption('--as <user>', 'who asks (principal id); audited')
+  .requiredOption('--reason <R>', 'why it can be applied now (1 to 500 characters)')
+  .addOption(json())
+  .action(async (id: string, options: { service: string; as: string; reason: string; json?: boolean }) => {
+    await dlqReplayCommand({ ...options, id });
   });
 
 function businessDate(value: string): string {

@@ -7,6 +7,8 @@ export type DeadLetterKind = 'INVALID' | 'REJECTED' | 'HANDLER_FAILED';
 
 export interface DeadLetterSource {
   groupId: string;
+  /** The inbox consumer name: a replay releases that consumer's claim only (dead-letter-replay.ts). */
+  consumer: string;
   topic: string;
   partition: number;
   message: KafkaMessage;
@@ -19,7 +21,10 @@ export const DLQ_HEADER = {
   sourcePartition: 'dlq-source-partition',
   sourceOffset: 'dlq-source-offset',
   consumerGroup: 'dlq-consumer-group',
+  consumer: 'dlq-consumer',
   failedAt: 'dlq-failed-at',
+  /** On a replayed message: `<schema>:<dead letter id>` it was replayed from. */
+  replayOf: 'dlq-replay-of',
 } as const;
 
 const REASON_MAX_CHARS = 2_000;
@@ -44,6 +49,7 @@ export function deadLetterFor(source: DeadLetterSource, kind: DeadLetterKind, re
   headers[DLQ_HEADER.sourcePartition] = String(source.partition);
   headers[DLQ_HEADER.sourceOffset] = message.offset;
   headers[DLQ_HEADER.consumerGroup] = source.groupId;
+  headers[DLQ_HEADER.consumer] = source.consumer;
   headers[DLQ_HEADER.failedAt] = new Date().toISOString();
   return {
     topic: dlqTopicOf(source.topic),

@@ -243,7 +243,11 @@ export class EventConsumer<T> {
     const deadLetters: OutboxMessage[] = [];
     const deadLetter = (message: KafkaMessage, kind: DeadLetterKind, reason: string): void => {
       deadLetters.push(
-        deadLetterFor({ groupId, topic: slice.topic, partition: slice.partition, message }, kind, reason),
+        deadLetterFor(
+          { groupId, consumer: name, topic: slice.topic, partition: slice.partition, message },
+          kind,
+          reason,
+        ),
       );
     };
 
@@ -306,6 +310,7 @@ export class EventConsumer<T> {
     const message = deadLetterFor(
       {
         groupId: this.options.groupId,
+        consumer: this.options.name,
         topic: slice.topic,
         partition: slice.partition,
         message: item.message,

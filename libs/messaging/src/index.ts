@@ -1,4 +1,5 @@
 export * from './dead-letter.js';
+export * from './dead-letter-replay.js';
 export * from './event-consumer.js';
 export * from './inbox.repository.js';
 export * from './kafka-client.js';

@@ -29,6 +29,9 @@ import {
   type ParkedRefund,
 } from './cleared-item.repository.js';
 
+/** The inbox consumer name of the clearing consumer (its claims a dead-letter replay releases). */
+export const ITEM_MATCHED_CONSUMER = 'item-matched';
+
 /** The ledger's default `batchSizeMax`: entries per `Ledger.post` call. */
 export const CLEARING_ENTRIES_PER_POST = 10_000;
 
@@ -371,7 +374,13 @@ class BatchOutcome {
     } as KafkaMessage;
     this.outbox.push(
       deadLetterFor(
-        { groupId: this.options.groupId, topic: p.topic, partition: p.partition, message },
+        {
+          groupId: this.options.groupId,
+          consumer: ITEM_MATCHED_CONSUMER,
+          topic: p.topic,
+          partition: p.partition,
+          message,
+        },
         'REJECTED',
         reason,
       ),

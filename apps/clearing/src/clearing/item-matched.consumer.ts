@@ -11,7 +11,7 @@ import type { PlatformConfig } from '@app/platform';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { CLEARING_SCHEMA } from '../migrations/index.js';
-import { ItemClearingHandler } from './item-clearing.handler.js';
+import { ITEM_MATCHED_CONSUMER, ItemClearingHandler } from './item-clearing.handler.js';
 
 export const ITEM_MATCHED_GROUP = 'clearing.item-matched';
 
@@ -33,7 +33,7 @@ export class ItemMatchedConsumer implements OnApplicationBootstrap, BeforeApplic
   ) {
     const groupId = `${config.kafkaTopicPrefix}${ITEM_MATCHED_GROUP}`;
     this.consumer = new EventConsumer(kafka, dataSource, {
-      name: 'item-matched',
+      name: ITEM_MATCHED_CONSUMER,
       groupId,
       topic: topicName(config.kafkaTopicPrefix, TOPIC.reconItemMatchedV1),
       schema: CLEARING_SCHEMA,

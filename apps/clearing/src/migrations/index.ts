@@ -1,4 +1,4 @@
-import { messagingTablesMigration } from '@app/messaging';
+import { deadLetterReplayMigration, messagingTablesMigration } from '@app/messaging';
 import { FeeRules1764000000600 } from './1764000000600-fee-rules.js';
 import { ClearedItems1764000000700 } from './1764000000700-cleared-items.js';
 
@@ -9,4 +9,5 @@ export const clearingMigrations = [
   messagingTablesMigration(CLEARING_SCHEMA),
   FeeRules1764000000600,
   ClearedItems1764000000700,
+  deadLetterReplayMigration(CLEARING_SCHEMA),
 ];

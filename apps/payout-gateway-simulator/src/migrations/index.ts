@@ -1,4 +1,4 @@
-import { messagingTablesMigration } from '@app/messaging';
+import { deadLetterReplayMigration, messagingTablesMigration } from '@app/messaging';
 import { PayoutGateway1764000001100 } from './1764000001100-payout-gateway.js';
 import { PayoutGatewayTransientModes1764000001200 } from './1764000001200-transient-modes.js';
 
@@ -8,4 +8,5 @@ export const payoutGatewayMigrations = [
   messagingTablesMigration(PAYOUT_GATEWAY_SCHEMA),
   PayoutGateway1764000001100,
   PayoutGatewayTransientModes1764000001200,
+  deadLetterReplayMigration(PAYOUT_GATEWAY_SCHEMA),
 ];

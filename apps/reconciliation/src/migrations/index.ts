@@ -1,4 +1,4 @@
-import { messagingTablesMigration } from '@app/messaging';
+import { deadLetterReplayMigration, messagingTablesMigration } from '@app/messaging';
 import { InternalTransactions1764000000100 } from './1764000000100-internal-transactions.js';
 import { Statements1764000000300 } from './1764000000300-statements.js';
 import { MatchResults1764000000400 } from './1764000000400-match-results.js';
@@ -13,4 +13,5 @@ export const reconciliationMigrations = [
   Statements1764000000300,
   MatchResults1764000000400,
   Discrepancies1764000000500,
+  deadLetterReplayMigration(RECONCILIATION_SCHEMA),
 ];

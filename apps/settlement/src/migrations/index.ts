@@ -1,4 +1,4 @@
-import { messagingTablesMigration } from '@app/messaging';
+import { deadLetterReplayMigration, messagingTablesMigration } from '@app/messaging';
 import { Settlement1764000000800 } from './1764000000800-settlement.js';
 import { Approval1764000000900 } from './1764000000900-approval.js';
 import { Payouts1764000001000 } from './1764000001000-payouts.js';
@@ -13,4 +13,5 @@ export const settlementMigrations = [
   Approval1764000000900,
   Payouts1764000001000,
   ItemOrderCoupon1764000001100,
+  deadLetterReplayMigration(SETTLEMENT_SCHEMA),
 ];
