@@ -289,6 +289,23 @@ describe('settlement cycle close (real Postgres)', () => {
     expect(report.ok).toBe(true);
   });
 
+  it('refuses to close a day that has not begun, creating nothing', async () => {
+    // Settlement's clock at 2026-09-30 23:30 Shanghai: the 1st of October has not begun.
+    const early = new CycleCloseService(db, ledger, { now: () => new Date('2026-09-30T15:30:00Z') });
+    const [before] = await db.query<{ n: number }[]>(
+      'SELECT count(*)::int AS n FROM settlement.settlement_record',
+    );
+    await expect(early.close('2026-10-01', { by: 'ops:alice' })).rejects.toMatchObject({
+      code: 'SETTLEMENT.INVALID_INPUT',
+      message:
+        "date: 2026-10-01 has not begun yet (today's business date is 2026-09-30 in Asia/Shanghai); a cycle is closed on or after its closing day, never before",
+    });
+    const [after] = await db.query<{ n: number }[]>(
+      'SELECT count(*)::int AS n FROM settlement.settlement_record',
+    );
+    expect(after!.n).toBe(before!.n);
+  });
+
   it('refuses to re-assign a settled item and to rewrite the audit trail', async () => {
     await expect(
       db.query(`UPDATE settlement.cleared_item SET settlement_record_id = NULL WHERE merchant_id = 'M_A'`),

@@ -16,6 +16,10 @@ import { settlementErrorBody } from '../../apps/settlement/src/http/http-errors.
 import { createPayoutResultConsumer } from '../../apps/settlement/src/payout/payout-result.consumer.js';
 import { PayoutRetryError, PayoutRetryService } from '../../apps/settlement/src/payout/payout-retry.js';
 import { PayoutService } from '../../apps/settlement/src/payout/payout.service.js';
+import {
+  CLOSE_SUBMITTER,
+  CycleCloseService,
+} from '../../apps/settlement/src/settlement/cycle-close.service.js';
 import { PayoutGatewaySimulator } from '../../apps/payout-gateway-simulator/src/payout-gateway.js';
 import { migrateAll, openDataSource, testKafka, useIsolatedDatabase, waitFor } from '../support/infra.js';
 import { payoutAccountJson, seedApprovedRecords } from '../support/settlement-payouts.js';
@@ -332,4 +336,31 @@ describe('retry payout of a PAYOUT_FAILED record (real Kafka + Postgres)', () =>
     const report = await db.transaction('REPEATABLE READ', (tx) => runLedgerChecks(tx));
     expect(report.ok).toBe(true);
   }, 30_000);
+
+  it("refuses a retry once the merchant's next record has taken the returned funds", async () => {
+    // M_TWICE's second failure left 80.25 in settleable: the next close pays it on.
+    expect(await balance('2203:M_TWICE')).toBe('80.25');
+    await new CycleCloseService(db, ledger).close('2026-09-29', { by: CLOSE_SUBMITTER });
+    const [next] = await db.query<{ id: string; carried_in: string; amount: string }[]>(
+      `SELECT id::text, carried_in::text, amount::text FROM settlement.settlement_record
+       WHERE merchant_id = 'M_TWICE' AND closes_on = '2026-09-29'`,
+    );
+    expect(next).toMatchObject({ carried_in: '80.25', amount: '80.25' });
+    expect(await balance('2203:M_TWICE')).toBe('0.00');
+    await setAccount('M_TWICE', FIXED);
+    expect(
+      await refusal(
+        retries.retryPayout(id('M_TWICE'), {
+          by: 'finance:carol',
+          reason: 'account fixed at last',
+          idempotencyKey: 'retry-twice-after-close',
+        }),
+      ),
+    ).toMatchObject({
+      status: 409,
+      message: `the funds of settlement record ${id('M_TWICE')} were already paid on with settlement record ${next!.id}; nothing to retry`,
+    });
+    expect(await status('M_TWICE')).toBe('PAYOUT_FAILED');
+    expect(await balance('2204:M_TWICE')).toBe('80.25');
+  }, 60_000);
 });

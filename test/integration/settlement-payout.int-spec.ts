@@ -18,6 +18,10 @@ import {
   PAYOUT_RESULT_GROUP,
 } from '../../apps/settlement/src/payout/payout-result.consumer.js';
 import { PayoutService } from '../../apps/settlement/src/payout/payout.service.js';
+import {
+  CLOSE_SUBMITTER,
+  CycleCloseService,
+} from '../../apps/settlement/src/settlement/cycle-close.service.js';
 import { PayoutGatewaySimulator } from '../../apps/payout-gateway-simulator/src/payout-gateway.js';
 import {
   migrateAll,
@@ -210,5 +214,67 @@ describe('settlement payouts through the gateway simulator (real Kafka + Postgre
     expect((await trialBalance(db)).balanced).toBe(true);
     const report = await db.transaction('REPEATABLE READ', (tx) => runLedgerChecks(tx));
     expect(report.ok).toBe(true);
+  }, 120_000);
+
+  it("pays funds that came back to settleable with the merchant's next record, once", async () => {
+    const close = new CycleCloseService(db, ledger);
+    const result = await close.close('2026-09-29', { by: CLOSE_SUBMITTER });
+    expect(result.recordsCreated).toBe(3);
+    const next = await db.query<
+      { merchant_id: string; id: string; items_count: number; carried_in: string; amount: string }[]
+    >(
+      `SELECT merchant_id, id::text, items_count, carried_in::text, amount::text
+       FROM settlement.settlement_record WHERE closes_on = '2026-09-29' ORDER BY merchant_id`,
+    );
+    expect(next.map((r) => [r.merchant_id, r.items_count, r.carried_in, r.amount])).toEqual([
+      ['M_CLOSED', 0, '250.00', '250.00'],
+      ['M_LIMIT', 0, '12000.00', '12000.00'],
+      ['M_NOACC', 0, '40.00', '40.00'],
+    ]);
+    const returns = await db.query<{ record_id: string; cause: string; consumed_by: string; how: string }[]>(
+      `SELECT record_id::text, cause, consumed_by_record_id::text AS consumed_by, consumed_how AS how
+       FROM settlement.returned_funds ORDER BY record_id`,
+    );
+    const nextOf = new Map(next.map((r) => [r.merchant_id, r.id]));
+    expect(returns).toEqual(
+      [
+        {
+          record_id: ids.get('M_CLOSED')!,
+          cause: 'PAYOUT_FAILED',
+          consumed_by: nextOf.get('M_CLOSED')!,
+          how: 'NEXT_RECORD',
+        },
+        {
+          record_id: ids.get('M_LIMIT')!,
+          cause: 'PAYOUT_REFUSED',
+          consumed_by: nextOf.get('M_LIMIT')!,
+          how: 'NEXT_RECORD',
+        },
+        {
+          record_id: ids.get('M_NOACC')!,
+          cause: 'PAYOUT_REFUSED',
+          consumed_by: nextOf.get('M_NOACC')!,
+          how: 'NEXT_RECORD',
+        },
+      ].sort((a, b) => a.record_id.localeCompare(b.record_id, undefined, { numeric: true })),
+    );
+    // The money left settleable for in transit again, with the new record.
+    for (const [merchant, amount] of [
+      ['M_CLOSED', '250.00'],
+      ['M_LIMIT', '12000.00'],
+      ['M_NOACC', '40.00'],
+    ] as const) {
+      expect(await balance(`2203:${merchant}`)).toBe('0.00');
+      expect(await balance(`2204:${merchant}`)).toBe(amount);
+    }
+    const [audit] = await db.query<{ from: string[] }[]>(
+      `SELECT array(SELECT jsonb_array_elements_text(detail->'returnedFundsFrom')) AS from
+       FROM settlement.record_audit WHERE record_id = $1 AND action = 'CREATED'`,
+      [nextOf.get('M_CLOSED')],
+    );
+    expect(audit!.from).toEqual([ids.get('M_CLOSED')]);
+    // Closing the next day finds nothing owed: each return is paid once.
+    expect((await close.close('2026-09-30', { by: CLOSE_SUBMITTER })).recordsCreated).toBe(0);
+    expect((await trialBalance(db)).balanced).toBe(true);
   }, 120_000);
 });

@@ -2,6 +2,7 @@ import { Money } from '@app/contracts';
 import type { Ledger } from '@app/ledger';
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
+import { recordReturnedFunds } from '../settlement/returned-funds.js';
 import { SettlementApprovalError } from './approval-error.js';
 import {
   listApprovalRecords,
@@ -162,8 +163,18 @@ export class ApprovalService {
     await this.audit(tx, recordId, entry, key, null);
     const amount = Money.of(record.amount, record.currency);
     for (const effect of decision.effects) {
-      if (effect === 'RETURN_TO_SETTLEABLE' && amount.isPositive())
-        await this.ledger.post(tx, [returnToSettleableEntry(recordId, record.merchantId, amount, entry)]);
+      if (effect === 'RETURN_TO_SETTLEABLE' && amount.isPositive()) {
+        const returned = returnToSettleableEntry(recordId, record.merchantId, amount, entry);
+        await this.ledger.post(tx, [returned]);
+        // Still the merchant's money: the next settlement record pays it (carried_in).
+        await recordReturnedFunds(tx, {
+          recordId,
+          merchantId: record.merchantId,
+          amount,
+          cause: 'REJECTED',
+          ledgerKey: returned.idempotencyKey,
+        });
+      }
       // The payout event and the gateway come next; the request row is what they will pick up.
       if (effect === 'REQUEST_PAYOUT' && amount.isPositive())
         await tx.query(

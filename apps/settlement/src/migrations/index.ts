@@ -3,6 +3,7 @@ import { Settlement1764000000800 } from './1764000000800-settlement.js';
 import { Approval1764000000900 } from './1764000000900-approval.js';
 import { Payouts1764000001000 } from './1764000001000-payouts.js';
 import { ItemOrderCoupon1764000001100 } from './1764000001100-item-order-coupon.js';
+import { ReturnedFunds1764000001400 } from './1764000001400-returned-funds.js';
 
 export const SETTLEMENT_SCHEMA = 'settlement';
 
@@ -14,4 +15,5 @@ export const settlementMigrations = [
   Payouts1764000001000,
   ItemOrderCoupon1764000001100,
   deadLetterReplayMigration(SETTLEMENT_SCHEMA),
+  ReturnedFunds1764000001400,
 ];

@@ -9,6 +9,7 @@ import {
   type PayoutResult,
   type PayoutRetryPolicy,
 } from './payout-attempt.js';
+import { recordReturnedFunds } from '../settlement/returned-funds.js';
 import { payoutRetriesOf } from './payout-retry.js';
 import {
   audit,
@@ -113,18 +114,26 @@ export class PayoutResultHandler implements EventBatchHandler<SettlementPayoutRe
             paidEntry(recordId, payout.merchant_id, payout.account_no, amount, at, result.attemptId),
           ]);
           break;
-        case 'RETURN_TO_SETTLEABLE':
-          await this.ledger.post(tx, [
-            returnedEntry(
-              recordId,
-              payout.merchant_id,
-              amount,
-              at,
-              step.note,
-              await payoutRetriesOf(tx, recordId),
-            ),
-          ]);
+        case 'RETURN_TO_SETTLEABLE': {
+          const returned = returnedEntry(
+            recordId,
+            payout.merchant_id,
+            amount,
+            at,
+            step.note,
+            await payoutRetriesOf(tx, recordId),
+          );
+          await this.ledger.post(tx, [returned]);
+          // Still the merchant's money: the next settlement record pays it, unless retried first.
+          await recordReturnedFunds(tx, {
+            recordId,
+            merchantId: payout.merchant_id,
+            amount,
+            cause: 'PAYOUT_FAILED',
+            ledgerKey: returned.idempotencyKey,
+          });
           break;
+        }
         case 'QUERY_GATEWAY': {
           const current = state.attempts.at(-1)!;
           await this.payouts.sendAttempt(tx, payout, current.attemptId, current.number, at, 'QUERY');

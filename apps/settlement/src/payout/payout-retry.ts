@@ -2,6 +2,7 @@ import { Money } from '@app/contracts';
 import { LedgerError, type EntryDraft, type Ledger } from '@app/ledger';
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
+import { consumeReturns } from '../settlement/returned-funds.js';
 import { listApprovalRecords, type ApprovalRecordView } from '../approval/approval-records.js';
 import { checkInflowLimits, maskAccountNo } from './payout-account.js';
 import { PAYOUT_MAX_ATTEMPTS_LIMIT, startPayout, type PayoutState } from './payout-attempt.js';
@@ -204,6 +205,32 @@ export class PayoutRetryService {
       await inflowSoFar(tx, account.accountNo, row.currency, at),
     );
     if (!check.ok) throw new PayoutRetryError('PAYOUT_ACCOUNT_INVALID', check.message);
+
+    // The returned funds are the merchant's next record's unless a retry takes them first.
+    const open = await tx.query<{ id: string }[]>(
+      `SELECT id::text FROM settlement.returned_funds
+       WHERE record_id = $1 AND consumed_by_record_id IS NULL ORDER BY id FOR UPDATE`,
+      [recordId],
+    );
+    if (open.length === 0) {
+      const [taken] = await tx.query<{ by: string }[]>(
+        `SELECT consumed_by_record_id::text AS by FROM settlement.returned_funds
+         WHERE record_id = $1 ORDER BY id DESC LIMIT 1`,
+        [recordId],
+      );
+      throw new PayoutRetryError(
+        'NOT_RETRYABLE',
+        taken
+          ? `the funds of settlement record ${recordId} were already paid on with settlement record ${taken.by}; nothing to retry`
+          : `settlement record ${recordId} has no returned funds to pay out again`,
+      );
+    }
+    await consumeReturns(
+      tx,
+      open.map((o) => ({ returnId: o.id, byRecordId: recordId })),
+      'PAYOUT_RETRY',
+      this.now().toISOString(),
+    );
 
     const retryNo = (await payoutRetriesOf(tx, recordId)) + 1;
     // Raises LEDGER.INSUFFICIENT_FUNDS (2203 has a floor) when the funds were used since: refused.

@@ -8,6 +8,7 @@ import type { EntryDraft, Ledger } from '@app/ledger';
 import { enqueueOutbox, topicName } from '@app/messaging';
 import type { DataSource, EntityManager } from 'typeorm';
 import { SETTLEMENT_SCHEMA } from '../migrations/index.js';
+import { recordReturnedFunds } from '../settlement/returned-funds.js';
 import {
   checkInflowLimits,
   maskAccountNo,
@@ -238,9 +239,16 @@ export class PayoutService {
         at,
       ],
     );
-    await this.ledger.post(tx, [
-      returnedEntry(row.record_id, row.merchant_id, Money.of(row.amount, row.currency), at, refusal.message),
-    ]);
+    const amount = Money.of(row.amount, row.currency);
+    const returned = returnedEntry(row.record_id, row.merchant_id, amount, at, refusal.message);
+    await this.ledger.post(tx, [returned]);
+    await recordReturnedFunds(tx, {
+      recordId: row.record_id,
+      merchantId: row.merchant_id,
+      amount,
+      cause: 'PAYOUT_REFUSED',
+      ledgerKey: returned.idempotencyKey,
+    });
     await moveRecord(
       tx,
       row.record_id,
@@ -409,9 +417,13 @@ export function payoutAccountOf(value: unknown): PayoutAccount | null {
 /**
  * What the account has received from our payouts in the bank's current day and year (Asia/Shanghai
  * calendar): payouts PAID or still in flight, so two payouts requested the same day cannot both
- * squeeze under the limit. A payout that failed or was refused brought nothing in.
+ * squeeze under the limit. A payout that failed or was refused brought nothing in. Takes a
+ * transaction-scoped lock on the account: call it in the transaction that writes the payout.
  */
 export async function inflowSoFar(tx: EntityManager, accountNo: string, currency: string, at: string) {
+  // Serialises payouts to one account until the caller commits: two requests (two scheduler
+  // replicas, or the loop and an operator's retry) must not both read "0 received today".
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('payout-inflow:' || $1, 0))`, [accountNo]);
   const [row] = await tx.query<{ today: string; year: string }[]>(
     `SELECT coalesce(sum(amount) FILTER (WHERE requested_at >= date_trunc('day', $3::timestamptz AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai'), 0)::text AS today,
             coalesce(sum(amount), 0)::text AS year

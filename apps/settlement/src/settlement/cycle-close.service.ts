@@ -17,6 +17,7 @@ import {
   type SettlementCycle,
   type SettlementTerms,
 } from '../domain.js';
+import { consumeReturns, openReturnsOf, sumReturns } from './returned-funds.js';
 import { loadBusinessCalendar, loadMerchantTerms } from './settlement-config.js';
 
 /**
@@ -122,14 +123,18 @@ export class CycleCloseService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly ledger: Ledger,
-    options: { merchantsPerTransaction?: number } = {},
+    options: { merchantsPerTransaction?: number; now?: () => Date } = {},
   ) {
     this.merchantsPerTransaction = options.merchantsPerTransaction ?? CLOSE_MERCHANTS_PER_TRANSACTION;
+    this.now = options.now ?? (() => new Date());
   }
+
+  private readonly now: () => Date;
 
   /**
    * Closes every cycle that closes on `date` (a business date 'YYYY-MM-DD').
-   * @throws SettlementError SETTLEMENT.INVALID_INPUT for a malformed date
+   * @throws SettlementError SETTLEMENT.INVALID_INPUT for a malformed date, or a date that has not
+   *   begun in the calendar's zone (closing it would settle cycles early and pay them at once)
    * @throws SettlementCloseBusyError when the same date is being closed by someone else right now
    */
   async close(date: string, options: CloseOptions): Promise<CloseResult> {
@@ -158,6 +163,12 @@ export class CycleCloseService {
 
   private async closeLocked(date: string, options: CloseOptions): Promise<CloseResult> {
     const calendar = await loadBusinessCalendar(this.dataSource);
+    const today = calendar.businessDateOf(this.now());
+    if (date > today)
+      throw new SettlementError(
+        'SETTLEMENT.INVALID_INPUT',
+        `date: ${date} has not begun yet (today's business date is ${today} in ${calendar.zone}); a cycle is closed on or after its closing day, never before`,
+      );
     const [before] = await this.dataSource.query<{ n: number }[]>(
       'SELECT count(*)::int AS n FROM settlement.settlement_record WHERE closes_on = $1',
       [date],
@@ -168,9 +179,11 @@ export class CycleCloseService {
          UNION
          SELECT merchant_id FROM settlement.reserve_hold WHERE released_by_record_id IS NULL AND release_on <= $1
          UNION
+         SELECT merchant_id FROM settlement.returned_funds WHERE consumed_by_record_id IS NULL
+         UNION
          SELECT merchant_id FROM (
            SELECT DISTINCT ON (merchant_id, currency) merchant_id, carry_forward FROM settlement.settlement_record
-           ORDER BY merchant_id, currency, closes_on DESC, id DESC) latest
+           ORDER BY merchant_id, currency, id DESC) latest
          WHERE carry_forward <> 0
          ORDER BY 1`,
         [date],
@@ -257,10 +270,21 @@ export class CycleCloseService {
       `SELECT DISTINCT ON (merchant_id, currency) merchant_id, currency::text AS currency,
               carry_forward::text AS carry_forward
        FROM settlement.settlement_record WHERE merchant_id = ANY($1)
-       ORDER BY merchant_id, currency, closes_on DESC, id DESC`,
+       ORDER BY merchant_id, currency, id DESC`,
       [merchants],
     );
     const carried = new Map(latest.map((r) => [keyOf(r.merchant_id, r.currency), r.carry_forward]));
+    // Funds a rejection or a failed payout put back in settleable are carried in like a
+    // carry-forward: the merchant's first record of this close pays them.
+    const returns = sumReturns(await openReturnsOf(tx, merchants), (m, c) => keyOf(m, c));
+    for (const [k, r] of returns)
+      carried.set(
+        k,
+        Money.of(carried.get(k) ?? '0', r.total.currency)
+          .plus(r.total)
+          .toString(),
+      );
+    const returnsTakenBy = new Map<string, string>();
     const holds = await tx.query<OutstandingHold[]>(
       `SELECT record_id::text, merchant_id, currency::text AS currency, amount::text AS amount,
               to_char(release_on, 'YYYY-MM-DD') AS release_on, ledger_hold_id::text
@@ -372,6 +396,7 @@ export class CycleCloseService {
       if (nothingMoves) continue; // a carry-forward that would only be carried again
       holdsOf.set(mc, stillHeld);
       carried.set(mc, amount.carryForward);
+      if (returns.has(mc) && !returnsTakenBy.has(mc)) returnsTakenBy.set(mc, plan.recordId);
       const held = Money.of(amount.reserveHeld, plan.currency);
       built.push({
         plan,
@@ -481,6 +506,10 @@ export class CycleCloseService {
           ...b.amount,
           journalEntryId: entryIds.get(b.plan.recordId) ?? null,
           reserveReleasedFrom: b.released.map((r) => r.recordId),
+          returnedFundsFrom:
+            returnsTakenBy.get(keyOf(b.plan.merchantId, b.plan.currency)) === b.plan.recordId
+              ? returns.get(keyOf(b.plan.merchantId, b.plan.currency))!.returns.map((r) => r.record_id)
+              : [],
         }),
       ]),
     );
@@ -497,6 +526,14 @@ export class CycleCloseService {
         holdIds.get(b.plan.recordId)!,
         b.releaseOn,
       ]),
+    );
+    await consumeReturns(
+      tx,
+      [...returnsTakenBy].flatMap(([mc, recordId]) =>
+        returns.get(mc)!.returns.map((r) => ({ returnId: r.id, byRecordId: recordId })),
+      ),
+      'NEXT_RECORD',
+      new Date().toISOString(),
     );
     const releases = built.flatMap((b) => b.released.map((r) => [r.recordId, b.plan.recordId]));
     if (releases.length > 0) {
