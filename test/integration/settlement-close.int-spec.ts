@@ -10,13 +10,13 @@ import { Money, type ClearingItemClearedV1 } from '@app/contracts';
 import { accountBalance, Ledger, runLedgerChecks, trialBalance } from '@app/ledger';
 import type { DataSource } from 'typeorm';
 import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
-import { storeClearedItems } from '../../apps/settlement/src/settlement/cleared-item.store.js';
 import {
   CycleCloseService,
   type CloseResult,
 } from '../../apps/settlement/src/settlement/cycle-close.service.js';
 import { listSettlementRecords } from '../../apps/settlement/src/settlement/settlement-records.js';
 import { migrateAll, openDataSource, useIsolatedDatabase } from '../support/infra.js';
+import { clearIntoSettleable } from '../support/settlement-payouts.js';
 
 const CNY = (v: string) => Money.of(v, 'CNY');
 
@@ -28,37 +28,7 @@ describe('settlement cycle close (real Postgres)', () => {
 
   /** Stores the items and posts what clearing would have: Dr 2202 / Cr 2203 net (reversed for a refund). */
   const clear = async (items: ClearingItemClearedV1[]) => {
-    await db.transaction(async (tx) => {
-      expect(await storeClearedItems(tx, items)).toBe(items.length);
-      await ledger.post(
-        tx,
-        items.map((e) => {
-          const n = CNY(e.net);
-          const [debit, credit] = n.isPositive()
-            ? ['merchant_pending', 'merchant_settleable']
-            : ['merchant_settleable', 'merchant_pending'];
-          return {
-            idempotencyKey: `test-clearing:${e.transactionEventId}`,
-            businessRef: e.transactionEventId,
-            effectiveAt: e.occurredAt,
-            postings: [
-              {
-                account: { template: debit, owner: e.merchantId },
-                side: 'DEBIT',
-                amount: n.abs().toString(),
-                currency: 'CNY',
-              },
-              {
-                account: { template: credit, owner: e.merchantId },
-                side: 'CREDIT',
-                amount: n.abs().toString(),
-                currency: 'CNY',
-              },
-            ],
-          };
-        }),
-      );
-    });
+    expect(await clearIntoSettleable(db, ledger, items)).toBe(items.length);
     nets.push(...items.map((e) => e.net));
   };
 

@@ -14,7 +14,6 @@ import { Ledger } from '@app/ledger';
 import { applyHttpAppSetups, ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
 import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
-import { storeClearedItems } from '../../apps/settlement/src/settlement/cleared-item.store.js';
 import { CycleCloseService } from '../../apps/settlement/src/settlement/cycle-close.service.js';
 import {
   listSettlementRecords,
@@ -29,6 +28,7 @@ import {
 } from '../../apps/settlement/src/statement/merchant-statement.js';
 import { parseCsv } from '../support/csv-reader.js';
 import { migrateAll, openDataSource, testKafka, useIsolatedDatabase } from '../support/infra.js';
+import { clearIntoSettleable } from '../support/settlement-payouts.js';
 
 const CNY = (v: string) => Money.of(v, 'CNY');
 const EVIL = '=HYPERLINK("http://evil.example/?x","click")';
@@ -73,37 +73,7 @@ describe('merchant statement and daily summary (real Postgres + Kafka)', () => {
       itemCleared('M_D', '2026-09-25', '200.00'),
     ];
     for (const e of items) itemsOf.set(e.merchantId, [...(itemsOf.get(e.merchantId) ?? []), e]);
-    await db.transaction(async (tx) => {
-      expect(await storeClearedItems(tx, items)).toBe(items.length);
-      await ledger.post(
-        tx,
-        items.map((e) => {
-          const n = CNY(e.net);
-          const [debit, credit] = n.isPositive()
-            ? ['merchant_pending', 'merchant_settleable']
-            : ['merchant_settleable', 'merchant_pending'];
-          return {
-            idempotencyKey: `test-clearing:${e.transactionEventId}`,
-            businessRef: e.transactionEventId,
-            effectiveAt: e.occurredAt,
-            postings: [
-              {
-                account: { template: debit, owner: e.merchantId },
-                side: 'DEBIT',
-                amount: n.abs().toString(),
-                currency: 'CNY',
-              },
-              {
-                account: { template: credit, owner: e.merchantId },
-                side: 'CREDIT',
-                amount: n.abs().toString(),
-                currency: 'CNY',
-              },
-            ],
-          };
-        }),
-      );
-    });
+    expect(await clearIntoSettleable(db, ledger, items)).toBe(items.length);
     // Thursday 09-24 closes on Friday 09-25, Friday 09-25 on Monday 09-28 (T+1 on business days).
     await new CycleCloseService(db, ledger).close('2026-09-25', { by: 'ops:alice' });
     await new CycleCloseService(db, ledger).close('2026-09-28', { by: 'ops:alice' });

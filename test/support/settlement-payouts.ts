@@ -4,7 +4,7 @@
  * Friday 2026-09-25 posted 2202 pending → 2203 settleable as clearing would, the cycle closed on
  * Monday 2026-09-28 and every record approved by a finance user other than the submitter.
  */
-import type { ClearingItemClearedV1 } from '@app/contracts';
+import { Money, type ClearingItemClearedV1 } from '@app/contracts';
 import type { Ledger } from '@app/ledger';
 import type { DataSource } from 'typeorm';
 import { ApprovalService } from '../../apps/settlement/src/approval/approval.service.js';
@@ -35,6 +35,49 @@ export function payoutAccountJson(merchantId: string, account: { no: string; typ
   });
 }
 
+/**
+ * Stores cleared items in settlement and posts what clearing would have: Dr 2202 / Cr 2203 net
+ * (reversed for a refund). @returns how many items were stored (new ones only)
+ */
+export async function clearIntoSettleable(
+  db: DataSource,
+  ledger: Ledger,
+  items: readonly ClearingItemClearedV1[],
+): Promise<number> {
+  return db.transaction(async (tx) => {
+    const stored = await storeClearedItems(tx, [...items]);
+    await ledger.post(
+      tx,
+      items.map((e) => {
+        const n = Money.of(e.net, e.currency);
+        const [debit, credit] = n.isPositive()
+          ? ['merchant_pending', 'merchant_settleable']
+          : ['merchant_settleable', 'merchant_pending'];
+        return {
+          idempotencyKey: `test-clearing:${e.transactionEventId}`,
+          businessRef: e.transactionEventId,
+          effectiveAt: e.occurredAt,
+          postings: [
+            {
+              account: { template: debit, owner: e.merchantId },
+              side: 'DEBIT' as const,
+              amount: n.abs().toString(),
+              currency: e.currency,
+            },
+            {
+              account: { template: credit, owner: e.merchantId },
+              side: 'CREDIT' as const,
+              amount: n.abs().toString(),
+              currency: e.currency,
+            },
+          ],
+        };
+      }),
+    );
+    return stored;
+  });
+}
+
 /** @returns record id by merchant id */
 export async function seedApprovedRecords(
   db: DataSource,
@@ -50,31 +93,7 @@ export async function seedApprovedRecords(
   const items: ClearingItemClearedV1[] = merchants.map((m) =>
     itemCleared(m.merchantId, PAYOUT_BUSINESS_DATE, m.net),
   );
-  await db.transaction(async (tx) => {
-    await storeClearedItems(tx, items);
-    await ledger.post(
-      tx,
-      items.map((e) => ({
-        idempotencyKey: `test-clearing:${e.transactionEventId}`,
-        businessRef: e.transactionEventId,
-        effectiveAt: e.occurredAt,
-        postings: [
-          {
-            account: { template: 'merchant_pending', owner: e.merchantId },
-            side: 'DEBIT' as const,
-            amount: e.net,
-            currency: 'CNY',
-          },
-          {
-            account: { template: 'merchant_settleable', owner: e.merchantId },
-            side: 'CREDIT' as const,
-            amount: e.net,
-            currency: 'CNY',
-          },
-        ],
-      })),
-    );
-  });
+  await clearIntoSettleable(db, ledger, items);
   await new CycleCloseService(db, ledger).close(PAYOUT_CLOSE_DATE, { by: CLOSE_SUBMITTER });
   const ids = new Map<string, string>();
   for (const r of await db.query<{ id: string; merchant_id: string }[]>(
