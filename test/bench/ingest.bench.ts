@@ -4,10 +4,13 @@
  *
  *   1. publish N events (1,000,000 by default) over 10,000 merchants to a fresh topic;
  *   2. a no-op kafkajs consumer (eachBatch, offsets committed per batch) reads them all;
- *   3. the real ingest path (decode + validate + inbox + internal_transaction, one DB transaction
- *      per chunk, offsets committed after the DB commit) reads them all with another group.
+ *   3. a bare store consumer (the floor of any design that persists each event): per kafkajs batch,
+ *      JSON.parse every value and COPY its fields into a table with no key, index, constraint or
+ *      trigger, commit, then commit offsets; no validation, no inbox, no ledger;
+ *   4. the real ingest path (decode + validate + inbox + internal_transaction + T-day ledger entry,
+ *      one DB transaction per chunk, offsets committed after the DB commit) reads them all.
  *
- * Prints events/s for both and the ratio. Not part of `npm test`.
+ * Prints events/s for each and the ratios to the no-op consumer. Not part of `npm test`.
  */
 import 'reflect-metadata';
 import os from 'node:os';
@@ -17,6 +20,7 @@ import { TOPIC } from '@app/contracts';
 import { Ledger, LEDGER_SCHEMA, ledgerMigrations } from '@app/ledger';
 import { createKafka, createProducer, ensureTopics, EventConsumer } from '@app/messaging';
 import {
+  copyRows,
   createServiceDataSource,
   formatDuration,
   ProgressReporter,
@@ -115,7 +119,6 @@ const noop = await timeConsumer('no-op consumer', async (onCount) => {
   return () => consumer.disconnect();
 });
 
-// 3. The real ingest path, as the reconciliation service runs it.
 const dataSource = createServiceDataSource({
   databaseUrl,
   schema: RECONCILIATION_SCHEMA,
@@ -136,6 +139,58 @@ const ledgerDataSource = createServiceDataSource({
 await ledgerDataSource.initialize();
 await runServiceMigrations(ledgerDataSource, LEDGER_SCHEMA);
 await ledgerDataSource.destroy();
+
+// 3. Bare store: the cheapest way to get each event's fields durably into Postgres.
+await dataSource.query(
+  `CREATE SCHEMA IF NOT EXISTS bench;
+   CREATE TABLE bench.bare_event (event_id text, type text, occurred_at text, merchant_id text,
+     channel text, order_no text, amount text, currency text, payment_method text)`,
+);
+const BARE_COLUMNS = [
+  'event_id',
+  'type',
+  'occurred_at',
+  'merchant_id',
+  'channel',
+  'order_no',
+  'amount',
+  'currency',
+  'payment_method',
+] as const;
+const bare = await timeConsumer('bare store', async (onCount) => {
+  const consumer = kafka.consumer({
+    groupId: `bench_${runId}.bare`,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxBytes: 16 * 1024 * 1024,
+    maxWaitTimeInMs: 250,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: PARTITIONS,
+    eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, uncommittedOffsets, heartbeat }) => {
+      const last = batch.messages[batch.messages.length - 1];
+      if (!last) return;
+      const rows = batch.messages.map((message) => {
+        const e = JSON.parse(message.value?.toString('utf8') ?? 'null') as Record<string, string>;
+        return BARE_COLUMNS.map((column) => e[camel(column)] ?? null);
+      });
+      await dataSource.transaction((tx) => copyRows(tx, 'bench.bare_event', BARE_COLUMNS, rows));
+      resolveOffset(last.offset);
+      await commitOffsetsIfNecessary(uncommittedOffsets());
+      await heartbeat();
+      onCount(batch.messages.length);
+    },
+  });
+  return () => consumer.disconnect();
+});
+const [bareStored] = await dataSource.query<{ count: number }[]>(
+  'SELECT count(*)::int AS count FROM bench.bare_event',
+);
+await dataSource.query('DROP SCHEMA bench CASCADE');
+// 4. The real ingest path, as the reconciliation service runs it.
 const real = await timeConsumer('real ingest', async (onCount) => {
   const consumer = new EventConsumer(kafka, dataSource, {
     name: 'transaction-ingest',
@@ -181,7 +236,9 @@ const summary = {
   machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model ?? 'unknown cpu'}`,
   publishPerSecond: Math.round(published.perSecond),
   noopConsumerPerSecond: Math.round(noop.perSecond),
+  bareStorePerSecond: Math.round(bare.perSecond),
   realIngestPerSecond: Math.round(real.perSecond),
+  bareStoreRatio: Number((bare.perSecond / noop.perSecond).toFixed(3)),
   ratio: Number(ratio.toFixed(3)),
   storedRows: stored?.count ?? 0,
   tDayEntries: stored?.entries ?? 0,
@@ -189,14 +246,24 @@ const summary = {
 console.log(JSON.stringify(summary, null, 2));
 console.log(
   `no-op consumer ${summary.noopConsumerPerSecond.toLocaleString('en-US')} events/s (${formatDuration(noop.elapsedMs)}), ` +
+    `bare store ${summary.bareStorePerSecond.toLocaleString('en-US')} events/s (${formatDuration(bare.elapsedMs)}, ` +
+    `${(summary.bareStoreRatio * 100).toFixed(1)}%), ` +
     `real ingest ${summary.realIngestPerSecond.toLocaleString('en-US')} events/s (${formatDuration(real.elapsedMs)}), ` +
     `ratio ${(ratio * 100).toFixed(1)}% (target ≥ 50%)`,
 );
+if ((bareStored?.count ?? 0) !== EVENTS) {
+  console.error(`bare store kept ${bareStored?.count ?? 0} rows, expected ${EVENTS}`);
+  process.exit(1);
+}
 if (summary.storedRows !== EVENTS) {
   console.error(`stored ${summary.storedRows} rows, expected ${EVENTS}`);
   process.exit(1);
 }
 process.exit(0);
+
+function camel(column: string): string {
+  return column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
 
 async function timeConsumer(
   label: string,

@@ -14,14 +14,19 @@
  *   1. bare COPY: the 3 rows per entry (entry id, account id, side, amount, currency, effective_at)
  *      into a plain table with no index, key, constraint or trigger, via `copyRows`, one transaction
  *      per batch, from W concurrent writers: the floor set by Postgres and the driver alone;
- *   2. the ledger: `new Ledger().post(tx, batch)`, one transaction per batch, from W concurrent
+ *   2. indexed floor: the same rows plus one (id, idempotency key) row per entry, by the same COPY,
+ *      into tables with only the two indexes any conforming ledger needs: a unique index on the
+ *      idempotency key (applied once) and (account_id, effective_at) on postings (balance as of a
+ *      time, account statement). No validation, no balances, no immutability trigger: an upper
+ *      bound on what any design meeting the issue can reach here;
+ *   3. the ledger: `new Ledger().post(tx, batch)`, one transaction per batch, from W concurrent
  *      writers, each posting for its own slice of the merchants (so merchant row locks never
  *      collide; the hot accounts are shared by all, as in production);
- *   3. checks: counts exact, trial balance Σ debits = Σ credits (from balances and from postings,
+ *   4. checks: counts exact, trial balance Σ debits = Σ credits (from balances and from postings,
  *      which must agree), a sample of balances = Σ postings = what the generator expected, then
  *      compaction of the hot deltas and every ledger check.
  *
- * Prints entries/s for both and the ratio ledger ÷ bare COPY (target ≥ 30%). `--profile` adds where
+ * Prints entries/s for each and the ratios to the bare COPY (target for the ledger ≥ 30%). `--profile` adds where
  * the ledger's time goes, statement by statement. Not part of `npm test`.
  */
 import 'reflect-metadata';
@@ -98,6 +103,11 @@ await dataSource.query('CREATE SCHEMA bench');
 await dataSource.query(`
   CREATE TABLE bench.posting_copy (
     entry_id bigint, account_id bigint, side char(1), amount numeric, currency char(3), effective_at timestamptz)`);
+await dataSource.query(`
+  CREATE TABLE bench.entry_floor (id bigint, idempotency_key text NOT NULL UNIQUE, effective_at timestamptz);
+  CREATE TABLE bench.posting_floor (
+    entry_id bigint, account_id bigint, side char(1), amount numeric, currency char(3), effective_at timestamptz);
+  CREATE INDEX ON bench.posting_floor (account_id, effective_at)`);
 
 // ---------------------------------------------------------------------------------------------
 // The workload, generated identically for both phases.
@@ -270,7 +280,25 @@ const bare = await runWriters('bare COPY', async (tx, batch) => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// 2. The ledger.
+// 2. Indexed floor.
+
+await dataSource.query('CHECKPOINT');
+const floor = await runWriters('indexed floor', async (tx, batch) => {
+  const entries: string[][] = [];
+  const rows: string[][] = [];
+  for (const p of batch) {
+    const entryId = String(p.entry + 1);
+    entries.push([entryId, `bench:${p.entry}`, p.effectiveAt]);
+    rows.push([entryId, HOT_CHANNEL_ID, 'D', p.gross, CURRENCY, p.effectiveAt]);
+    rows.push([entryId, String(3 + p.merchant), 'C', p.net, CURRENCY, p.effectiveAt]);
+    rows.push([entryId, HOT_FEE_ID, 'C', p.fee, CURRENCY, p.effectiveAt]);
+  }
+  await copyRows(tx, 'bench.entry_floor', ['id', 'idempotency_key', 'effective_at'], entries);
+  await copyRows(tx, 'bench.posting_floor', POSTING_COLUMNS, rows);
+});
+
+// ---------------------------------------------------------------------------------------------
+// 3. The ledger.
 
 const ledger = new Ledger();
 const profile = new StatementProfile();
@@ -300,7 +328,7 @@ for (const d of sampleDrafts) validateEntry(d, templates);
 const validateUsPerEntry = ((performance.now() - t0) * 1000) / sampleDrafts.length;
 
 // ---------------------------------------------------------------------------------------------
-// 3. Checks.
+// 4. Checks.
 
 const failures: string[] = [];
 const check = (ok: boolean, what: string) => {
@@ -309,16 +337,18 @@ const check = (ok: boolean, what: string) => {
 };
 
 const [counts] = await dataSource.query<
-  { entries: string; postings: string; copied: string; deltas: string }[]
+  { entries: string; postings: string; copied: string; floor: string; deltas: string }[]
 >(
   `SELECT (SELECT count(*) FROM ledger.journal_entry)::text AS entries,
           (SELECT count(*) FROM ledger.posting)::text AS postings,
           (SELECT count(*) FROM bench.posting_copy)::text AS copied,
+          (SELECT count(*) FROM bench.posting_floor)::text AS floor,
           (SELECT count(*) FROM ledger.balance_delta)::text AS deltas`,
 );
 check(counts!.entries === String(ENTRIES), `journal entries ${counts!.entries} = ${ENTRIES}`);
 check(counts!.postings === String(3 * ENTRIES), `postings ${counts!.postings} = 3 × ${ENTRIES}`);
 check(counts!.copied === String(3 * ENTRIES), `bare COPY rows ${counts!.copied} = 3 × ${ENTRIES}`);
+check(counts!.floor === String(3 * ENTRIES), `indexed floor rows ${counts!.floor} = 3 × ${ENTRIES}`);
 
 // What the generator says the books must hold, computed again here in integer fen.
 let grossFen = 0n;
@@ -399,7 +429,7 @@ if (options.checks) {
 
 const [sizes] = await dataSource.query<{ ledger: string; bare: string }[]>(
   `SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid)) FILTER (WHERE n.nspname = 'ledger')) AS ledger,
-          pg_size_pretty(sum(pg_total_relation_size(c.oid)) FILTER (WHERE n.nspname = 'bench')) AS bare
+          pg_size_pretty(sum(pg_total_relation_size(c.oid)) FILTER (WHERE c.relname = 'posting_copy')) AS bare
    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r'`,
 );
 await dataSource.destroy();
@@ -427,6 +457,13 @@ const summary = {
     timeSplitSummedOverWriters: split(bare.stats),
     cpu: bare.cpu,
   },
+  indexedFloor: {
+    entriesPerSecond: Math.round(floor.perSecond),
+    elapsed: formatDuration(floor.elapsedMs),
+    timeSplitSummedOverWriters: split(floor.stats),
+    cpu: floor.cpu,
+    ratioToBareCopy: Number((floor.perSecond / bare.perSecond).toFixed(3)),
+  },
   ledger: {
     entriesPerSecond: Math.round(real.perSecond),
     postingsPerSecond: Math.round(3 * real.perSecond),
@@ -451,6 +488,8 @@ if (options.profile) console.log(profileReport(profile, real.stats.workMs));
 console.log(
   `bare COPY ${summary.bareCopy.rowsPerSecond.toLocaleString('en-US')} rows/s = ` +
     `${summary.bareCopy.entriesPerSecond.toLocaleString('en-US')} entries/s (${summary.bareCopy.elapsed}), ` +
+    `indexed floor ${summary.indexedFloor.entriesPerSecond.toLocaleString('en-US')} entries/s ` +
+    `(${(summary.indexedFloor.ratioToBareCopy * 100).toFixed(1)}%), ` +
     `ledger ${summary.ledger.entriesPerSecond.toLocaleString('en-US')} entries/s (${summary.ledger.elapsed}), ` +
     `ratio ${(ratio * 100).toFixed(1)}% (target ≥ 30%)`,
 );
