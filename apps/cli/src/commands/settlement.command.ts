@@ -59,9 +59,13 @@ export function formatClose(result: CloseResult): string {
     ? `nothing new for ${result.date}: ${result.recordsAlreadyClosed} record(s) had already closed on it, no item was due`
     : `closed ${result.date}: ${result.recordsCreated} record(s), ${result.itemsSettled} item(s) settled` +
       (result.recordsAlreadyClosed > 0 ? ` (${result.recordsAlreadyClosed} closed on it before)` : '');
-  if (result.totals.length === 0) return head;
+  const heldBack = result.merchantsHeldBack.map(
+    (m) => `held back ${m.merchantId}: ${m.message} (its items wait for the next close)`,
+  );
+  if (result.totals.length === 0) return [head, ...heldBack].join('\n');
   return [
     head,
+    ...heldBack,
     table(
       result.totals.map((t) => ({
         currency: t.currency,

@@ -4,6 +4,7 @@ import { Approval1764000000900 } from './1764000000900-approval.js';
 import { Payouts1764000001000 } from './1764000001000-payouts.js';
 import { ItemOrderCoupon1764000001100 } from './1764000001100-item-order-coupon.js';
 import { ReturnedFunds1764000001400 } from './1764000001400-returned-funds.js';
+import { CloseExceptions1764000001500 } from './1764000001500-close-exceptions.js';
 
 export const SETTLEMENT_SCHEMA = 'settlement';
 
@@ -16,4 +17,5 @@ export const settlementMigrations = [
   ItemOrderCoupon1764000001100,
   deadLetterReplayMigration(SETTLEMENT_SCHEMA),
   ReturnedFunds1764000001400,
+  CloseExceptions1764000001500,
 ];

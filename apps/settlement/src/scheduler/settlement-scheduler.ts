@@ -100,6 +100,8 @@ export class SettlementScheduler implements OnApplicationBootstrap, BeforeApplic
           ? `close ${date}: nothing new (${result.recordsAlreadyClosed} records already closed)`
           : `close ${date}: ${result.recordsCreated} records, ${result.itemsSettled} items`,
       );
+      for (const m of result.merchantsHeldBack)
+        this.logger.warn(`close ${date}: held back ${m.merchantId}: ${m.message}`);
       return result;
     } catch (error) {
       if (error instanceof SettlementCloseBusyError) this.logger.log(`close ${date}: ${error.message}`);

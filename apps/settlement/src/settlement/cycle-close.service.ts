@@ -1,5 +1,5 @@
 import { Money } from '@app/contracts';
-import { Ledger, type EntryDraft } from '@app/ledger';
+import { Ledger, LedgerError, type EntryDraft } from '@app/ledger';
 import { copyRows } from '@app/platform';
 import type { DataSource, EntityManager } from 'typeorm';
 import {
@@ -40,7 +40,12 @@ import { loadBusinessCalendar, loadMerchantTerms } from './settlement-config.js'
  * minimum was lowered); a carry-forward that would only be carried again creates nothing.
  *
  * Transactions: merchants in batches (`merchantsPerTransaction`, default 1,000), each batch all or
- * nothing — items assigned by one set-based UPDATE whose RETURNING gives the sums the record is
+ * nothing. When the ledger (or a settlement rule) refuses part of a batch — a merchant's settleable
+ * cannot cover its payable because a refund of a later cycle cleared first, say — the batch is
+ * halved until the merchant at fault stands alone: it is held back (a `close_exception` row and
+ * `merchantsHeldBack` in the result, its items wait for the next close as late items) and every
+ * other merchant closes. Other errors (database down, a broken invariant) still fail the close.
+ * Within a batch: items assigned by one set-based UPDATE whose RETURNING gives the sums the record is
  * built from (an item committed by the consumer meanwhile is either in both or in neither), records
  * and audit rows by COPY, entries by Ledger.post in chunks of 10,000.
  *
@@ -73,6 +78,13 @@ export interface CurrencyTotals {
   reserveReleased: string;
 }
 
+/** A merchant left out of a close because the ledger or a settlement rule refused its part. */
+export interface HeldBackMerchant {
+  merchantId: string;
+  code: string;
+  message: string;
+}
+
 export interface CloseResult {
   date: string;
   recordsCreated: number;
@@ -81,6 +93,8 @@ export interface CloseResult {
   recordsAlreadyClosed: number;
   merchantsExamined: number;
   totals: CurrencyTotals[];
+  /** Merchants whose records this run could not create (also in settlement.close_exception). */
+  merchantsHeldBack: HeldBackMerchant[];
   /** True when this run created nothing: the date was already closed (or had nothing to close). */
   nothingNew: boolean;
 }
@@ -193,11 +207,10 @@ export class CycleCloseService {
     const totals = new Map<string, { records: number; items: number; sums: Record<string, Money> }>();
     let recordsCreated = 0;
     let itemsSettled = 0;
+    const heldBack: HeldBackMerchant[] = [];
     for (let i = 0; i < merchants.length; i += this.merchantsPerTransaction) {
       const batch = merchants.slice(i, i + this.merchantsPerTransaction);
-      const built = await this.dataSource.transaction((tx) =>
-        this.closeBatch(tx, batch, date, calendar, options),
-      );
+      const built = await this.closeIsolating(batch, date, calendar, options, heldBack);
       for (const b of built) {
         recordsCreated += 1;
         itemsSettled += b.items;
@@ -236,8 +249,44 @@ export class CycleCloseService {
           reserveHeld: money(t, 'reserveHeld', currency),
           reserveReleased: money(t, 'reserveReleased', currency),
         })),
+      merchantsHeldBack: heldBack,
       nothingNew: recordsCreated === 0,
     };
+  }
+
+  /**
+   * One batch in one transaction; a refusal by the ledger or the settlement rules splits it in two
+   * and tries each half on its own, down to the single merchant at fault, which is held back.
+   * A rare event costs ~log2(batch) extra transactions; nothing of a failed attempt is kept.
+   */
+  private async closeIsolating(
+    merchants: string[],
+    date: string,
+    calendar: BusinessCalendar,
+    options: CloseOptions,
+    heldBack: HeldBackMerchant[],
+  ): Promise<Built[]> {
+    try {
+      return await this.dataSource.transaction((tx) =>
+        this.closeBatch(tx, merchants, date, calendar, options),
+      );
+    } catch (error) {
+      if (!(error instanceof LedgerError || error instanceof SettlementError)) throw error;
+      if (merchants.length === 1) {
+        const merchantId = merchants[0]!;
+        await this.dataSource.query(
+          `INSERT INTO settlement.close_exception (closes_on, merchant_id, code, message, by)
+           VALUES ($1, $2, $3, $4, $5)`,
+          [date, merchantId, error.code, error.message, options.by],
+        );
+        heldBack.push({ merchantId, code: error.code, message: error.message });
+        return [];
+      }
+      const half = Math.ceil(merchants.length / 2);
+      const first = await this.closeIsolating(merchants.slice(0, half), date, calendar, options, heldBack);
+      const second = await this.closeIsolating(merchants.slice(half), date, calendar, options, heldBack);
+      return [...first, ...second];
+    }
   }
 
   private async closeBatch(
