@@ -3,12 +3,14 @@
  * its payable because a refund of its next cycle cleared first, so the ledger refuses its settlement
  * entry. The close halves its batch down to M_3, holds M_3 back (close_exception, merchantsHeldBack)
  * and closes the four other merchants; the next close settles M_3's items as late items netted with
- * the refund. The ledger stays balanced throughout.
+ * the refund. Approving that zero-amount record completes it (PAID, nothing to transfer) instead of
+ * leaving it APPROVED for a payout nobody asks for. The ledger stays balanced throughout.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { accountBalance, Ledger, runLedgerChecks, trialBalance } from '@app/ledger';
 import type { DataSource } from 'typeorm';
 import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
+import { ApprovalService } from '../../apps/settlement/src/approval/approval.service.js';
 import { CycleCloseService } from '../../apps/settlement/src/settlement/cycle-close.service.js';
 import { formatClose } from '../../apps/cli/src/commands/settlement.command.js';
 import { migrateAll, openDataSource, useIsolatedDatabase } from '../support/infra.js';
@@ -97,5 +99,29 @@ describe('settlement cycle close holds back only the merchant the ledger refuses
     expect(await unassigned('M_3')).toBe(0);
     const report = await db.transaction('REPEATABLE READ', (tx) => runLedgerChecks(tx));
     expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+  });
+
+  it('completes the zero-amount record when it is approved: PAID, no payout requested, audited', async () => {
+    const [m3] = await db.query<{ id: string }[]>(
+      `SELECT id::text FROM settlement.settlement_record WHERE merchant_id = 'M_3'`,
+    );
+    const view = await new ApprovalService(db, ledger).approve(m3!.id, {
+      by: 'finance:bob',
+      idempotencyKey: 'zero-1',
+    });
+    expect(view).toMatchObject({ status: 'PAID' });
+    const audit = await db.query<{ by: string; action: string; from_status: string; to_status: string }[]>(
+      `SELECT by, action, from_status, to_status FROM settlement.record_audit WHERE record_id = $1 ORDER BY id`,
+      [m3!.id],
+    );
+    expect(audit.slice(1)).toEqual([
+      { by: 'finance:bob', action: 'APPROVE', from_status: 'PENDING_APPROVAL', to_status: 'APPROVED' },
+      { by: 'system:payout', action: 'NO_PAYOUT_NEEDED', from_status: 'APPROVED', to_status: 'PAID' },
+    ]);
+    const [requests] = await db.query<{ n: number }[]>(
+      'SELECT count(*)::int AS n FROM settlement.payout_request WHERE record_id = $1',
+      [m3!.id],
+    );
+    expect(requests!.n).toBe(0);
   });
 });

@@ -2,6 +2,7 @@ import { Money } from '@app/contracts';
 import type { Ledger } from '@app/ledger';
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
+import { moveRecord } from '../payout/payout.service.js';
 import { recordReturnedFunds } from '../settlement/returned-funds.js';
 import { SettlementApprovalError } from './approval-error.js';
 import {
@@ -63,6 +64,9 @@ class LostRace extends Error {
 }
 
 const RECORD_ID = /^[1-9]\d{0,18}$/;
+
+/** Who completes an approved record that pays nothing (audit trail). */
+export const NO_PAYOUT_BY = 'system:payout';
 
 export class ApprovalService {
   private readonly now: () => Date;
@@ -183,6 +187,13 @@ export class ApprovalService {
            VALUES ($1, $2, $3, $4, $5, 'REQUESTED', $6)`,
           [recordId, `${recordId}-1`, record.merchantId, record.currency, amount.toString(), entry.by],
         );
+      // Nothing to transfer (the items netted to zero, or all was carried or held): the record is
+      // complete once approved instead of waiting for a payout nobody will ask for.
+      if (effect === 'REQUEST_PAYOUT' && amount.isZero())
+        await moveRecord(tx, recordId, 'APPROVED', 'PAID', NO_PAYOUT_BY, 'NO_PAYOUT_NEEDED', {
+          amount: amount.toString(),
+          currency: amount.currency,
+        });
     }
     const [view] = await listApprovalRecords(tx, { ids: [recordId] });
     await this.storeCommand(tx, key, recordId, kind, hash, 'APPLIED', view!);

@@ -46,7 +46,8 @@ export type SettlementRecordStatus = (typeof SETTLEMENT_RECORD_STATUSES)[number]
  * - APPROVED: approved, payout not requested yet (the caller may hold it for the payout day of the
  *   business calendar); → PAYOUT_REQUESTED when the first attempt's outbox row is written, or
  *   → PAYOUT_FAILED when the payout is refused before anything is sent (a personal type-II
- *   account's inflow limit, payout/payout-account.ts): funds go back to settleable.
+ *   account's inflow limit, payout/payout-account.ts): funds go back to settleable, or
+ *   → PAID at once when the amount is zero: nothing to transfer (audited NO_PAYOUT_NEEDED).
  * - PAYOUT_REQUESTED → PAID | PAYOUT_FAILED: as the payout state decides.
  * - REJECTED, PAID, PAYOUT_FAILED are terminal. A failed payout's funds are back in settleable and
  *   are paid with the merchant's next settlement record, not by reviving this one.
@@ -55,7 +56,7 @@ export const SETTLEMENT_RECORD_TRANSITIONS: Readonly<
   Record<SettlementRecordStatus, readonly SettlementRecordStatus[]>
 > = {
   PENDING_APPROVAL: ['PENDING_APPROVAL', 'APPROVED', 'REJECTED'],
-  APPROVED: ['PAYOUT_REQUESTED', 'PAYOUT_FAILED'],
+  APPROVED: ['PAYOUT_REQUESTED', 'PAYOUT_FAILED', 'PAID'],
   PAYOUT_REQUESTED: ['PAID', 'PAYOUT_FAILED'],
   REJECTED: [],
   PAID: [],

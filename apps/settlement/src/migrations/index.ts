@@ -5,6 +5,7 @@ import { Payouts1764000001000 } from './1764000001000-payouts.js';
 import { ItemOrderCoupon1764000001100 } from './1764000001100-item-order-coupon.js';
 import { ReturnedFunds1764000001400 } from './1764000001400-returned-funds.js';
 import { CloseExceptions1764000001500 } from './1764000001500-close-exceptions.js';
+import { ZeroAmountRecordsPaid1764000001600 } from './1764000001600-zero-amount-records-paid.js';
 
 export const SETTLEMENT_SCHEMA = 'settlement';
 
@@ -18,4 +19,5 @@ export const settlementMigrations = [
   deadLetterReplayMigration(SETTLEMENT_SCHEMA),
   ReturnedFunds1764000001400,
   CloseExceptions1764000001500,
+  ZeroAmountRecordsPaid1764000001600,
 ];
