@@ -170,6 +170,21 @@ describe('settlement HTTP API (real Postgres + Kafka)', () => {
 
   it('rejects with a reason (422 without one) and returns the amount to settleable', async () => {
     const id = ids.get('M_H2')!;
+    // Without the currency's approval threshold nothing can be decided: a clear 409, not a 500.
+    await db.query(`DELETE FROM settlement.approval_policy WHERE currency = 'CNY'`);
+    const unconfigured = await post(
+      `/settlement-records/${id}/reject`,
+      { by: 'finance:li', reason: 'x' },
+      'h-np',
+    );
+    await db.query(
+      `INSERT INTO settlement.approval_policy (currency, dual_approval_above) VALUES ('CNY', 50000.00)`,
+    );
+    expect(unconfigured.status).toBe(409);
+    expect(await unconfigured.json()).toMatchObject({
+      error: 'SETTLEMENT.NO_APPROVAL_POLICY',
+      message: expect.stringContaining('no approval policy for CNY'),
+    });
     const noReason = await post(`/settlement-records/${id}/reject`, { by: 'finance:li', reason: ' ' }, 'h-3');
     expect(noReason.status).toBe(422);
     expect(((await noReason.json()) as { error: string }).error).toBe('SETTLEMENT.REASON_REQUIRED');

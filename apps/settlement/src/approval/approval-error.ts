@@ -4,7 +4,9 @@ export type SettlementApprovalErrorCode =
   | ApprovalRefusalCode
   | 'NOT_FOUND'
   /** The Idempotency-Key was already used for a different request. */
-  | 'IDEMPOTENCY_CONFLICT';
+  | 'IDEMPOTENCY_CONFLICT'
+  /** The record's currency has no threshold in settlement.approval_policy: configuration, not the caller. */
+  | 'NO_APPROVAL_POLICY';
 
 /**
  * An approval command that was not carried out, with a stable code (the HTTP edge maps it to a

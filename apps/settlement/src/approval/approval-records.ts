@@ -1,3 +1,4 @@
+import { SettlementApprovalError } from './approval-error.js';
 import { Money } from '@app/contracts';
 import type { EntityManager } from 'typeorm';
 import { maskAccountNo, type PayoutAccountType } from '../payout/payout-account.js';
@@ -96,7 +97,10 @@ export async function loadApprovalPolicies(db: Db): Promise<Map<string, Approval
 export function policyFor(policies: Map<string, ApprovalPolicy>, currency: string): ApprovalPolicy {
   const policy = policies.get(currency);
   if (!policy)
-    throw new Error(`no approval policy for ${currency} in settlement.approval_policy: add its threshold`);
+    throw new SettlementApprovalError(
+      'NO_APPROVAL_POLICY',
+      `no approval policy for ${currency}: settlement.approval_policy needs its two-approver threshold before ${currency} records can be approved or rejected; nothing was changed`,
+    );
   return policy;
 }
 

@@ -16,6 +16,8 @@ const APPROVAL_STATUS: Record<SettlementApprovalErrorCode, number> = {
   IDEMPOTENCY_CONFLICT: HttpStatus.CONFLICT,
   REASON_REQUIRED: HttpStatus.UNPROCESSABLE_ENTITY,
   REASON_TOO_LONG: HttpStatus.UNPROCESSABLE_ENTITY,
+  // The platform's configuration lacks the currency's threshold: nothing the caller can change.
+  NO_APPROVAL_POLICY: HttpStatus.CONFLICT,
 };
 
 // A retry that cannot be carried out is a conflict with the record's or the ledger's state.
