@@ -16,6 +16,7 @@ import 'reflect-metadata';
 import os from 'node:os';
 import { Command } from 'commander';
 import { Logger } from '@nestjs/common';
+import type { KafkaMessage } from 'kafkajs';
 import { TOPIC } from '@app/contracts';
 import { Ledger, LEDGER_SCHEMA, ledgerMigrations } from '@app/ledger';
 import { createKafka, createProducer, ensureTopics, EventConsumer } from '@app/messaging';
@@ -94,30 +95,9 @@ await producer.disconnect();
 const published = publishing.finish();
 
 // 2. No-op consumer: the ceiling set by the broker and kafkajs alone.
-const noop = await timeConsumer('no-op consumer', async (onCount) => {
-  const consumer = kafka.consumer({
-    groupId: `bench_${runId}.noop`,
-    maxBytesPerPartition: 4 * 1024 * 1024,
-    maxBytes: 16 * 1024 * 1024,
-    maxWaitTimeInMs: 250,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: PARTITIONS,
-    eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, uncommittedOffsets, heartbeat }) => {
-      const last = batch.messages[batch.messages.length - 1];
-      if (!last) return;
-      resolveOffset(last.offset);
-      await commitOffsetsIfNecessary(uncommittedOffsets());
-      await heartbeat();
-      onCount(batch.messages.length);
-    },
-  });
-  return () => consumer.disconnect();
-});
+const noop = await timeConsumer('no-op consumer', (onCount) =>
+  plainConsumer('noop', async () => undefined, onCount),
+);
 
 const dataSource = createServiceDataSource({
   databaseUrl,
@@ -157,35 +137,19 @@ const BARE_COLUMNS = [
   'currency',
   'payment_method',
 ] as const;
-const bare = await timeConsumer('bare store', async (onCount) => {
-  const consumer = kafka.consumer({
-    groupId: `bench_${runId}.bare`,
-    maxBytesPerPartition: 4 * 1024 * 1024,
-    maxBytes: 16 * 1024 * 1024,
-    maxWaitTimeInMs: 250,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: PARTITIONS,
-    eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, uncommittedOffsets, heartbeat }) => {
-      const last = batch.messages[batch.messages.length - 1];
-      if (!last) return;
-      const rows = batch.messages.map((message) => {
+const bare = await timeConsumer('bare store', (onCount) =>
+  plainConsumer(
+    'bare',
+    async (messages) => {
+      const rows = messages.map((message) => {
         const e = JSON.parse(message.value?.toString('utf8') ?? 'null') as Record<string, string>;
         return BARE_COLUMNS.map((column) => e[camel(column)] ?? null);
       });
       await dataSource.transaction((tx) => copyRows(tx, 'bench.bare_event', BARE_COLUMNS, rows));
-      resolveOffset(last.offset);
-      await commitOffsetsIfNecessary(uncommittedOffsets());
-      await heartbeat();
-      onCount(batch.messages.length);
     },
-  });
-  return () => consumer.disconnect();
-});
+    onCount,
+  ),
+);
 const [bareStored] = await dataSource.query<{ count: number }[]>(
   'SELECT count(*)::int AS count FROM bench.bare_event',
 );
@@ -260,6 +224,40 @@ if (summary.storedRows !== EVENTS) {
   process.exit(1);
 }
 process.exit(0);
+
+/**
+ * A kafkajs consumer of the bench topic from the beginning: `handle` each batch, then resolve and
+ * commit its offsets (after `handle`, as the real path commits after the DB transaction).
+ */
+async function plainConsumer(
+  group: string,
+  handle: (messages: KafkaMessage[]) => Promise<void>,
+  onCount: (n: number) => void,
+): Promise<() => Promise<void>> {
+  const consumer = kafka.consumer({
+    groupId: `bench_${runId}.${group}`,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxBytes: 16 * 1024 * 1024,
+    maxWaitTimeInMs: 250,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: PARTITIONS,
+    eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, uncommittedOffsets, heartbeat }) => {
+      const last = batch.messages[batch.messages.length - 1];
+      if (!last) return;
+      await handle(batch.messages);
+      resolveOffset(last.offset);
+      await commitOffsetsIfNecessary(uncommittedOffsets());
+      await heartbeat();
+      onCount(batch.messages.length);
+    },
+  });
+  return () => consumer.disconnect();
+}
 
 function camel(column: string): string {
   return column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
