@@ -12,6 +12,8 @@ import { TOPIC } from '@app/contracts';
 import { accountBalance, Ledger, runLedgerChecks, trialBalance } from '@app/ledger';
 import { OutboxRelay, type EventConsumer } from '@app/messaging';
 import type { DataSource } from 'typeorm';
+import { SettlementApprovalError } from '../../apps/settlement/src/approval/approval-error.js';
+import { ApprovalService } from '../../apps/settlement/src/approval/approval.service.js';
 import { settlementErrorBody } from '../../apps/settlement/src/http/http-errors.js';
 import { createPayoutResultConsumer } from '../../apps/settlement/src/payout/payout-result.consumer.js';
 import { PayoutRetryError, PayoutRetryService } from '../../apps/settlement/src/payout/payout-retry.js';
@@ -61,11 +63,11 @@ describe('retry payout of a PAYOUT_FAILED record (real Kafka + Postgres)', () =>
     try {
       await promise;
     } catch (error) {
-      if (!(error instanceof PayoutRetryError)) throw error;
+      if (!(error instanceof PayoutRetryError || error instanceof SettlementApprovalError)) throw error;
       const body = settlementErrorBody(error);
       return { status: body?.statusCode, error: body?.error, message: error.message };
     }
-    throw new Error('expected the retry to be refused');
+    throw new Error('expected the command to be refused');
   };
 
   beforeAll(async () => {
@@ -138,6 +140,15 @@ describe('retry payout of a PAYOUT_FAILED record (real Kafka + Postgres)', () =>
     expect(await retries.retryPayout(id('M_FIX'), command)).toEqual(first);
     expect(
       await refusal(retries.retryPayout(id('M_FIX'), { ...command, reason: 'another reason' })),
+    ).toMatchObject({ status: 409, error: 'SETTLEMENT.IDEMPOTENCY_CONFLICT' });
+    // One key namespace for every finance command: an approval cannot take the retry's key.
+    expect(
+      await refusal(
+        new ApprovalService(db, ledger).approve(id('M_TWICE'), {
+          by: 'finance:dan',
+          idempotencyKey: 'retry-fix-1',
+        }),
+      ),
     ).toMatchObject({ status: 409, error: 'SETTLEMENT.IDEMPOTENCY_CONFLICT' });
 
     await waitFor(

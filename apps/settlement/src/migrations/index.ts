@@ -6,6 +6,7 @@ import { ItemOrderCoupon1764000001100 } from './1764000001100-item-order-coupon.
 import { ReturnedFunds1764000001400 } from './1764000001400-returned-funds.js';
 import { CloseExceptions1764000001500 } from './1764000001500-close-exceptions.js';
 import { ZeroAmountRecordsPaid1764000001600 } from './1764000001600-zero-amount-records-paid.js';
+import { RetryKeysInCommandIdempotency1764000001700 } from './1764000001700-retry-keys-in-command-idempotency.js';
 
 export const SETTLEMENT_SCHEMA = 'settlement';
 
@@ -20,4 +21,5 @@ export const settlementMigrations = [
   ReturnedFunds1764000001400,
   CloseExceptions1764000001500,
   ZeroAmountRecordsPaid1764000001600,
+  RetryKeysInCommandIdempotency1764000001700,
 ];

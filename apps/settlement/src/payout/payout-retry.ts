@@ -60,6 +60,8 @@ export interface RetryPayoutOptions {
 
 /** The audit action of an applied retry; its detail holds the key, request hash and response. */
 export const PAYOUT_RETRY_ACTION = 'PAYOUT_RETRY_REQUESTED';
+/** The command's name in settlement.command_idempotency. */
+const RETRY_COMMAND = 'RETRY_PAYOUT';
 const REASON_MAX = 500;
 /** Audited when the record exists and the request was well-formed: someone asked, and was told no. */
 const AUDITED_REFUSALS: readonly PayoutRetryErrorCode[] = [
@@ -104,19 +106,17 @@ export class PayoutRetryService {
       .digest('hex');
     try {
       return await this.dataSource.transaction(async (tx) => {
-        // The key lives in the applied retry's audit row; the advisory lock makes "look up, then
-        // write" atomic for two requests racing with the same key.
+        // The key is stored with the applied retry in command_idempotency, the namespace approvals
+        // and rejections share; the advisory lock makes "look up, then write" atomic for two
+        // retries racing with the same key (an approval racing it loses on the primary key).
         await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`payout-retry-key:${key}`]);
-        const stored = await storedRetry(tx, key);
+        const [stored] = await tx.query<
+          { command: string; request_hash: string; response: ApprovalRecordView }[]
+        >('SELECT command, request_hash, response FROM settlement.command_idempotency WHERE key = $1', [key]);
         if (stored) {
-          if (stored.requestHash !== hash) throw keyConflict(key);
+          if (stored.command !== RETRY_COMMAND || stored.request_hash !== hash) throw keyConflict(key);
           return stored.response;
         }
-        const [used] = await tx.query<unknown[]>(
-          'SELECT 1 FROM settlement.command_idempotency WHERE key = $1',
-          [key],
-        );
-        if (used) throw keyConflict(key);
         if (!RECORD_ID.test(recordId))
           throw new PayoutRetryError('NOT_FOUND', `no settlement record ${recordId}`);
         return await this.apply(tx, recordId, { ...options, reason }, key, hash);
@@ -291,19 +291,13 @@ export class PayoutRetryService {
         }),
       ],
     );
+    await tx.query(
+      `INSERT INTO settlement.command_idempotency (key, record_id, command, request_hash, outcome, response)
+       VALUES ($1, $2, $3, $4, 'APPLIED', $5)`,
+      [key, recordId, RETRY_COMMAND, hash, JSON.stringify(view)],
+    );
     return view!;
   }
-}
-
-async function storedRetry(
-  tx: EntityManager,
-  key: string,
-): Promise<{ requestHash: string; response: ApprovalRecordView } | null> {
-  const [row] = await tx.query<{ detail: { requestHash: string; response: ApprovalRecordView } }[]>(
-    `SELECT detail FROM settlement.record_audit WHERE action = $1 AND detail->>'idempotencyKey' = $2`,
-    [PAYOUT_RETRY_ACTION, key],
-  );
-  return row ? row.detail : null;
 }
 
 function keyConflict(key: string): PayoutRetryError {
