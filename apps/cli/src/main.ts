@@ -25,6 +25,7 @@ import {
 import { statementImportCommand } from './commands/statement.command.js';
 import { transactionSummaryCommand } from './commands/transactions.command.js';
 import { dlqListCommand, dlqReplayCommand } from './commands/dlq.command.js';
+import { messagingPruneCommand } from './commands/messaging.command.js';
 import { UsageError } from './output.js';
 
 const program = new Command('cse')
@@ -338,6 +339,25 @@ dlq
   .addOption(json())
   .action(async (id: string, options: { service: string; as: string; reason: string; json?: boolean }) => {
     await dlqReplayCommand({ ...options, id });
+  });
+
+program
+  .command('messaging')
+  .description('inbox and outbox housekeeping')
+  .command('prune')
+  .description(
+    'delete published outbox rows and inbox rows past their retention (unpublished rows and dead letters are kept); run daily',
+  )
+  .option('--service <S>', 'one service schema (default: every service)')
+  .option('--outbox-days <N>', 'keep published outbox rows this many days', '7')
+  .option(
+    '--inbox-days <N>',
+    'keep inbox rows this many days (at least 8: longer than the topics keep messages)',
+    '35',
+  )
+  .addOption(json())
+  .action(async (options: { service?: string; outboxDays?: string; inboxDays?: string; json?: boolean }) => {
+    await messagingPruneCommand(options);
   });
 
 function businessDate(value: string): string {

@@ -6,6 +6,7 @@ export * from './kafka-client.js';
 export * from './messaging-tables.migration.js';
 export * from './outbox-relay.js';
 export * from './outbox.repository.js';
+export * from './retention.js';
 export * from './messaging.module.js';
 export * from './tokens.js';
 export * from './bootstrap.js';

@@ -1,4 +1,8 @@
-import { deadLetterReplayMigration, messagingTablesMigration } from '@app/messaging';
+import {
+  deadLetterReplayMigration,
+  messagingRetentionMigration,
+  messagingTablesMigration,
+} from '@app/messaging';
 import { FeeRules1764000000600 } from './1764000000600-fee-rules.js';
 import { ClearedItems1764000000700 } from './1764000000700-cleared-items.js';
 
@@ -10,4 +14,5 @@ export const clearingMigrations = [
   FeeRules1764000000600,
   ClearedItems1764000000700,
   deadLetterReplayMigration(CLEARING_SCHEMA),
+  messagingRetentionMigration(CLEARING_SCHEMA),
 ];

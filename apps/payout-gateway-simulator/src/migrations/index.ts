@@ -1,4 +1,8 @@
-import { deadLetterReplayMigration, messagingTablesMigration } from '@app/messaging';
+import {
+  deadLetterReplayMigration,
+  messagingRetentionMigration,
+  messagingTablesMigration,
+} from '@app/messaging';
 import { PayoutGateway1764000001100 } from './1764000001100-payout-gateway.js';
 import { PayoutGatewayTransientModes1764000001200 } from './1764000001200-transient-modes.js';
 
@@ -9,4 +13,5 @@ export const payoutGatewayMigrations = [
   PayoutGateway1764000001100,
   PayoutGatewayTransientModes1764000001200,
   deadLetterReplayMigration(PAYOUT_GATEWAY_SCHEMA),
+  messagingRetentionMigration(PAYOUT_GATEWAY_SCHEMA),
 ];

@@ -1,4 +1,8 @@
-import { deadLetterReplayMigration, messagingTablesMigration } from '@app/messaging';
+import {
+  deadLetterReplayMigration,
+  messagingRetentionMigration,
+  messagingTablesMigration,
+} from '@app/messaging';
 import { InternalTransactions1764000000100 } from './1764000000100-internal-transactions.js';
 import { Statements1764000000300 } from './1764000000300-statements.js';
 import { MatchResults1764000000400 } from './1764000000400-match-results.js';
@@ -14,4 +18,5 @@ export const reconciliationMigrations = [
   MatchResults1764000000400,
   Discrepancies1764000000500,
   deadLetterReplayMigration(RECONCILIATION_SCHEMA),
+  messagingRetentionMigration(RECONCILIATION_SCHEMA),
 ];

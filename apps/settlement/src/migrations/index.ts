@@ -1,4 +1,8 @@
-import { deadLetterReplayMigration, messagingTablesMigration } from '@app/messaging';
+import {
+  deadLetterReplayMigration,
+  messagingRetentionMigration,
+  messagingTablesMigration,
+} from '@app/messaging';
 import { Settlement1764000000800 } from './1764000000800-settlement.js';
 import { Approval1764000000900 } from './1764000000900-approval.js';
 import { Payouts1764000001000 } from './1764000001000-payouts.js';
@@ -22,4 +26,5 @@ export const settlementMigrations = [
   CloseExceptions1764000001500,
   ZeroAmountRecordsPaid1764000001600,
   RetryKeysInCommandIdempotency1764000001700,
+  messagingRetentionMigration(SETTLEMENT_SCHEMA),
 ];
