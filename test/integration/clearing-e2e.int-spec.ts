@@ -7,10 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Test, type TestingModule } from '@nestjs/testing';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import {
   decodeClearingItemClearedV1,
@@ -22,14 +19,7 @@ import {
   type ReconItemMatchedV1Input,
 } from '@app/contracts';
 import { accountBalance, Ledger, runLedgerChecks, trialBalance } from '@app/ledger';
-import {
-  applyHttpAppSetups,
-  consumerLag,
-  DLQ_HEADER,
-  ensureTopics,
-  listDeadLetters,
-  replayDeadLetter,
-} from '@app/messaging';
+import { consumerLag, DLQ_HEADER, ensureTopics, listDeadLetters, replayDeadLetter } from '@app/messaging';
 import type { DataSource } from 'typeorm';
 import {
   internalReconciliation,
@@ -53,6 +43,7 @@ import {
   useIsolatedDatabase,
   waitFor,
 } from '../support/infra.js';
+import { startServiceApp } from '../support/http-app.js';
 
 const CNY = (value: string) => Money.of(value, 'CNY');
 const sum = (values: string[]) => values.reduce((s, v) => s.plus(CNY(v)), Money.zero('CNY')).toString();
@@ -87,11 +78,7 @@ describe('clearing end to end (real Kafka + Postgres)', () => {
     reconciliation.enableShutdownHooks();
     await reconciliation.init();
     // Clearing with its HTTP surface, as bootstrapService starts it.
-    clearing = await NestFactory.create(ClearingModule, { logger: ['error', 'warn'] });
-    clearing.enableShutdownHooks();
-    await applyHttpAppSetups(clearing);
-    await clearing.listen(0, '127.0.0.1');
-    clearingUrl = `http://127.0.0.1:${((clearing.getHttpServer() as Server).address() as AddressInfo).port}`;
+    ({ app: clearing, base: clearingUrl } = await startServiceApp(ClearingModule, ['error', 'warn']));
     reconDb = await openDataSource('reconciliation');
     clearingDb = await openDataSource('clearing');
   }, 120_000);

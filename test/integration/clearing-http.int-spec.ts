@@ -6,14 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { dlqTopicOf, TOPIC } from '@app/contracts';
-import { applyHttpAppSetups, ensureTopics } from '@app/messaging';
+import { ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
 import { ClearingModule } from '../../apps/clearing/src/clearing.module.js';
 import { migrateAll, openDataSource, testKafka, useIsolatedDatabase } from '../support/infra.js';
+import { startServiceApp } from '../support/http-app.js';
 
 interface ErrorBody {
   statusCode: number;
@@ -55,11 +53,7 @@ describe('clearing HTTP API (real Postgres + Kafka)', () => {
     await ensureTopics(admin, [...topics, ...topics.map((t) => dlqTopicOf(t))], 3);
     await migrateAll();
     process.env.KAFKA_TOPIC_PREFIX = prefix;
-    app = await NestFactory.create(ClearingModule);
-    app.enableShutdownHooks();
-    await applyHttpAppSetups(app);
-    await app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
+    ({ app: app, base: base } = await startServiceApp(ClearingModule));
     db = await openDataSource('clearing');
   });
 

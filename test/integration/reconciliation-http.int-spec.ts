@@ -6,14 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { dlqTopicOf, TOPIC } from '@app/contracts';
-import { applyHttpAppSetups, ensureTopics } from '@app/messaging';
+import { ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
 import { StatementUploads } from '../../apps/reconciliation/src/http/statement-upload.js';
 import { ReconciliationModule } from '../../apps/reconciliation/src/reconciliation.module.js';
@@ -27,6 +25,7 @@ import {
   useIsolatedDatabase,
   waitFor,
 } from '../support/infra.js';
+import { startServiceApp } from '../support/http-app.js';
 
 const sample = (name: string) => path.join(SAMPLES_DIR, name);
 
@@ -73,11 +72,7 @@ describe('reconciliation HTTP API (real Postgres + Kafka)', () => {
     await migrateAll();
     process.env.KAFKA_TOPIC_PREFIX = prefix;
     process.env.STATEMENT_UPLOAD_MAX_BYTES = String(UPLOAD_LIMIT);
-    app = await NestFactory.create(ReconciliationModule);
-    app.enableShutdownHooks();
-    await applyHttpAppSetups(app);
-    await app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
+    ({ app: app, base: base } = await startServiceApp(ReconciliationModule));
     uploadRoot = app.get(StatementUploads).root;
     db = await openDataSource('reconciliation');
     tmp = await mkdtemp(path.join(os.tmpdir(), 'cse-http-test-'));

@@ -6,17 +6,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { dlqTopicOf, TOPIC } from '@app/contracts';
 import { accountBalance, Ledger } from '@app/ledger';
-import { applyHttpAppSetups, ensureTopics } from '@app/messaging';
+import { ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
 import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
 import { storeClearedItems } from '../../apps/settlement/src/settlement/cleared-item.store.js';
 import { SettlementModule } from '../../apps/settlement/src/settlement.module.js';
 import { migrateAll, openDataSource, testKafka, useIsolatedDatabase } from '../support/infra.js';
+import { startServiceApp } from '../support/http-app.js';
 
 describe('settlement HTTP API (real Postgres + Kafka)', () => {
   const kafka = testKafka();
@@ -68,11 +66,7 @@ describe('settlement HTTP API (real Postgres + Kafka)', () => {
       );
     });
     process.env.KAFKA_TOPIC_PREFIX = prefix;
-    app = await NestFactory.create(SettlementModule, { logger: ['error', 'warn'] });
-    app.enableShutdownHooks();
-    await applyHttpAppSetups(app);
-    await app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
+    ({ app: app, base: base } = await startServiceApp(SettlementModule, ['error', 'warn']));
   }, 60_000);
 
   afterAll(async () => {

@@ -6,12 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { dlqTopicOf, Money, TOPIC, type ClearingItemClearedV1 } from '@app/contracts';
 import { Ledger } from '@app/ledger';
-import { applyHttpAppSetups, ensureTopics } from '@app/messaging';
+import { ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
 import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
 import { CycleCloseService } from '../../apps/settlement/src/settlement/cycle-close.service.js';
@@ -28,6 +25,7 @@ import {
 } from '../../apps/settlement/src/statement/merchant-statement.js';
 import { parseCsv } from '../support/csv-reader.js';
 import { migrateAll, openDataSource, testKafka, useIsolatedDatabase } from '../support/infra.js';
+import { startServiceApp } from '../support/http-app.js';
 import { clearIntoSettleable } from '../support/settlement-payouts.js';
 
 const CNY = (v: string) => Money.of(v, 'CNY');
@@ -103,11 +101,7 @@ describe('merchant statement and daily summary (real Postgres + Kafka)', () => {
     records = await listSettlementRecords(db, {});
 
     process.env.KAFKA_TOPIC_PREFIX = prefix;
-    app = await NestFactory.create(SettlementModule, { logger: ['error', 'warn'] });
-    app.enableShutdownHooks();
-    await applyHttpAppSetups(app);
-    await app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
+    ({ app: app, base: base } = await startServiceApp(SettlementModule, ['error', 'warn']));
   }, 90_000);
 
   afterAll(async () => {

@@ -3,3 +3,4 @@ export * from './api-error.js';
 export * from './api-errors.filter.js';
 export * from './openapi.js';
 export * from './validation.js';
+export * from './caller-identity.js';

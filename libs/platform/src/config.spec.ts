@@ -19,7 +19,31 @@ describe('loadPlatformConfig', () => {
       settlementPayoutRetryDelayMs: 60_000,
       settlementPayoutMaxAttempts: 3,
       settlementPayoutQueryAfterMs: 300_000,
+      httpAuth: null,
     });
+  });
+
+  it('reads HTTP authentication: a shared secret or a public key file, never both, never a short secret', () => {
+    const secret = 'x'.repeat(32);
+    expect(
+      loadPlatformConfig('x', {
+        HTTP_AUTH_JWT_SECRET: secret,
+        HTTP_AUTH_JWT_ISSUER: 'https://id.example',
+        HTTP_AUTH_JWT_AUDIENCE: 'cse',
+      }).httpAuth,
+    ).toEqual({ jwtSecret: secret, issuer: 'https://id.example', audience: 'cse' });
+    expect(() => loadPlatformConfig('x', { HTTP_AUTH_JWT_SECRET: 'short' })).toThrow(
+      'HTTP_AUTH_JWT_SECRET must be at least 32 characters, got 5',
+    );
+    expect(() =>
+      loadPlatformConfig('x', { HTTP_AUTH_JWT_SECRET: secret, HTTP_AUTH_JWT_PUBLIC_KEY_FILE: '/k.pem' }),
+    ).toThrow('not both');
+    expect(() => loadPlatformConfig('x', { HTTP_AUTH_JWT_PUBLIC_KEY_FILE: '/nonexistent/key.pem' })).toThrow(
+      'HTTP_AUTH_JWT_PUBLIC_KEY_FILE /nonexistent/key.pem: ENOENT',
+    );
+    expect(() =>
+      loadPlatformConfig('x', { HTTP_AUTH_JWT_SECRET: secret, HTTP_AUTH_JWT_ALGORITHM: 'RS256' }),
+    ).toThrow('HTTP_AUTH_JWT_ALGORITHM must be one of RS256, PS256, ES256, EdDSA with a public key');
   });
 
   it('reads the payout retry delay, attempts and query interval, refusing values past their bounds', () => {

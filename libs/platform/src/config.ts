@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /**
  * Runtime configuration read from the environment once, at the edge. Every limit the services
  * rely on is named here so an operator can find and change it in one place.
@@ -36,6 +37,25 @@ export interface PlatformConfig {
    * settlement asks the gateway about the same attempt again; never a new payment.
    */
   settlementPayoutQueryAfterMs: number;
+  /**
+   * How HTTP commands learn who the caller is. Null: from a body field (`by`, `actor`) — development
+   * only, anyone can claim to be anyone. Set HTTP_AUTH_JWT_SECRET (HS256) or
+   * HTTP_AUTH_JWT_PUBLIC_KEY_FILE (a PEM public key, RS256 by default) and every command needs a
+   * bearer token whose `sub` is the caller: maker-checker then compares authenticated principals.
+   */
+  httpAuth: HttpAuthConfig | null;
+}
+
+export interface HttpAuthConfig {
+  /** HS256 shared secret, at least 32 characters. */
+  jwtSecret?: string;
+  /** A PEM (SPKI) public key of the identity provider. */
+  jwtPublicKey?: string;
+  /** With jwtPublicKey: RS256 (default), PS256, ES256 or EdDSA. */
+  jwtAlgorithm?: string;
+  /** When set, a token must carry exactly this `iss` / include this `aud`. */
+  issuer?: string;
+  audience?: string;
 }
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/clearing';
@@ -89,6 +109,38 @@ export function loadPlatformConfig(
       1_000,
       86_400_000,
     ),
+    httpAuth: httpAuthFromEnv(env),
+  };
+}
+
+const JWT_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+
+function httpAuthFromEnv(env: NodeJS.ProcessEnv): HttpAuthConfig | null {
+  const secret = env.HTTP_AUTH_JWT_SECRET || undefined;
+  const keyFile = env.HTTP_AUTH_JWT_PUBLIC_KEY_FILE || undefined;
+  if (secret === undefined && keyFile === undefined) return null;
+  if (secret !== undefined && keyFile !== undefined)
+    throw new ConfigError('set HTTP_AUTH_JWT_SECRET or HTTP_AUTH_JWT_PUBLIC_KEY_FILE, not both');
+  if (secret !== undefined && secret.length < 32)
+    throw new ConfigError(`HTTP_AUTH_JWT_SECRET must be at least 32 characters, got ${secret.length}`);
+  let publicKey: string | undefined;
+  if (keyFile !== undefined) {
+    try {
+      publicKey = readFileSync(keyFile, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`HTTP_AUTH_JWT_PUBLIC_KEY_FILE ${keyFile}: ${(error as Error).message}`);
+    }
+  }
+  const algorithm = env.HTTP_AUTH_JWT_ALGORITHM || undefined;
+  if (algorithm !== undefined && (secret !== undefined || !JWT_ALGORITHMS.includes(algorithm)))
+    throw new ConfigError(
+      `HTTP_AUTH_JWT_ALGORITHM must be one of ${JWT_ALGORITHMS.join(', ')} with a public key, got "${algorithm}"`,
+    );
+  return {
+    ...(secret === undefined ? {} : { jwtSecret: secret }),
+    ...(publicKey === undefined ? {} : { jwtPublicKey: publicKey, jwtAlgorithm: algorithm ?? 'RS256' }),
+    ...(env.HTTP_AUTH_JWT_ISSUER ? { issuer: env.HTTP_AUTH_JWT_ISSUER } : {}),
+    ...(env.HTTP_AUTH_JWT_AUDIENCE ? { audience: env.HTTP_AUTH_JWT_AUDIENCE } : {}),
   };
 }
 

@@ -105,7 +105,12 @@ export const CreateFeeRuleRequestSchema = z
     actor: z
       .string()
       .regex(/^[\p{L}\p{N}_.@:-]{1,64}$/u, 'must be 1 to 64 letters, digits or _ . @ : -')
-      .meta({ description: 'Operator id, recorded as createdBy', example: 'finance.li' }),
+      .optional()
+      .meta({
+        description:
+          "Operator id, recorded as createdBy. With bearer tokens (HTTP_AUTH_*) it may be left out: the token's sub is the operator, and a different value here is refused (403)",
+        example: 'finance.li',
+      }),
     note: z
       .string()
       .max(500, 'must be at most 500 characters')

@@ -1,5 +1,11 @@
-import { ApiErrors, invalidRequestExample, schemaValidationPipe } from '@app/http';
-import { Body, Controller, Get, Post, Query, UsePipes } from '@nestjs/common';
+import {
+  ApiErrors,
+  CALLER_IDENTITY,
+  CallerIdentity,
+  invalidRequestExample,
+  schemaValidationPipe,
+} from '@app/http';
+import { Body, Controller, Get, Headers, Inject, Post, Query, UsePipes } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import type { FeeRuleRecord } from '../fees/fee-rule.repository.js';
@@ -15,7 +21,10 @@ import {
 @Controller('fee-rules')
 @UsePipes(schemaValidationPipe)
 export class FeeRuleController {
-  constructor(private readonly feeRules: FeeRulesService) {}
+  constructor(
+    private readonly feeRules: FeeRulesService,
+    @Inject(CALLER_IDENTITY) private readonly caller: CallerIdentity,
+  ) {}
 
   @Post()
   @ApiOperation({
@@ -63,11 +72,12 @@ export class FeeRuleController {
       ],
     },
   )
-  create(
+  async create(
     @Body({ schema: CreateFeeRuleRequestSchema }) request: z.output<typeof CreateFeeRuleRequestSchema>,
+    @Headers('authorization') authorization: string | undefined,
   ): Promise<FeeRuleRecord> {
     const { actor, ...draft } = request;
-    return this.feeRules.createVersion(draft, actor);
+    return this.feeRules.createVersion(draft, await this.caller.principalOf(authorization, actor, 'actor'));
   }
 
   @Get()

@@ -1,9 +1,17 @@
-import { ApiErrors, invalidRequestExample, parseInput, schemaValidationPipe } from '@app/http';
+import {
+  ApiErrors,
+  CALLER_IDENTITY,
+  CallerIdentity,
+  invalidRequestExample,
+  parseInput,
+  schemaValidationPipe,
+} from '@app/http';
 import {
   Body,
   Controller,
   Get,
   Headers,
+  Inject,
   HttpCode,
   HttpStatus,
   Param,
@@ -40,7 +48,10 @@ export const RELEASED_TO_CLEARING_HEADER = 'Released-To-Clearing';
 @Controller('discrepancies')
 @UsePipes(schemaValidationPipe)
 export class DiscrepancyController {
-  constructor(private readonly discrepancies: DiscrepancyService) {}
+  constructor(
+    private readonly discrepancies: DiscrepancyService,
+    @Inject(CALLER_IDENTITY) private readonly caller: CallerIdentity,
+  ) {}
 
   @Get()
   @ApiOperation({
@@ -144,13 +155,15 @@ export class DiscrepancyController {
     @Body({ schema: ResolveDiscrepancyRequestSchema })
     request: z.output<typeof ResolveDiscrepancyRequestSchema>,
     @Res({ passthrough: true }) response: { setHeader(name: string, value: string): void },
+    @Headers('authorization') authorization: string | undefined,
   ): Promise<Discrepancy> {
+    const actor = await this.caller.principalOf(authorization, request.actor, 'actor');
     const idempotencyKey = parseInput(
       IdempotencyKeySchema,
       idempotencyKeyHeader ?? '',
       IDEMPOTENCY_KEY_HEADER,
     );
-    const result = await this.discrepancies.resolve({ discrepancyId: id, ...request, idempotencyKey });
+    const result = await this.discrepancies.resolve({ discrepancyId: id, ...request, actor, idempotencyKey });
     response.setHeader(IDEMPOTENT_REPLAYED_HEADER, String(result.replayed));
     response.setHeader(RELEASED_TO_CLEARING_HEADER, String(result.releasedToClearing));
     return result.discrepancy;

@@ -9,7 +9,12 @@ const PrincipalSchema = z
   .trim()
   .min(1, 'must not be empty')
   .max(128, 'must be at most 128 characters')
-  .meta({ description: 'The authenticated principal id of the approver', example: 'finance:li' });
+  .optional()
+  .meta({
+    description:
+      "Who acts (principal id). With bearer tokens (HTTP_AUTH_*) it may be left out: the token's sub is the caller, and a different value here is refused (403)",
+    example: 'finance:li',
+  });
 
 export const RecordIdParamsSchema = z.strictObject({ id: IdSchema });
 

@@ -1,5 +1,11 @@
-import { ApiErrors, invalidRequestExample, schemaValidationPipe } from '@app/http';
-import { Body, Controller, HttpCode, Post, UsePipes } from '@nestjs/common';
+import {
+  ApiErrors,
+  CALLER_IDENTITY,
+  CallerIdentity,
+  invalidRequestExample,
+  schemaValidationPipe,
+} from '@app/http';
+import { Body, Controller, Headers, HttpCode, Inject, Post, UsePipes } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import { CLOSE_SUBMITTER, CycleCloseService, type CloseResult } from '../settlement/cycle-close.service.js';
@@ -9,7 +15,10 @@ import { CloseRequestSchema } from './api-schemas.js';
 @Controller('cycles')
 @UsePipes(schemaValidationPipe)
 export class CyclesController {
-  constructor(private readonly close: CycleCloseService) {}
+  constructor(
+    private readonly close: CycleCloseService,
+    @Inject(CALLER_IDENTITY) private readonly caller: CallerIdentity,
+  ) {}
 
   @Post('close')
   @HttpCode(200)
@@ -36,9 +45,12 @@ export class CyclesController {
       ],
     },
   )
-  closeDate(
+  async closeDate(
     @Body({ schema: CloseRequestSchema }) body: z.output<typeof CloseRequestSchema>,
+    @Headers('authorization') authorization: string | undefined,
   ): Promise<CloseResult> {
-    return this.close.close(body.date, { by: CLOSE_SUBMITTER });
+    // The records' maker stays the close job; who ran it by hand is in their audit rows.
+    const by = (await this.caller.authenticated(authorization)) ?? CLOSE_SUBMITTER;
+    return this.close.close(body.date, { by });
   }
 }

@@ -1,4 +1,11 @@
-import { ApiErrors, invalidRequestExample, parseInput, schemaValidationPipe } from '@app/http';
+import {
+  ApiErrors,
+  CALLER_IDENTITY,
+  CallerIdentity,
+  invalidRequestExample,
+  parseInput,
+  schemaValidationPipe,
+} from '@app/http';
 import {
   Body,
   Controller,
@@ -79,6 +86,7 @@ export class SettlementRecordsController {
     private readonly approvals: ApprovalService,
     private readonly payoutRetries: PayoutRetryService,
     @Inject(SETTLEMENT_DB) private readonly db: DataSource,
+    @Inject(CALLER_IDENTITY) private readonly caller: CallerIdentity,
   ) {}
 
   @Get()
@@ -121,13 +129,14 @@ export class SettlementRecordsController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiOkResponse({ description: 'The record after the approval' })
   @ApiErrors(...COMMAND_ERRORS)
-  approve(
+  async approve(
     @Param({ schema: RecordIdParamsSchema }) params: z.output<typeof RecordIdParamsSchema>,
     @Body({ schema: ApproveRequestSchema }) body: z.output<typeof ApproveRequestSchema>,
     @Headers('idempotency-key') key: string | undefined,
+    @Headers('authorization') authorization: string | undefined,
   ): Promise<ApprovalRecordView> {
     return this.approvals.approve(params.id, {
-      by: body.by,
+      by: await this.caller.principalOf(authorization, body.by, 'by'),
       idempotencyKey: parseInput(IdempotencyKeySchema, key, 'Idempotency-Key'),
       ...(body.expectedVersion === undefined ? {} : { expectedVersion: body.expectedVersion }),
     });
@@ -148,13 +157,14 @@ export class SettlementRecordsController {
       { error: 'SETTLEMENT.REASON_REQUIRED', message: 'a rejection needs a reason (1 to 500 characters)' },
     ],
   })
-  reject(
+  async reject(
     @Param({ schema: RecordIdParamsSchema }) params: z.output<typeof RecordIdParamsSchema>,
     @Body({ schema: RejectRequestSchema }) body: z.output<typeof RejectRequestSchema>,
     @Headers('idempotency-key') key: string | undefined,
+    @Headers('authorization') authorization: string | undefined,
   ): Promise<ApprovalRecordView> {
     return this.approvals.reject(params.id, {
-      by: body.by,
+      by: await this.caller.principalOf(authorization, body.by, 'by'),
       reason: body.reason,
       idempotencyKey: parseInput(IdempotencyKeySchema, key, 'Idempotency-Key'),
       ...(body.expectedVersion === undefined ? {} : { expectedVersion: body.expectedVersion }),
@@ -197,13 +207,14 @@ export class SettlementRecordsController {
       ],
     },
   )
-  retryPayout(
+  async retryPayout(
     @Param({ schema: RecordIdParamsSchema }) params: z.output<typeof RecordIdParamsSchema>,
     @Body({ schema: RetryPayoutRequestSchema }) body: z.output<typeof RetryPayoutRequestSchema>,
     @Headers('idempotency-key') key: string | undefined,
+    @Headers('authorization') authorization: string | undefined,
   ): Promise<ApprovalRecordView> {
     return this.payoutRetries.retryPayout(params.id, {
-      by: body.by,
+      by: await this.caller.principalOf(authorization, body.by, 'by'),
       reason: body.reason,
       idempotencyKey: parseInput(IdempotencyKeySchema, key, 'Idempotency-Key'),
     });

@@ -1,0 +1,71 @@
+import { describe, expect, it } from '@jest/globals';
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { ApiError } from './api-error.js';
+import { CallerIdentity } from './caller-identity.js';
+
+const refusal = async (promise: Promise<unknown>) => {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ApiError)
+      return { status: error.getStatus(), code: error.code, message: error.message };
+    throw error;
+  }
+  throw new Error('expected a refusal');
+};
+
+describe('CallerIdentity', () => {
+  it('in DECLARED mode takes the body field, and requires it', async () => {
+    const identity = await CallerIdentity.fromConfig(null, 'test');
+    expect(identity.mode).toBe('DECLARED');
+    expect(await identity.principalOf('Bearer whatever', 'finance:li', 'by')).toBe('finance:li');
+    expect(await identity.authenticated(undefined)).toBeNull();
+    expect(await refusal(identity.principalOf(undefined, undefined, 'by'))).toMatchObject({
+      status: 400,
+      code: 'REQUEST.INVALID',
+      message: 'by: required (who is acting)',
+    });
+  });
+
+  it('verifies RS256 tokens with the provider’s public key: sub is the caller, audience enforced', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const identity = await CallerIdentity.fromConfig(
+      { jwtPublicKey: await exportSPKI(publicKey), jwtAlgorithm: 'RS256', audience: 'cse' },
+      'test',
+    );
+    const sign = (sub: string, audience: string) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'RS256' })
+        .setSubject(sub)
+        .setAudience(audience)
+        .setExpirationTime('1m')
+        .sign(privateKey);
+    expect(await identity.principalOf(`Bearer ${await sign('finance:li', 'cse')}`, undefined, 'actor')).toBe(
+      'finance:li',
+    );
+    expect(await identity.authenticated(`Bearer ${await sign('ops:zhao', 'cse')}`)).toBe('ops:zhao');
+    expect(
+      await refusal(identity.principalOf(`Bearer ${await sign('finance:li', 'other')}`, undefined, 'actor')),
+    ).toMatchObject({
+      status: 401,
+      code: 'AUTH.UNAUTHENTICATED',
+      message: expect.stringContaining('claim aud'),
+    });
+    expect(
+      await refusal(
+        identity.principalOf(`Bearer ${await sign('finance:li', 'cse')}`, 'finance:wang', 'actor'),
+      ),
+    ).toMatchObject({ status: 403, code: 'AUTH.PRINCIPAL_MISMATCH' });
+    // An HS256 token signed with the public key as a secret (algorithm confusion) is refused.
+    const confused = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('finance:li')
+      .setAudience('cse')
+      .setExpirationTime('1m')
+      .sign(new TextEncoder().encode(await exportSPKI(publicKey)));
+    expect(await refusal(identity.principalOf(`Bearer ${confused}`, undefined, 'actor'))).toMatchObject({
+      status: 401,
+      message: expect.stringContaining('algorithm'),
+    });
+  });
+});

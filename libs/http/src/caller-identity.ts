@@ -1,0 +1,127 @@
+import { Logger, type FactoryProvider, type InjectionToken } from '@nestjs/common';
+import type { HttpAuthConfig, PlatformConfig } from '@app/platform';
+import { errors, importSPKI, jwtVerify, type CryptoKey, type JWTVerifyOptions, type KeyObject } from 'jose';
+import { ApiError, REQUEST_INVALID } from './api-error.js';
+
+/** Nest injection token of a service's CallerIdentity (built from PlatformConfig.httpAuth). */
+export const CALLER_IDENTITY = Symbol('CALLER_IDENTITY');
+
+/** The CALLER_IDENTITY provider of a service's HTTP module; `configToken` provides its PlatformConfig. */
+export function callerIdentityProvider(configToken: InjectionToken, service: string): FactoryProvider {
+  return {
+    provide: CALLER_IDENTITY,
+    inject: [configToken],
+    useFactory: (config: PlatformConfig) => CallerIdentity.fromConfig(config.httpAuth, service),
+  };
+}
+
+export const AUTH_UNAUTHENTICATED = 'AUTH.UNAUTHENTICATED';
+export const AUTH_PRINCIPAL_MISMATCH = 'AUTH.PRINCIPAL_MISMATCH';
+
+const PRINCIPAL = /^[\p{L}\p{N}._:@-]{1,200}$/u;
+/** A token is checked with this much leeway on exp/nbf: clocks of two hosts never agree exactly. */
+const CLOCK_TOLERANCE_S = 30;
+
+/**
+ * Who is calling an HTTP command: what maker-checker compares, what the audit trail records.
+ *
+ * - TOKEN (production): `Authorization: Bearer <JWT>` signed by the identity provider (HS256 with a
+ *   shared secret, or RS256/PS256/ES256/EdDSA with its public key), not expired, with the configured
+ *   issuer and audience; the caller is its `sub`. A body field naming the caller (`by`, `actor`) may
+ *   be left out; if sent it must be the same principal, or the command is refused (403): nobody
+ *   acts in someone else's name.
+ * - DECLARED (development, no HTTP_AUTH_* set): the body field is the caller, as the request says.
+ *   A warning at boot says so.
+ */
+export class CallerIdentity {
+  private constructor(
+    readonly mode: 'TOKEN' | 'DECLARED',
+    private readonly key: Uint8Array | CryptoKey | KeyObject | null,
+    private readonly verifyOptions: JWTVerifyOptions,
+  ) {}
+
+  static async fromConfig(config: HttpAuthConfig | null, service: string): Promise<CallerIdentity> {
+    if (config === null) {
+      new Logger('CallerIdentity').warn(
+        `${service}: HTTP commands take the caller from the request body (development only); ` +
+          'set HTTP_AUTH_JWT_SECRET or HTTP_AUTH_JWT_PUBLIC_KEY_FILE to require bearer tokens',
+      );
+      return new CallerIdentity('DECLARED', null, {});
+    }
+    const common: JWTVerifyOptions = {
+      clockTolerance: CLOCK_TOLERANCE_S,
+      requiredClaims: ['sub', 'exp'],
+      ...(config.issuer === undefined ? {} : { issuer: config.issuer }),
+      ...(config.audience === undefined ? {} : { audience: config.audience }),
+    };
+    if (config.jwtSecret !== undefined)
+      return new CallerIdentity('TOKEN', new TextEncoder().encode(config.jwtSecret), {
+        ...common,
+        algorithms: ['HS256'],
+      });
+    const algorithm = config.jwtAlgorithm ?? 'RS256';
+    return new CallerIdentity('TOKEN', await importSPKI(config.jwtPublicKey!, algorithm), {
+      ...common,
+      algorithms: [algorithm],
+    });
+  }
+
+  /**
+   * For commands that name no caller in their body (a cycle close): in TOKEN mode the token's
+   * principal (401 without a valid one), in DECLARED mode null.
+   */
+  async authenticated(authorization: string | undefined): Promise<string | null> {
+    return this.mode === 'DECLARED' ? null : this.principalOf(authorization, undefined, 'caller');
+  }
+
+  /**
+   * The authenticated (or, in DECLARED mode, declared) principal of a command.
+   * @param authorization the Authorization header as received
+   * @param declared the body field naming the caller, if the client sent one
+   * @param field that field's name, for the messages
+   * @throws ApiError 401 AUTH.UNAUTHENTICATED, 403 AUTH.PRINCIPAL_MISMATCH, 400 REQUEST.INVALID
+   */
+  async principalOf(
+    authorization: string | undefined,
+    declared: string | undefined,
+    field: string,
+  ): Promise<string> {
+    if (this.mode === 'DECLARED') {
+      if (declared === undefined)
+        throw new ApiError(400, REQUEST_INVALID, `${field}: required (who is acting)`, {
+          issues: [{ path: field, message: 'required (who is acting)' }],
+        });
+      return declared;
+    }
+    const token = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization ?? '')?.[1];
+    if (token === undefined)
+      throw new ApiError(
+        401,
+        AUTH_UNAUTHENTICATED,
+        'a bearer token is required (Authorization: Bearer <JWT>)',
+      );
+    let subject: string | undefined;
+    try {
+      subject = (await jwtVerify(token, this.key!, this.verifyOptions)).payload.sub;
+    } catch (error) {
+      throw new ApiError(401, AUTH_UNAUTHENTICATED, `the bearer token was not accepted: ${describe(error)}`);
+    }
+    if (subject === undefined || !PRINCIPAL.test(subject))
+      throw new ApiError(401, AUTH_UNAUTHENTICATED, 'the bearer token names no usable principal (sub)');
+    if (declared !== undefined && declared !== subject)
+      throw new ApiError(
+        403,
+        AUTH_PRINCIPAL_MISMATCH,
+        `the token is ${subject}'s but ${field} says "${declared}"; nobody acts in someone else's name`,
+      );
+    return subject;
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'it has expired';
+  if (error instanceof errors.JWTClaimValidationFailed) return `claim ${error.claim} ${error.reason}`;
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'its signature does not verify';
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'its algorithm is not the configured one';
+  return 'it is malformed';
+}
