@@ -22,7 +22,7 @@ import { consumerLag, createKafka, topicName } from '@app/messaging';
 import { loadPlatformConfig } from '@app/platform';
 import { ensureKafka } from './kafka-lib.mjs';
 import { ensurePostgres } from './postgres.mjs';
-import { migrateCommand } from '../apps/cli/src/commands/db.command.js';
+import { migrateCommand, rolesCommand } from '../apps/cli/src/commands/db.command.js';
 import { publishCommand } from '../apps/cli/src/commands/publish.command.js';
 import { transactionSummaryCommand } from '../apps/cli/src/commands/transactions.command.js';
 import { SAMPLES_DIR } from '../test/support/samples.js';
@@ -65,6 +65,7 @@ import { CLEARING_SCHEMA, clearingMigrations } from '../apps/clearing/src/migrat
 import { clearingSummary } from '../apps/clearing/src/clearing/clearing-summary.js';
 
 const EVENTS_FILE = path.join(SAMPLES_DIR, 'internal-events.jsonl');
+const ROLE_PREFIX = 'cse_';
 const REPORT_CSV = path.resolve('.cache/demo/discrepancies-WECHAT-2026-11-22.csv');
 await mkdir(path.dirname(REPORT_CSV), { recursive: true });
 // Finance's approver (复核人): anyone but the submitter, which is the close itself.
@@ -83,6 +84,13 @@ const config = loadPlatformConfig('demo');
 
 step('migrations');
 await migrateCommand({});
+// The services run as least-privilege roles (ADR 012): their own schema, append-only ledger.
+// DEMO_SERVICE_ROLES=off keeps DATABASE_URL's user, for a server that wants passwords.
+const serviceRoles = process.env.DEMO_SERVICE_ROLES !== 'off';
+if (serviceRoles) {
+  step('service roles');
+  await rolesCommand({ prefix: ROLE_PREFIX });
+}
 
 step('reconciliation service');
 const service = await startService('reconciliation');
@@ -202,12 +210,21 @@ async function stopService(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** The service connects as its own role, which may not migrate: the demo migrated as the owner. */
+function serviceDatabaseEnv(name: string): Record<string, string> {
+  if (!serviceRoles) return {};
+  const url = new URL(process.env.DATABASE_URL!);
+  url.username = `${ROLE_PREFIX}${name === 'payout-gateway-simulator' ? 'payout_gateway' : name}`;
+  url.password = '';
+  return { DATABASE_URL: url.toString(), DB_MIGRATE_ON_BOOT: 'false' };
+}
+
 async function startService(name: string, env: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     ['--import', '@swc-node/register/esm-register', `apps/${name}/src/main.ts`],
     {
-      env: { ...process.env, HTTP_PORT: process.env.HTTP_PORT ?? '0', ...env },
+      env: { ...process.env, HTTP_PORT: process.env.HTTP_PORT ?? '0', ...serviceDatabaseEnv(name), ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );

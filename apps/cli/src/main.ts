@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Command, Option } from 'commander';
 import { clearingCheckCommand, clearingSummaryCommand } from './commands/clearing.command.js';
-import { migrateCommand } from './commands/db.command.js';
+import { migrateCommand, rolesCommand } from './commands/db.command.js';
 import { feesQuoteCommand, feesRulesCommand } from './commands/fees.command.js';
 import {
   ledgerBalanceCommand,
@@ -53,6 +53,15 @@ db.command('migrate')
   .addOption(json())
   .action(async (options: { json?: boolean }) => {
     await migrateCommand(options);
+  });
+db.command('roles')
+  .description(
+    "create or update one least-privilege login role per service (its own schema, append-only ledger); run after 'db migrate'",
+  )
+  .option('--prefix <P>', 'role name prefix', 'cse_')
+  .addOption(json())
+  .action(async (options: { prefix: string; json?: boolean }) => {
+    await rolesCommand(options);
   });
 
 const transactions = program

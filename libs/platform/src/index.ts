@@ -5,3 +5,4 @@ export * from './process/backoff.js';
 export * from './process/progress.js';
 export * from './database/bulk-write.js';
 export * from './csv.js';
+export * from './database/service-roles.js';
