@@ -10,3 +10,4 @@ export * from './retention.js';
 export * from './messaging.module.js';
 export * from './tokens.js';
 export * from './bootstrap.js';
+export * from './service-consumer.js';

@@ -1,14 +1,16 @@
-import {
-  Inject,
-  Injectable,
-  type BeforeApplicationShutdown,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { decodeSettlementPayoutResultV1, TOPIC, type SettlementPayoutResultV1 } from '@app/contracts';
 import { Ledger } from '@app/ledger';
-import { EventConsumer, KAFKA, PLATFORM_CONFIG, topicName, type Decoded } from '@app/messaging';
+import {
+  EventConsumer,
+  KAFKA,
+  ManagedConsumer,
+  messageDecoder,
+  PLATFORM_CONFIG,
+  topicName,
+} from '@app/messaging';
 import type { PlatformConfig } from '@app/platform';
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { SETTLEMENT_SCHEMA } from '../migrations/index.js';
 import { PayoutResultHandler } from './payout-result.handler.js';
@@ -22,10 +24,7 @@ import {
 
 export const PAYOUT_RESULT_GROUP = 'settlement.payout-result';
 
-export function decodePayoutResultMessage(message: KafkaMessage): Decoded<SettlementPayoutResultV1> {
-  const result = decodeSettlementPayoutResultV1(message.value);
-  return result.ok ? { ok: true, eventId: result.value.eventId, value: result.value } : result;
-}
+export const decodePayoutResultMessage = messageDecoder(decodeSettlementPayoutResultV1);
 
 export interface PayoutResultConsumerSettings {
   topicPrefix: string;
@@ -61,7 +60,7 @@ export function createPayoutResultConsumer(
 }
 
 @Injectable()
-export class PayoutResultConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class PayoutResultConsumer extends ManagedConsumer<SettlementPayoutResultV1> {
   readonly consumer: EventConsumer<SettlementPayoutResultV1>;
 
   constructor(
@@ -70,6 +69,7 @@ export class PayoutResultConsumer implements OnApplicationBootstrap, BeforeAppli
     ledger: Ledger,
     @Inject(PLATFORM_CONFIG) config: PlatformConfig,
   ) {
+    super();
     this.consumer = createPayoutResultConsumer(kafka, dataSource, ledger, {
       topicPrefix: config.kafkaTopicPrefix,
       topicPartitions: config.kafkaTopicPartitions,
@@ -77,13 +77,5 @@ export class PayoutResultConsumer implements OnApplicationBootstrap, BeforeAppli
       payouts: payoutServiceOptionsOf(config),
       policy: payoutRetryPolicyOf(config),
     });
-  }
-
-  async onApplicationBootstrap(): Promise<void> {
-    await this.consumer.start();
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.consumer.stop();
   }
 }

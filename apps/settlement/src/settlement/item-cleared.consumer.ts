@@ -1,30 +1,29 @@
-import {
-  Inject,
-  Injectable,
-  type BeforeApplicationShutdown,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { decodeClearingItemClearedV1, TOPIC, type ClearingItemClearedV1 } from '@app/contracts';
-import { EventConsumer, KAFKA, PLATFORM_CONFIG, topicName, type Decoded } from '@app/messaging';
+import {
+  EventConsumer,
+  KAFKA,
+  ManagedConsumer,
+  messageDecoder,
+  PLATFORM_CONFIG,
+  serviceConsumerOptions,
+} from '@app/messaging';
 import type { PlatformConfig } from '@app/platform';
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { SETTLEMENT_SCHEMA } from '../migrations/index.js';
 import { ClearedItemHandler } from './cleared-item.store.js';
 
 export const ITEM_CLEARED_GROUP = 'settlement.item-cleared';
 
-export function decodeItemClearedMessage(message: KafkaMessage): Decoded<ClearingItemClearedV1> {
-  const result = decodeClearingItemClearedV1(message.value);
-  return result.ok ? { ok: true, eventId: result.value.eventId, value: result.value } : result;
-}
+export const decodeItemClearedMessage = messageDecoder(decodeClearingItemClearedV1);
 
 /**
  * Consumes clearing.item-cleared.v1 into settlement.cleared_item, once per event id (inbox in the
  * same transaction); a message the contract refuses goes to the DLQ (ADR 003).
  */
 @Injectable()
-export class ItemClearedConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class ItemClearedConsumer extends ManagedConsumer<ClearingItemClearedV1> {
   readonly consumer: EventConsumer<ClearingItemClearedV1>;
 
   constructor(
@@ -32,23 +31,13 @@ export class ItemClearedConsumer implements OnApplicationBootstrap, BeforeApplic
     dataSource: DataSource,
     @Inject(PLATFORM_CONFIG) config: PlatformConfig,
   ) {
+    super();
     this.consumer = new EventConsumer(kafka, dataSource, {
       name: 'item-cleared',
-      groupId: `${config.kafkaTopicPrefix}${ITEM_CLEARED_GROUP}`,
-      topic: topicName(config.kafkaTopicPrefix, TOPIC.clearingItemClearedV1),
+      ...serviceConsumerOptions(config, ITEM_CLEARED_GROUP, TOPIC.clearingItemClearedV1),
       schema: SETTLEMENT_SCHEMA,
       decode: decodeItemClearedMessage,
       handler: new ClearedItemHandler(),
-      topicPartitions: config.kafkaTopicPartitions,
-      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
     });
-  }
-
-  async onApplicationBootstrap(): Promise<void> {
-    await this.consumer.start();
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.consumer.stop();
   }
 }
