@@ -100,6 +100,13 @@ export function parseDecimalString(value: unknown): Decimal {
  * Immutable; arithmetic across currencies is a programmer error and throws InvariantError.
  */
 export class Money {
+  /**
+   * The canonical text, rendered once: amounts are written to COPY rows, hashes and events several
+   * times each, and Decimal#toFixed is the costliest thing Money does. A private field is not a
+   * property, so Object.freeze leaves it writable while the value itself stays frozen.
+   */
+  #text: string | undefined;
+
   private constructor(
     private readonly value: Decimal,
     readonly currency: CurrencyCode,
@@ -141,7 +148,13 @@ export class Money {
     const error = Money.validate(amount, currency, opts);
     if (error !== undefined) throw error;
     const [code, unit] = Money.currencyOf(currency);
-    return Money.create(new MoneyDecimal(amount as string), code, unit);
+    const money = Money.create(new MoneyDecimal(amount as string), code, unit);
+    // A literal already at the currency's scale is the canonical text (validate ruled out
+    // exponents, leading zeros and '+'); zero is left to toFixed, which never says "-0.00".
+    const text = amount as string;
+    const dot = text.indexOf('.');
+    if ((dot === -1 ? 0 : text.length - dot - 1) === unit && !money.isZero()) money.#text = text;
+    return money;
   }
 
   /**
@@ -304,7 +317,7 @@ export class Money {
 
   /** Fixed scale at the currency's minor unit, never an exponent: "100.00", JPY "100", BHD "1.000". */
   toString(): string {
-    return this.value.toFixed(this.minorUnit);
+    return (this.#text ??= this.value.toFixed(this.minorUnit));
   }
 
   /** The wire form. Currency travels beside the amount, as in every contract. */

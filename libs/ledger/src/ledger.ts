@@ -1,5 +1,12 @@
 import { Money, invariant } from '@app/contracts';
-import { backoffDelayMs, copyRows, fastPathUnlessDuplicate, isUniqueViolation, sleep } from '@app/platform';
+import {
+  backoffDelayMs,
+  copyRows,
+  fastPathUnlessDuplicate,
+  isUniqueViolation,
+  reserveIds,
+  sleep,
+} from '@app/platform';
 import type { EntityManager, QueryRunner } from 'typeorm';
 import type { AccountTemplateDefinition, Side } from './chart.js';
 import { normalBalance, validateEntry, type EntryDraft, type ValidEntry } from './journal-entry.js';
@@ -324,11 +331,8 @@ export class Ledger {
     // violation and falls back to the upsert path, which sorts replays from conflicts.
     let fresh = keys.filter((k) => !replayed.has(k)).map((k) => byKey.get(k)!);
     if (fresh.length > 0) {
-      const ids = await tx.query<{ id: string }[]>(
-        `SELECT nextval(pg_get_serial_sequence('ledger.journal_entry', 'id'))::text AS id FROM generate_series(1, $1)`,
-        [fresh.length],
-      );
-      fresh.forEach((e, i) => entryIds.set(e.draft.idempotencyKey, ids[i]!.id));
+      const ids = await reserveIds(tx, 'ledger.journal_entry', 'id', fresh.length);
+      fresh.forEach((e, i) => entryIds.set(e.draft.idempotencyKey, ids[i]!));
       const entryRow = (e: ValidEntry) => [
         entryIds.get(e.draft.idempotencyKey)!,
         e.draft.idempotencyKey,

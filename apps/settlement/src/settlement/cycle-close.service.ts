@@ -1,6 +1,6 @@
 import { Money } from '@app/contracts';
 import { Ledger, LedgerError, type EntryDraft } from '@app/ledger';
-import { copyRows } from '@app/platform';
+import { copyRows, reserveIds } from '@app/platform';
 import type { DataSource, EntityManager } from 'typeorm';
 import {
   addCalendarDays,
@@ -392,12 +392,8 @@ export class CycleCloseService {
     if (ordered.length === 0) return [];
 
     // ---- assign the items; their sums come back from the same statement ------------------------
-    const ids = await tx.query<{ id: string }[]>(
-      `SELECT nextval(pg_get_serial_sequence('settlement.settlement_record', 'id'))::text AS id
-       FROM generate_series(1, $1)`,
-      [ordered.length],
-    );
-    ordered.forEach((p, i) => (p.recordId = ids[i]!.id));
+    const ids = await reserveIds(tx, 'settlement.settlement_record', 'id', ordered.length);
+    ordered.forEach((p, i) => (p.recordId = ids[i]!));
     const assignments = ordered.flatMap((p) =>
       p.dates.map((d) => [p.merchantId, p.currency, d, p.recordId!]),
     );

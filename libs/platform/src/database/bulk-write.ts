@@ -108,3 +108,36 @@ export async function fastPathUnlessDuplicate<T>(
     return slow();
   }
 }
+
+/** Sequence names by "table.column", resolved once per process (they change only by migration). */
+const sequenceNames = new Map<string, string>();
+
+/**
+ * Takes `count` ids from the sequence behind `qualifiedTable`.`column`, for rows about to be
+ * COPYed (COPY returns nothing, so the ids are known beforehand). The sequence is named literally:
+ * `nextval(pg_get_serial_sequence(…))` would look it up again for every row, 15× slower.
+ */
+export async function reserveIds(
+  tx: EntityManager,
+  qualifiedTable: string,
+  column: string,
+  count: number,
+): Promise<string[]> {
+  if (count === 0) return [];
+  const key = `${qualifiedTable}.${column}`;
+  let sequence = sequenceNames.get(key);
+  if (sequence === undefined) {
+    const [row] = await tx.query<{ name: string | null }[]>('SELECT pg_get_serial_sequence($1, $2) AS name', [
+      qualifiedTable,
+      column,
+    ]);
+    if (!row?.name || !/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/.test(row.name))
+      throw new Error(`${key} has no sequence of a plain name (got ${String(row?.name)})`);
+    sequenceNames.set(key, (sequence = row.name));
+  }
+  const rows = await tx.query<{ id: string }[]>(
+    `SELECT nextval('${sequence}'::regclass)::text AS id FROM generate_series(1, $1)`,
+    [count],
+  );
+  return rows.map((r) => r.id);
+}
