@@ -1,15 +1,18 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import fc from 'fast-check';
-import { contractJsonSchema } from '../json-schema.js';
 import {
-  type ClearingItemClearedV1,
   clearingItemClearedEventId,
   clearingItemClearedV1Schema,
   decodeClearingItemClearedV1,
   parseClearingItemClearedV1,
 } from './clearing-item-cleared.v1.js';
-import { CONTRACTS } from './index.js';
+import {
+  contractSpec,
+  expectMd5Uuid,
+  expectOneEventIdPerKey,
+  itIsRegistered,
+  junkOf,
+  mutatedEvents,
+} from './contract-spec-support.js';
 
 /** The sample day's first payment: 239.54 paid, fee 0.6% = 1.44, channel line fee 1.44. */
 const payment = {
@@ -73,34 +76,19 @@ const refundEvent: Record<string, unknown> = Object.fromEntries(
   Object.entries(refund).filter(([, v]) => v !== undefined),
 );
 
-function reasonOf(input: unknown): string {
-  const result = parseClearingItemClearedV1(input);
-  if (result.ok) throw new Error(`expected a rejection, got ${JSON.stringify(result.value)}`);
-  return result.reason;
-}
-
-function valueOf(input: unknown): ClearingItemClearedV1 {
-  const result = parseClearingItemClearedV1(input);
-  if (!result.ok) throw new Error(`expected success, got: ${result.reason}`);
-  return result.value;
-}
+const { reasonOf, valueOf, itAgreesWithTheFullSchema } = contractSpec({
+  parse: parseClearingItemClearedV1,
+  decode: decodeClearingItemClearedV1,
+  schema: clearingItemClearedV1Schema,
+});
 
 describe('clearingItemClearedEventId', () => {
   it("equals Postgres md5('clearing.item-cleared.v1:' || transaction event id)::uuid", () => {
-    const hex = createHash('md5').update('clearing.item-cleared.v1:e1').digest('hex');
-    expect(clearingItemClearedEventId('e1').replaceAll('-', '')).toBe(hex);
-    expect(clearingItemClearedEventId('e1')).toMatch(
-      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
-    );
+    expectMd5Uuid(clearingItemClearedEventId('e1'), 'clearing.item-cleared.v1:e1');
   });
 
   it('is deterministic and differs per transaction', () => {
-    fc.assert(
-      fc.property(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), (a, b) => {
-        expect(clearingItemClearedEventId(a)).toBe(clearingItemClearedEventId(a));
-        if (a !== b) expect(clearingItemClearedEventId(a)).not.toBe(clearingItemClearedEventId(b));
-      }),
-    );
+    expectOneEventIdPerKey(clearingItemClearedEventId, 40);
   });
 });
 
@@ -217,14 +205,10 @@ describe('decodeClearingItemClearedV1', () => {
 });
 
 describe('clearing.item-cleared.v1 JSON Schema', () => {
-  const contract = CONTRACTS.find((c) => c.topic === 'clearing.item-cleared.v1');
-
-  it('is registered with its name and version', () => {
-    expect(contract).toMatchObject({ name: 'ClearingItemCleared', version: 1 });
-  });
+  const jsonSchema = itIsRegistered('clearing.item-cleared.v1', { name: 'ClearingItemCleared', version: 1 });
 
   it('shows the required fields, the signed figures and the presence rules by type', () => {
-    const schema = contractJsonSchema(contract!) as {
+    const schema = jsonSchema() as {
       required: string[];
       properties: Record<string, { pattern?: string; enum?: string[] }>;
       allOf: unknown[];
@@ -262,8 +246,8 @@ describe('clearing.item-cleared.v1 JSON Schema', () => {
 });
 
 describe('clearing.item-cleared.v1 fast path', () => {
-  const junk = fc.oneof(
-    fc.constantFrom(
+  const junk = junkOf(
+    [
       undefined,
       null,
       '',
@@ -279,37 +263,15 @@ describe('clearing.item-cleared.v1 fast path', () => {
       'REFUND',
       'PAYMENT',
       'R1',
-    ),
-    fc.jsonValue({ maxDepth: 1 }),
+    ],
+    { jsonMaxDepth: 1, strings: false },
   );
-  const fields = [...Object.keys(payment), 'refundNo', 'paymentTransactionEventId', 'extra'];
-  const mutated = fc
-    .record({
-      base: fc.constantFrom<Record<string, unknown>>(payment, withCoupon, refundEvent),
-      changes: fc.array(fc.tuple(fc.constantFrom(...fields), junk), { maxLength: 3 }),
-    })
-    .map(({ base, changes }) => {
-      const event: Record<string, unknown> = { ...base };
-      for (const [key, value] of changes) event[key] = value;
-      return event;
-    });
-
-  it('agrees with the full schema on every verdict and value', () => {
-    let accepted = 0;
-    fc.assert(
-      fc.property(mutated, (event) => {
-        const fast = parseClearingItemClearedV1(event);
-        const full = clearingItemClearedV1Schema.safeParse(event);
-        expect(fast.ok).toBe(full.success);
-        if (fast.ok) {
-          accepted++;
-          expect(fast.value).toEqual(full.data);
-        } else {
-          expect(fast.reason).not.toContain('\n');
-        }
-      }),
-      { numRuns: 3000 },
-    );
-    expect(accepted).toBeGreaterThan(100);
+  const mutated = mutatedEvents({
+    bases: [payment, withCoupon, refundEvent],
+    junk,
+    fields: [...Object.keys(payment), 'refundNo', 'paymentTransactionEventId', 'extra'],
+    maxChanges: 3,
   });
+
+  itAgreesWithTheFullSchema(mutated, { numRuns: 3000, minAccepted: 100 });
 });

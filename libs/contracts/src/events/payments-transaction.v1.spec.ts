@@ -3,8 +3,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { EVENT_MAX_BYTES } from './contract.js';
 import { SAMPLES_DIR } from '../../../../test/support/samples.js';
+import { contractSpec, junkOf, mutatedEvents } from './contract-spec-support.js';
 import {
-  type PaymentsTransactionV1,
   decodePaymentsTransactionV1,
   parsePaymentsTransactionV1,
   paymentsTransactionV1Schema,
@@ -32,17 +32,11 @@ const refund = {
   amount: '57.45',
 } as const;
 
-function reasonOf(input: unknown): string {
-  const result = parsePaymentsTransactionV1(input);
-  if (result.ok) throw new Error(`expected a rejection, got ${JSON.stringify(result.value)}`);
-  return result.reason;
-}
-
-function valueOf(input: unknown): PaymentsTransactionV1 {
-  const result = parsePaymentsTransactionV1(input);
-  if (!result.ok) throw new Error(`expected success, got: ${result.reason}`);
-  return result.value;
-}
+const { reasonOf, valueOf, itRejectsEach, itDecodes, itAgreesWithTheFullSchema } = contractSpec({
+  parse: parsePaymentsTransactionV1,
+  decode: decodePaymentsTransactionV1,
+  schema: paymentsTransactionV1Schema,
+});
 
 describe('payments.transaction.v1 samples', () => {
   it('decodes every line of the shared sample file', () => {
@@ -116,7 +110,7 @@ describe('payments.transaction.v1 accepts', () => {
 });
 
 describe('payments.transaction.v1 rejects, naming each bad field in one line', () => {
-  it.each<[string, Record<string, unknown>, string]>([
+  itRejectsEach([
     [
       'amount as a JSON number',
       { ...payment, amount: 239.54 },
@@ -245,9 +239,7 @@ describe('payments.transaction.v1 rejects, naming each bad field in one line', (
       { ...payment, metadata: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, i])) },
       'metadata: has 33 keys; at most 32 allowed',
     ],
-  ])('%s', (_, input, reason) => {
-    expect(reasonOf(input)).toBe(reason);
-  });
+  ]);
 
   it('lists every problem at once, cross-field ones included', () => {
     expect(reasonOf({ ...payment, amount: 239.54, merchantId: undefined })).toBe(
@@ -309,13 +301,7 @@ describe('payments.transaction.v1 rejects, naming each bad field in one line', (
 });
 
 describe('decodePaymentsTransactionV1', () => {
-  it('decodes a Buffer and a string', () => {
-    const line = JSON.stringify(payment);
-    expect(decodePaymentsTransactionV1(Buffer.from(line))).toEqual({ ok: true, value: payment });
-    expect(decodePaymentsTransactionV1(line)).toEqual({ ok: true, value: payment });
-  });
-
-  it.each<[string, Buffer | string | null | undefined, string | RegExp]>([
+  itDecodes(payment, [
     ['a null value (tombstone)', null, 'empty message value (null)'],
     ['an undefined value', undefined, 'empty message value (null)'],
     ['an empty buffer', Buffer.alloc(0), 'empty message value'],
@@ -334,11 +320,7 @@ describe('decodePaymentsTransactionV1', () => {
       JSON.stringify({ ...payment, amount: 239.54 }),
       'amount: must be a decimal string, got a JSON number (239.54)',
     ],
-  ])('reports %s', (_, value, reason) => {
-    const result = decodePaymentsTransactionV1(value);
-    expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.reason).toMatch(reason);
-  });
+  ]);
 
   it('keeps an invalid-JSON reason short and on one line', () => {
     const result = decodePaymentsTransactionV1(`{"a":"${'x'.repeat(10_000)}`);
@@ -351,9 +333,8 @@ describe('decodePaymentsTransactionV1', () => {
 });
 
 describe('payments.transaction.v1 fast path', () => {
-  // Mutations of a valid event: the compiled fast path must give the full schema's verdict.
-  const junk = fc.oneof(
-    fc.constantFrom(
+  const junk = junkOf(
+    [
       undefined,
       null,
       '',
@@ -380,9 +361,8 @@ describe('payments.transaction.v1 fast path', () => {
       '2026-11-22T21:49:20',
       'R1',
       'M 1',
-    ),
-    fc.jsonValue({ maxDepth: 2 }),
-    fc.string({ maxLength: 8 }),
+    ],
+    { jsonMaxDepth: 2 },
   );
   const coupon = fc.oneof(
     fc.record({
@@ -392,43 +372,16 @@ describe('payments.transaction.v1 fast path', () => {
     }),
     junk,
   );
-  const fields = [...Object.keys(refund), 'channelTxnId', 'paymentMethod', 'metadata', 'extra'];
-  const mutated = fc
-    .record({
-      base: fc.constantFrom<Record<string, unknown>>(payment, refund, {
-        ...payment,
-        currency: 'JPY',
-        amount: '1500',
-      }),
-      changes: fc.array(fc.tuple(fc.constantFrom(...fields), junk), { maxLength: 3 }),
-      coupon: fc.option(coupon, { nil: undefined }),
-    })
-    .map(({ base, changes, coupon: c }) => {
-      const event: Record<string, unknown> = { ...base };
-      for (const [key, value] of changes) event[key] = value;
-      if (c !== undefined) event.coupon = c;
-      return event;
-    });
-
-  it('agrees with the full schema on every verdict and value', () => {
-    let accepted = 0;
-    fc.assert(
-      fc.property(mutated, (event) => {
-        const fast = parsePaymentsTransactionV1(event);
-        const full = paymentsTransactionV1Schema.safeParse(event);
-        expect(fast.ok).toBe(full.success);
-        if (fast.ok) {
-          accepted++;
-          expect(fast.value).toEqual(full.data);
-        } else {
-          expect(fast.reason.length).toBeGreaterThan(0);
-          expect(fast.reason).not.toContain('\n');
-        }
-      }),
-      { numRuns: 5000 },
-    );
-    expect(accepted).toBeGreaterThan(300);
+  const mutated = mutatedEvents({
+    bases: [payment, refund, { ...payment, currency: 'JPY', amount: '1500' }],
+    junk,
+    fields: [...Object.keys(refund), 'channelTxnId', 'paymentMethod', 'metadata', 'extra'],
+    maxChanges: 3,
+    // The coupon, when there is one, is a well-formed one or junk, set after the field changes.
+    replacements: { coupon: fc.option(coupon, { nil: undefined }) },
   });
+
+  itAgreesWithTheFullSchema(mutated, { numRuns: 5000, minAccepted: 300 });
 
   it('parses 100k sample events well under a second', () => {
     const events = sampleLines.map((line) => JSON.parse(line) as unknown);

@@ -1,10 +1,14 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { contractJsonSchema } from '../json-schema.js';
-import { CONTRACTS } from './index.js';
 import {
-  type ReconItemMatchedV1,
+  UNREADABLE_MESSAGE_VALUES,
+  contractSpec,
+  itIsRegistered,
+  junkOf,
+  mutatedEvents,
+} from './contract-spec-support.js';
+import {
   decodeReconItemMatchedV1,
   parseReconItemMatchedV1,
   reconItemMatchedEventId,
@@ -62,17 +66,11 @@ const released = {
   transaction: matched.transaction,
 } as const;
 
-function reasonOf(input: unknown): string {
-  const result = parseReconItemMatchedV1(input);
-  if (result.ok) throw new Error(`expected a rejection, got ${JSON.stringify(result.value)}`);
-  return result.reason;
-}
-
-function valueOf(input: unknown): ReconItemMatchedV1 {
-  const result = parseReconItemMatchedV1(input);
-  if (!result.ok) throw new Error(`expected success, got: ${result.reason}`);
-  return result.value;
-}
+const { reasonOf, valueOf, itRejectsEach, itDecodes, itAgreesWithTheFullSchema } = contractSpec({
+  parse: parseReconItemMatchedV1,
+  decode: decodeReconItemMatchedV1,
+  schema: reconItemMatchedV1Schema,
+});
 
 function withTransaction(changes: Record<string, unknown>): Record<string, unknown> {
   return { ...matched, transaction: { ...matched.transaction, ...changes } };
@@ -200,7 +198,7 @@ describe('recon.item-matched.v1 accepts', () => {
 });
 
 describe('recon.item-matched.v1 rejects, naming each bad field in one line', () => {
-  it.each<[string, unknown, string]>([
+  itRejectsEach([
     ['a missing eventId', { ...matched, eventId: undefined }, 'eventId: required'],
     [
       'an eventId that is no uuid',
@@ -459,9 +457,7 @@ describe('recon.item-matched.v1 rejects, naming each bad field in one line', () 
       `statementLine.tradeTime: "2026-11-22 24:00:00" is not a local date-time 'YYYY-MM-DD HH:mm:ss'`,
     ],
     ['a line without tradeTime', withLine({ tradeTime: undefined }), 'statementLine.tradeTime: required'],
-  ])('%s', (_, input, reason) => {
-    expect(reasonOf(input)).toBe(reason);
-  });
+  ]);
 
   it('lists every problem at once, cross-field ones included', () => {
     expect(
@@ -493,39 +489,21 @@ describe('recon.item-matched.v1 rejects, naming each bad field in one line', () 
 });
 
 describe('decodeReconItemMatchedV1', () => {
-  it('decodes a Buffer and a string', () => {
-    const line = JSON.stringify(matched);
-    expect(decodeReconItemMatchedV1(Buffer.from(line))).toEqual({ ok: true, value: matched });
-    expect(decodeReconItemMatchedV1(line)).toEqual({ ok: true, value: matched });
-  });
-
-  it.each<[string, Buffer | string | null, string | RegExp]>([
-    ['a null value (tombstone)', null, 'empty message value (null)'],
-    ['an empty buffer', Buffer.alloc(0), 'empty message value'],
-    ['truncated JSON', '{"eventId":', /^invalid JSON: /],
-    ['bad UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 'message value is not valid UTF-8'],
+  itDecodes(matched, [
+    ...UNREADABLE_MESSAGE_VALUES,
     [
       'a bad field',
       JSON.stringify({ ...matched, matchRunId: 41 }),
       'matchRunId: must be a string, got a JSON number (41)',
     ],
-  ])('reports %s', (_, value, reason) => {
-    const result = decodeReconItemMatchedV1(value);
-    expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.reason).toMatch(reason);
-  });
+  ]);
 });
 
 describe('recon.item-matched.v1 JSON Schema', () => {
-  const contract = CONTRACTS.find((c) => c.topic === 'recon.item-matched.v1');
-
-  it('is registered with its name and version', () => {
-    expect(contract).toMatchObject({ name: 'ReconItemMatched', version: 1 });
-  });
+  const jsonSchema = itIsRegistered('recon.item-matched.v1', { name: 'ReconItemMatched', version: 1 });
 
   it('tells publishers the required fields, the id and money formats and the conditional rules', () => {
-    if (contract === undefined) throw new Error('recon.item-matched.v1 is not registered');
-    const schema = contractJsonSchema(contract) as {
+    const schema = jsonSchema() as {
       $id: string;
       title: string;
       required: string[];
@@ -584,8 +562,8 @@ describe('recon.item-matched.v1 JSON Schema', () => {
 });
 
 describe('recon.item-matched.v1 fast path', () => {
-  const junk = fc.oneof(
-    fc.constantFrom(
+  const junk = junkOf(
+    [
       undefined,
       null,
       '',
@@ -615,53 +593,31 @@ describe('recon.item-matched.v1 fast path', () => {
       '2026-02-29',
       '2026-11-22 24:00:00',
       'R1',
-    ),
-    fc.jsonValue({ maxDepth: 2 }),
-    fc.string({ maxLength: 8 }),
+    ],
+    { jsonMaxDepth: 2 },
   );
-  const topFields = [...Object.keys(matched), 'discrepancyId', 'extra'];
-  const transactionFields = [...Object.keys(refundTransaction), 'coupon', 'channelTxnId', 'paymentMethod'];
-  const lineFields = [...Object.keys(matched.statementLine), 'channelTxnId'];
-  const mutated = fc
-    .record({
-      base: fc.constantFrom<Record<string, unknown>>(matched, refund, released),
-      top: fc.array(fc.tuple(fc.constantFrom(...topFields), junk), { maxLength: 2 }),
-      transaction: fc.array(fc.tuple(fc.constantFrom(...transactionFields), junk), { maxLength: 2 }),
-      line: fc.array(fc.tuple(fc.constantFrom(...lineFields), junk), { maxLength: 2 }),
-    })
-    .map(({ base, top, transaction, line }) => {
-      const event: Record<string, unknown> = { ...base };
-      const txn: Record<string, unknown> = { ...(base.transaction as object) };
-      for (const [key, value] of transaction) txn[key] = value;
-      event.transaction = txn;
-      if (line.length > 0) {
-        const l: Record<string, unknown> = { ...matched.statementLine };
-        for (const [key, value] of line) l[key] = value;
-        event.statementLine = l;
-      }
-      for (const [key, value] of top) event[key] = value;
-      return event;
-    });
-
-  it('agrees with the full schema on every verdict and value', () => {
-    let accepted = 0;
-    fc.assert(
-      fc.property(mutated, (event) => {
-        const fast = parseReconItemMatchedV1(event);
-        const full = reconItemMatchedV1Schema.safeParse(event);
-        expect(fast.ok).toBe(full.success);
-        if (fast.ok) {
-          accepted++;
-          expect(fast.value).toEqual(full.data);
-        } else {
-          expect(fast.reason.length).toBeGreaterThan(0);
-          expect(fast.reason).not.toContain('\n');
-        }
-      }),
-      { numRuns: 5000 },
-    );
-    // Enough valid events to mean something (the mutator leaves ~6% valid, so ~300 of 5,000 on
-    // average; the bound sits well below that so a random seed cannot fail it).
-    expect(accepted).toBeGreaterThan(150);
+  const mutated = mutatedEvents({
+    bases: [matched, refund, released],
+    junk,
+    fields: [...Object.keys(matched), 'discrepancyId', 'extra'],
+    maxChanges: 2,
+    nested: [
+      {
+        key: 'transaction',
+        fields: [...Object.keys(refundTransaction), 'coupon', 'channelTxnId', 'paymentMethod'],
+        maxChanges: 2,
+      },
+      // A released item has no line of its own: a changed line starts from the matched one.
+      {
+        key: 'statementLine',
+        fields: [...Object.keys(matched.statementLine), 'channelTxnId'],
+        maxChanges: 2,
+        from: matched.statementLine,
+      },
+    ],
   });
+
+  // Enough valid events to mean something (the mutator leaves ~6% valid, so ~300 of 5,000 on
+  // average; the bound sits well below that so a random seed cannot fail it).
+  itAgreesWithTheFullSchema(mutated, { numRuns: 5000, minAccepted: 150 });
 });

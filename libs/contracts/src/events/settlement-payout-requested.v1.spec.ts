@@ -1,10 +1,14 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import fc from 'fast-check';
-import { contractJsonSchema } from '../json-schema.js';
-import { CONTRACTS } from './index.js';
 import {
-  type SettlementPayoutRequestedV1,
+  UNREADABLE_MESSAGE_VALUES,
+  contractSpec,
+  expectMd5Uuid,
+  expectOneEventIdPerKey,
+  itIsRegistered,
+  junkOf,
+  mutatedEvents,
+} from './contract-spec-support.js';
+import {
   decodeSettlementPayoutRequestedV1,
   parseSettlementPayoutRequestedV1,
   settlementPayoutRequestedEventId,
@@ -43,17 +47,11 @@ const retry = {
   memo: '结算 2026-11-22 周期 T+1',
 } as const;
 
-function reasonOf(input: unknown): string {
-  const result = parseSettlementPayoutRequestedV1(input);
-  if (result.ok) throw new Error(`expected a rejection, got ${JSON.stringify(result.value)}`);
-  return result.reason;
-}
-
-function valueOf(input: unknown): SettlementPayoutRequestedV1 {
-  const result = parseSettlementPayoutRequestedV1(input);
-  if (!result.ok) throw new Error(`expected success, got: ${result.reason}`);
-  return result.value;
-}
+const { reasonOf, valueOf, itRejectsEach, itDecodes, itAgreesWithTheFullSchema } = contractSpec({
+  parse: parseSettlementPayoutRequestedV1,
+  decode: decodeSettlementPayoutRequestedV1,
+  schema: settlementPayoutRequestedV1Schema,
+});
 
 const withAccount = (changes: Record<string, unknown>) => ({
   ...request,
@@ -63,21 +61,11 @@ const withAccount = (changes: Record<string, unknown>) => ({
 describe('settlementPayoutRequestedEventId', () => {
   it("equals Postgres md5('settlement.payout-requested.v1:' || attempt_id)::uuid", () => {
     // SELECT md5('settlement.payout-requested.v1:1042-1')::uuid
-    const hex = createHash('md5').update('settlement.payout-requested.v1:1042-1').digest('hex');
-    expect(settlementPayoutRequestedEventId('1042-1').replaceAll('-', '')).toBe(hex);
-    expect(settlementPayoutRequestedEventId('1042-1')).toMatch(
-      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
-    );
+    expectMd5Uuid(settlementPayoutRequestedEventId('1042-1'), 'settlement.payout-requested.v1:1042-1');
   });
 
   it('is deterministic and differs per attempt', () => {
-    fc.assert(
-      fc.property(fc.string({ maxLength: 64 }), fc.string({ maxLength: 64 }), (a, b) => {
-        expect(settlementPayoutRequestedEventId(a)).toBe(settlementPayoutRequestedEventId(a));
-        if (a !== b)
-          expect(settlementPayoutRequestedEventId(a)).not.toBe(settlementPayoutRequestedEventId(b));
-      }),
-    );
+    expectOneEventIdPerKey(settlementPayoutRequestedEventId, 64);
     expect(settlementPayoutRequestedEventId('1042-1')).not.toBe(settlementPayoutRequestedEventId('1042-2'));
   });
 });
@@ -123,7 +111,7 @@ describe('settlement.payout-requested.v1 accepts', () => {
 });
 
 describe('settlement.payout-requested.v1 rejects, naming each bad field in one line', () => {
-  it.each<[string, unknown, string]>([
+  itRejectsEach([
     ['a missing eventId', { ...request, eventId: undefined }, 'eventId: required'],
     [
       'an eventId that is no uuid',
@@ -301,9 +289,7 @@ describe('settlement.payout-requested.v1 rejects, naming each bad field in one l
       'memo: must be 1..140 characters, got 141',
     ],
     ['a null memo (omit it instead)', { ...request, memo: null }, 'memo: must be a string, got null'],
-  ])('%s', (_, input, reason) => {
-    expect(reasonOf(input)).toBe(reason);
-  });
+  ]);
 
   it('lists every problem at once, the amount scale included', () => {
     expect(
@@ -331,39 +317,24 @@ describe('settlement.payout-requested.v1 rejects, naming each bad field in one l
 });
 
 describe('decodeSettlementPayoutRequestedV1', () => {
-  it('decodes a Buffer and a string', () => {
-    const line = JSON.stringify(retry);
-    expect(decodeSettlementPayoutRequestedV1(Buffer.from(line))).toEqual({ ok: true, value: retry });
-    expect(decodeSettlementPayoutRequestedV1(line)).toEqual({ ok: true, value: retry });
-  });
-
-  it.each<[string, Buffer | string | null, string | RegExp]>([
-    ['a null value (tombstone)', null, 'empty message value (null)'],
-    ['an empty buffer', Buffer.alloc(0), 'empty message value'],
-    ['truncated JSON', '{"eventId":', /^invalid JSON: /],
-    ['bad UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 'message value is not valid UTF-8'],
+  itDecodes(retry, [
+    ...UNREADABLE_MESSAGE_VALUES,
     [
       'a bad field',
       JSON.stringify({ ...request, attemptNo: 0 }),
       'attemptNo: must be at least 1 (attempts count from 1), got 0',
     ],
-  ])('reports %s', (_, value, reason) => {
-    const result = decodeSettlementPayoutRequestedV1(value);
-    expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.reason).toMatch(reason);
-  });
+  ]);
 });
 
 describe('settlement.payout-requested.v1 JSON Schema', () => {
-  const contract = CONTRACTS.find((c) => c.topic === 'settlement.payout-requested.v1');
-
-  it('is registered with its name and version', () => {
-    expect(contract).toMatchObject({ name: 'SettlementPayoutRequested', version: 1 });
+  const jsonSchema = itIsRegistered('settlement.payout-requested.v1', {
+    name: 'SettlementPayoutRequested',
+    version: 1,
   });
 
   it('tells the gateway the key, the required fields, the formats and the idempotency rule', () => {
-    if (contract === undefined) throw new Error('settlement.payout-requested.v1 is not registered');
-    const schema = contractJsonSchema(contract) as {
+    const schema = jsonSchema() as {
       $id: string;
       title: string;
       required: string[];
@@ -415,8 +386,8 @@ describe('settlement.payout-requested.v1 JSON Schema', () => {
 });
 
 describe('settlement.payout-requested.v1 fast path', () => {
-  const junk = fc.oneof(
-    fc.constantFrom(
+  const junk = junkOf(
+    [
       undefined,
       null,
       '',
@@ -448,46 +419,20 @@ describe('settlement.payout-requested.v1 fast path', () => {
       'a\nb',
       '2026-02-29',
       '2028-02-29',
-    ),
-    fc.jsonValue({ maxDepth: 1 }),
-    fc.string({ maxLength: 8 }),
+    ],
+    { jsonMaxDepth: 1 },
   );
-  const topFields = [...Object.keys(request), 'memo', 'extra'];
-  const accountFields = [...Object.keys(request.payoutAccount), 'extra'];
-  const mutated = fc
-    .record({
-      base: fc.constantFrom<Record<string, unknown>>(request, retry),
-      top: fc.array(fc.tuple(fc.constantFrom(...topFields), junk), { maxLength: 2 }),
-      account: fc.array(fc.tuple(fc.constantFrom(...accountFields), junk), { maxLength: 2 }),
-    })
-    .map(({ base, top, account }) => {
-      const event: Record<string, unknown> = { ...base };
-      const acc: Record<string, unknown> = { ...(base.payoutAccount as object) };
-      for (const [key, value] of account) acc[key] = value;
-      event.payoutAccount = acc;
-      for (const [key, value] of top) event[key] = value;
-      return event;
-    });
-
-  it('agrees with the full schema on every verdict and value', () => {
-    let accepted = 0;
-    fc.assert(
-      fc.property(mutated, (event) => {
-        const fast = parseSettlementPayoutRequestedV1(event);
-        const full = settlementPayoutRequestedV1Schema.safeParse(event);
-        expect(fast.ok).toBe(full.success);
-        if (fast.ok) {
-          accepted++;
-          expect(fast.value).toEqual(full.data);
-        } else {
-          expect(fast.reason.length).toBeGreaterThan(0);
-          expect(fast.reason).not.toContain('\n');
-        }
-      }),
-      { numRuns: 5000 },
-    );
-    // The mutator leaves roughly a quarter of the events valid (~1,100-1,400 of 5,000); the bound
-    // sits far enough below that no seed fails it.
-    expect(accepted).toBeGreaterThan(500);
+  const mutated = mutatedEvents({
+    bases: [request, retry],
+    junk,
+    fields: [...Object.keys(request), 'memo', 'extra'],
+    maxChanges: 2,
+    nested: [
+      { key: 'payoutAccount', fields: [...Object.keys(request.payoutAccount), 'extra'], maxChanges: 2 },
+    ],
   });
+
+  // The mutator leaves roughly a quarter of the events valid (~1,100-1,400 of 5,000); the bound
+  // sits far enough below that no seed fails it.
+  itAgreesWithTheFullSchema(mutated, { numRuns: 5000, minAccepted: 500 });
 });

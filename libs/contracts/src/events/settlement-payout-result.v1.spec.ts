@@ -1,10 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import fc from 'fast-check';
-import { contractJsonSchema } from '../json-schema.js';
-import { CONTRACTS } from './index.js';
+import {
+  UNREADABLE_MESSAGE_VALUES,
+  contractSpec,
+  itIsRegistered,
+  junkOf,
+  mutatedEvents,
+} from './contract-spec-support.js';
 import {
   SETTLEMENT_PAYOUT_FAILURE_CODES,
-  type SettlementPayoutResultV1,
   decodeSettlementPayoutResultV1,
   parseSettlementPayoutResultV1,
   settlementPayoutResultV1Schema,
@@ -41,17 +44,11 @@ const timedOut = {
   failure: { code: 'TIMEOUT', transient: false },
 } as const;
 
-function reasonOf(input: unknown): string {
-  const result = parseSettlementPayoutResultV1(input);
-  if (result.ok) throw new Error(`expected a rejection, got ${JSON.stringify(result.value)}`);
-  return result.reason;
-}
-
-function valueOf(input: unknown): SettlementPayoutResultV1 {
-  const result = parseSettlementPayoutResultV1(input);
-  if (!result.ok) throw new Error(`expected success, got: ${result.reason}`);
-  return result.value;
-}
+const { reasonOf, valueOf, itRejectsEach, itDecodes, itAgreesWithTheFullSchema } = contractSpec({
+  parse: parseSettlementPayoutResultV1,
+  decode: decodeSettlementPayoutResultV1,
+  schema: settlementPayoutResultV1Schema,
+});
 
 const withFailure = (changes: Record<string, unknown>) => ({
   ...failed,
@@ -111,7 +108,7 @@ describe('settlement.payout-result.v1 accepts', () => {
 });
 
 describe('settlement.payout-result.v1 rejects, naming each bad field in one line', () => {
-  it.each<[string, unknown, string]>([
+  itRejectsEach([
     ['a missing eventId', { ...paid, eventId: undefined }, 'eventId: required'],
     [
       'an upper-case eventId (a second spelling of the same id)',
@@ -213,9 +210,7 @@ describe('settlement.payout-result.v1 rejects, naming each bad field in one line
       'amount: must be a decimal string, got a JSON number (9875.4)',
     ],
     ['a missing currency', { ...paid, currency: undefined }, 'currency: required'],
-  ])('%s', (_, input, reason) => {
-    expect(reasonOf(input)).toBe(reason);
-  });
+  ]);
 
   it('lists every problem at once, cross-field ones included', () => {
     expect(
@@ -247,39 +242,24 @@ describe('settlement.payout-result.v1 rejects, naming each bad field in one line
 });
 
 describe('decodeSettlementPayoutResultV1', () => {
-  it('decodes a Buffer and a string', () => {
-    const line = JSON.stringify(failed);
-    expect(decodeSettlementPayoutResultV1(Buffer.from(line))).toEqual({ ok: true, value: failed });
-    expect(decodeSettlementPayoutResultV1(line)).toEqual({ ok: true, value: failed });
-  });
-
-  it.each<[string, Buffer | string | null, string | RegExp]>([
-    ['a null value (tombstone)', null, 'empty message value (null)'],
-    ['an empty buffer', Buffer.alloc(0), 'empty message value'],
-    ['truncated JSON', '{"eventId":', /^invalid JSON: /],
-    ['bad UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 'message value is not valid UTF-8'],
+  itDecodes(failed, [
+    ...UNREADABLE_MESSAGE_VALUES,
     [
       'a bad field',
       JSON.stringify({ ...paid, bankReference: undefined }),
       'bankReference: required when status is PAID',
     ],
-  ])('reports %s', (_, value, reason) => {
-    const result = decodeSettlementPayoutResultV1(value);
-    expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.reason).toMatch(reason);
-  });
+  ]);
 });
 
 describe('settlement.payout-result.v1 JSON Schema', () => {
-  const contract = CONTRACTS.find((c) => c.topic === 'settlement.payout-result.v1');
-
-  it('is registered with its name and version', () => {
-    expect(contract).toMatchObject({ name: 'SettlementPayoutResult', version: 1 });
+  const jsonSchema = itIsRegistered('settlement.payout-result.v1', {
+    name: 'SettlementPayoutResult',
+    version: 1,
   });
 
   it('tells the gateway the key, the required fields, the codes and the presence rules by status', () => {
-    if (contract === undefined) throw new Error('settlement.payout-result.v1 is not registered');
-    const schema = contractJsonSchema(contract) as {
+    const schema = jsonSchema() as {
       title: string;
       required: string[];
       allOf: unknown[];
@@ -333,8 +313,8 @@ describe('settlement.payout-result.v1 JSON Schema', () => {
 });
 
 describe('settlement.payout-result.v1 fast path', () => {
-  const junk = fc.oneof(
-    fc.constantFrom(
+  const junk = junkOf(
+    [
       undefined,
       null,
       '',
@@ -361,48 +341,19 @@ describe('settlement.payout-result.v1 fast path', () => {
       'R1',
       { code: 'RATE_LIMITED', transient: true },
       { code: 'OTHER', transient: true },
-    ),
-    fc.jsonValue({ maxDepth: 1 }),
-    fc.string({ maxLength: 8 }),
+    ],
+    { jsonMaxDepth: 1 },
   );
-  const topFields = [...Object.keys(paid), 'failure', 'extra'];
-  const failureFields = ['code', 'transient', 'message', 'extra'];
-  const mutated = fc
-    .record({
-      base: fc.constantFrom<Record<string, unknown>>(paid, failed, timedOut),
-      top: fc.array(fc.tuple(fc.constantFrom(...topFields), junk), { maxLength: 2 }),
-      failure: fc.array(fc.tuple(fc.constantFrom(...failureFields), junk), { maxLength: 2 }),
-    })
-    .map(({ base, top, failure }) => {
-      const event: Record<string, unknown> = { ...base };
-      if (base.failure !== undefined) {
-        const f: Record<string, unknown> = { ...(base.failure as object) };
-        for (const [key, value] of failure) f[key] = value;
-        event.failure = f;
-      }
-      for (const [key, value] of top) event[key] = value;
-      return event;
-    });
-
-  it('agrees with the full schema on every verdict and value', () => {
-    let accepted = 0;
-    fc.assert(
-      fc.property(mutated, (event) => {
-        const fast = parseSettlementPayoutResultV1(event);
-        const full = settlementPayoutResultV1Schema.safeParse(event);
-        expect(fast.ok).toBe(full.success);
-        if (fast.ok) {
-          accepted++;
-          expect(fast.value).toEqual(full.data);
-        } else {
-          expect(fast.reason.length).toBeGreaterThan(0);
-          expect(fast.reason).not.toContain('\n');
-        }
-      }),
-      { numRuns: 5000 },
-    );
-    // The mutator leaves roughly a quarter of the events valid (~1,100-1,400 of 5,000); the bound
-    // sits far enough below that no seed fails it.
-    expect(accepted).toBeGreaterThan(500);
+  // A PAID base has no failure to mutate; a top-level change may still add one.
+  const mutated = mutatedEvents({
+    bases: [paid, failed, timedOut],
+    junk,
+    fields: [...Object.keys(paid), 'failure', 'extra'],
+    maxChanges: 2,
+    nested: [{ key: 'failure', fields: ['code', 'transient', 'message', 'extra'], maxChanges: 2 }],
   });
+
+  // The mutator leaves roughly a quarter of the events valid (~1,100-1,400 of 5,000); the bound
+  // sits far enough below that no seed fails it.
+  itAgreesWithTheFullSchema(mutated, { numRuns: 5000, minAccepted: 500 });
 });
