@@ -14,6 +14,9 @@ import {
 } from '../../apps/reconciliation/src/statement/statement-import.service.js';
 import { statementImportCommand } from '../../apps/cli/src/commands/statement.command.js';
 import { UsageError } from '../../apps/cli/src/output.js';
+import { formatReport } from '../../apps/cli/src/commands/recon.command.js';
+import { DiscrepancyService } from '../../apps/reconciliation/src/discrepancy/discrepancy.service.js';
+import { Ledger } from '@app/ledger';
 import { migrateAll, openDataSource, SAMPLES_DIR, useIsolatedDatabase } from '../support/infra.js';
 
 const sample = (name: string) => path.join(SAMPLES_DIR, name);
@@ -180,6 +183,49 @@ describe('statement import (real Postgres)', () => {
     expect(error.message).toMatch(/^line 5, field amount: /);
     expect(await stored('GENERIC_BAD')).toEqual(before);
     expect(before).toEqual({ files: 0, lines: 0 });
+  });
+
+  it('sets malformed lines aside where the channel is configured for it, and the report lists them', async () => {
+    const lines = (await readFile(sample('wechat-all-2026-11-22.csv'), 'utf8')).split('\n');
+    lines[3] = lines[3]!.replace('`CNY,`361.62,', '`CNY,`12.3.4,'); // physical line 4: a bad amount
+    const file = path.join(tmp, 'wechat-one-bad-line.csv');
+    await writeFile(file, lines.join('\n'));
+    // Not configured: the import fails as before, keeping nothing.
+    const refused = await failure(
+      service.import({ channel: 'WX_LENIENT', format: 'wechat-all', filePath: file, silent: true }),
+    );
+    expect(refused.code).toBe('STATEMENT.MALFORMED_LINE');
+    expect(await stored('WX_LENIENT')).toEqual({ files: 0, lines: 0 });
+
+    await db.query(
+      `INSERT INTO reconciliation.channel_match_policy (channel, rejected_lines_max) VALUES ('WX_LENIENT', 5)`,
+    );
+    const result = await service.import({
+      channel: 'WX_LENIENT',
+      format: 'wechat-all',
+      filePath: file,
+      silent: true,
+    });
+    expect(result).toMatchObject({ lines: 32, rejectedLines: 1, businessDate: '2026-11-22' });
+    expect(result.controlsUnverified).toMatch(
+      /^1 line\(s\) set aside, so the file's own totals cannot be verified/,
+    );
+    expect(await stored('WX_LENIENT')).toEqual({ files: 1, lines: 32 });
+    const report = await new DiscrepancyService(db, new Ledger()).report({
+      businessDate: '2026-11-22',
+      channel: 'WX_LENIENT',
+    });
+    expect(report.rejectedLines).toEqual([
+      {
+        statementFileId: result.statementFileId,
+        channel: 'WX_LENIENT',
+        lineNo: 4,
+        field: 'amount',
+        reason: '"12.3.4" is not a decimal amount (column 应结订单金额)',
+        text: lines[3]!,
+      },
+    ]);
+    expect(formatReport(report)).toContain('statement lines set aside at import, not matched (1)');
   });
 
   it('CLI: prints the result as JSON, and a bad file is a UsageError with the parser message', async () => {

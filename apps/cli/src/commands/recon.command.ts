@@ -135,6 +135,21 @@ export function formatReport(report: ReconReport, csvFile?: string): string {
     '',
     `detail (${report.discrepancies.length})`,
     detail,
+    ...(report.rejectedLines.length === 0
+      ? []
+      : [
+          '',
+          `statement lines set aside at import, not matched (${report.rejectedLines.length})`,
+          table(
+            report.rejectedLines.map((r) => ({
+              channel: r.channel,
+              file: `#${r.statementFileId}`,
+              line: r.lineNo,
+              field: r.field ?? '',
+              reason: r.reason,
+            })),
+          ),
+        ]),
     ...(csvFile === undefined ? [] : ['', `CSV written to ${csvFile}`]),
   ].join('\n');
 }

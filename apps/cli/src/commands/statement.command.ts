@@ -64,7 +64,12 @@ export async function statementImportCommand(
               `${t.currency} ${t.paymentCount} payments ${t.paymentAmount}, ${t.refundCount} refunds ${t.refundAmount}, fee ${t.fee}`,
           )
           .join('; ');
-        return `imported statement file #${result.statementFileId}: ${result.channel} ${result.businessDate} (${result.format}), ${result.lines} lines [${totals}] in ${result.elapsedMs} ms (${result.linesPerSecond} lines/s)`;
+        const setAside =
+          result.rejectedLines === 0
+            ? ''
+            : `\n${result.rejectedLines} malformed line(s) set aside (see recon report)` +
+              (result.controlsUnverified === null ? '' : `; ${result.controlsUnverified}`);
+        return `imported statement file #${result.statementFileId}: ${result.channel} ${result.businessDate} (${result.format}), ${result.lines} lines [${totals}] in ${result.elapsedMs} ms (${result.linesPerSecond} lines/s)${setAside}`;
       });
       return result;
     },

@@ -144,6 +144,15 @@ export class DiscrepancyService {
          ORDER BY d.channel, array_position($3::text[], d.class), d.id`,
         [query.businessDate, channel, [...DISCREPANCY_CLASSES]],
       );
+      const rejectedLines = await tx.query<ReconReport['rejectedLines']>(
+        `SELECT f.id::text AS "statementFileId", f.channel, r.line_no AS "lineNo", r.field, r.reason,
+                r.line_text AS text
+         FROM reconciliation.statement_rejected_line r
+         JOIN reconciliation.statement_file f ON f.id = r.statement_file_id
+         WHERE f.business_date = $1::date AND ($2::text IS NULL OR f.channel = $2)
+         ORDER BY f.channel, f.id, r.line_no`,
+        [query.businessDate, channel],
+      );
       return {
         businessDate: query.businessDate,
         channel,
@@ -156,6 +165,7 @@ export class DiscrepancyService {
           resolved: Number(s.resolved),
         })),
         discrepancies: detail.map(toDiscrepancy),
+        rejectedLines,
       };
     });
   }

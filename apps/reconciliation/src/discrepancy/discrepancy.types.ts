@@ -134,6 +134,17 @@ export interface ReconReport {
   summary: DiscrepancySummaryRow[];
   /** Every discrepancy detected on the date, ordered by channel, class, id. */
   discrepancies: Discrepancy[];
+  /** Lines of the date's statement files set aside at import as malformed (never matched). */
+  rejectedLines: RejectedStatementLine[];
+}
+
+export interface RejectedStatementLine {
+  statementFileId: string;
+  channel: string;
+  lineNo: number;
+  field: string | null;
+  reason: string;
+  text: string;
 }
 
 export type DiscrepancyErrorCode =

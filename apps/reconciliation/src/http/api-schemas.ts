@@ -116,6 +116,13 @@ export const StatementImportResultSchema = z
     format: z.enum(STATEMENT_FORMATS),
     lines: z.number().int().meta({ example: 33 }),
     totals: z.array(StatementTotalsSchema),
+    rejectedLines: z.number().int().meta({
+      description: 'Malformed lines set aside (channels configured for it); listed in the report',
+      example: 0,
+    }),
+    controlsUnverified: z.string().nullable().meta({
+      description: "Why the file's own control totals could not be verified (lines were set aside), or null",
+    }),
     elapsedMs: z.number(),
     linesPerSecond: z.number(),
   })
@@ -210,6 +217,20 @@ export const ReconReportSchema = z
       }),
     ),
     discrepancies: z.array(DiscrepancySchema),
+    rejectedLines: z
+      .array(
+        z.object({
+          statementFileId: z.string(),
+          channel: z.string(),
+          lineNo: z.number().int(),
+          field: z.string().nullable(),
+          reason: z.string(),
+          text: z.string(),
+        }),
+      )
+      .meta({
+        description: 'Statement lines set aside at import as malformed, never matched: to be looked at',
+      }),
   })
   .meta({ id: 'ReconReport', description: 'The discrepancy report (差错报表) of a business date' });
 

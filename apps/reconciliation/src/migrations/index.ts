@@ -7,6 +7,7 @@ import { InternalTransactions1764000000100 } from './1764000000100-internal-tran
 import { Statements1764000000300 } from './1764000000300-statements.js';
 import { MatchResults1764000000400 } from './1764000000400-match-results.js';
 import { Discrepancies1764000000500 } from './1764000000500-discrepancies.js';
+import { StatementRejectedLines1764000001900 } from './1764000001900-statement-rejected-lines.js';
 
 export const RECONCILIATION_SCHEMA = 'reconciliation';
 
@@ -19,4 +20,5 @@ export const reconciliationMigrations = [
   Discrepancies1764000000500,
   deadLetterReplayMigration(RECONCILIATION_SCHEMA),
   messagingRetentionMigration(RECONCILIATION_SCHEMA),
+  StatementRejectedLines1764000001900,
 ];

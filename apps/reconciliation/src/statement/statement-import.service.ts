@@ -1,9 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { copyRowStream, isUniqueViolation, ProgressReporter } from '@app/platform';
+import { copyRows, copyRowStream, isUniqueViolation, ProgressReporter } from '@app/platform';
 import type { DataSource, EntityManager } from 'typeorm';
-import { statementParserFor, type StatementFormat, type StatementTotals } from './parsers/index.js';
+import {
+  GENERIC_CSV_DEFAULT_OPTIONS,
+  statementParserFor,
+  type StatementFormat,
+  type StatementTotals,
+} from './parsers/index.js';
 import type { StatementLine } from './statement-line.js';
 
 export type StatementImportErrorCode =
@@ -44,6 +49,10 @@ export interface StatementImportResult {
   format: StatementFormat;
   lines: number;
   totals: StatementTotals[];
+  /** Malformed lines set aside (channel_match_policy.rejected_lines_max > 0), in statement_rejected_line. */
+  rejectedLines: number;
+  /** Why the file's own control totals could not be verified (lines were set aside), or null. */
+  controlsUnverified: string | null;
   elapsedMs: number;
   linesPerSecond: number;
 }
@@ -108,7 +117,18 @@ export class StatementImportService {
         const [{ id }] = await tx.query<[{ id: string }]>(
           `SELECT nextval(pg_get_serial_sequence('reconciliation.statement_file', 'id'))::text AS id`,
         );
-        const parse = statementParserFor(format).parse(
+        // A channel may be configured to set malformed lines aside (listed in the report) instead
+        // of failing the whole import; by default one bad line fails it.
+        const [policy] = await tx.query<{ rejected_lines_max: number }[]>(
+          'SELECT rejected_lines_max FROM reconciliation.channel_match_policy WHERE channel = $1',
+          [channel],
+        );
+        const rejectMalformedMax = policy?.rejected_lines_max ?? 0;
+        const parser =
+          format === 'generic'
+            ? statementParserFor('generic', { ...GENERIC_CSV_DEFAULT_OPTIONS, rejectMalformedMax })
+            : statementParserFor(format, { rejectMalformedMax });
+        const parse = parser.parse(
           createReadStream(filePath, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>,
         );
         let businessDate = request.businessDate ?? null;
@@ -140,8 +160,9 @@ export class StatementImportService {
           );
         await tx.query(
           `INSERT INTO reconciliation.statement_file
-             (id, channel, business_date, format, file_name, content_sha256, line_count, totals)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
+             (id, channel, business_date, format, file_name, content_sha256, line_count, totals,
+              rejected_line_count, controls_unverified)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)`,
           [
             id,
             channel,
@@ -151,7 +172,15 @@ export class StatementImportService {
             sha256,
             summary.lineCount,
             JSON.stringify(summary.totals),
+            summary.rejected.length,
+            summary.controlsUnverified,
           ],
+        );
+        await copyRows(
+          tx,
+          'reconciliation.statement_rejected_line',
+          ['statement_file_id', 'line_no', 'field', 'reason', 'line_text'],
+          summary.rejected.map((r) => [id, r.lineNo, r.field, r.reason, r.text]),
         );
         return {
           statementFileId: id,
@@ -160,6 +189,8 @@ export class StatementImportService {
           format,
           lines: summary.lineCount,
           totals: summary.totals,
+          rejectedLines: summary.rejected.length,
+          controlsUnverified: summary.controlsUnverified,
         };
       });
     } catch (error) {

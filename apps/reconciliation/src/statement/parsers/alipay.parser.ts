@@ -118,6 +118,10 @@ class AlipayReader implements StatementRecordReader {
     this.discountRefunds = Money.zero(this.currency);
   }
 
+  recover(): boolean {
+    return this.state === 'details';
+  }
+
   line(text: string, lineNo: number): StatementLine | undefined {
     if (isBlank(text)) return undefined;
     const comment = text.startsWith('#');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Decimal } from 'decimal.js';
 import fc from 'fast-check';
-import { GenericCsvParser } from './generic-csv.parser.js';
+import { GENERIC_CSV_DEFAULT_OPTIONS, GenericCsvParser } from './generic-csv.parser.js';
 import { statementParserFor } from './index.js';
 import { chunked, parseAll, parseError, sampleBytes } from './testing.js';
 import { readStatement } from './statement-parser.js';
@@ -231,6 +231,64 @@ describe('GenericCsvParser on malformed lines', () => {
     expect(() => parse.summary()).toThrow(/only after lines\(\) has completed/);
     await readStatement(parse);
     await expect(parse.lines().next()).rejects.toThrow(/can be iterated once/);
+  });
+});
+
+describe('GenericCsvParser setting malformed lines aside (rejectMalformedMax)', () => {
+  const text = sample.toString('utf8');
+  const lenient = (max: number) =>
+    statementParserFor('generic', { ...GENERIC_CSV_DEFAULT_OPTIONS, rejectMalformedMax: max });
+  const twoBad = text.replace(',361.62,', ',12.3.4,').replace('2026-11-22 01:16:07', '2026-11-31 01:16:07');
+
+  it('keeps every other line and records each one set aside with its line, field and reason', async () => {
+    const strict = await parseAll(parser, sample);
+    const { lines, summary } = await parseAll(lenient(2), Buffer.from(twoBad));
+    expect(lines).toHaveLength(strict.lines.length - 1); // both faults are on line 4
+    expect(lines.map((l) => l.lineNo)).not.toContain(4);
+    expect(summary.rejected).toEqual([
+      {
+        lineNo: 4,
+        field: 'amount',
+        reason: '"12.3.4" is not a decimal amount (column amount)',
+        text: text
+          .split('\n')[3]!
+          .replace(',361.62,', ',12.3.4,')
+          .replace('2026-11-22 01:16:07', '2026-11-31 01:16:07'),
+      },
+    ]);
+    expect(summary.controlsUnverified).toBeNull(); // the generic layout states no totals
+    const lines5 = text.split('\n');
+    lines5[4] = lines5[4]!.replace(/,[^,]*$/, '');
+    const second = await parseAll(
+      lenient(2),
+      Buffer.from(
+        twoBad
+          .split('\n')
+          .map((l, i) => (i === 4 ? lines5[4]! : l))
+          .join('\n'),
+      ),
+    );
+    expect(second.summary.rejected.map((r) => [r.lineNo, r.field])).toEqual([
+      [4, 'amount'],
+      [5, 'tradeTime'],
+    ]);
+    expect(second.lines).toHaveLength(strict.lines.length - 2);
+  });
+
+  it('refuses the whole file past the limit, and never sets aside a bad header', async () => {
+    // Lines 4 and 5 lose their last field: two malformed lines for a limit of one.
+    const twoShort = text
+      .split('\n')
+      .map((l, k) => (k === 3 || k === 4 ? l.replace(/,[^,]*$/, '') : l))
+      .join('\n');
+    const error = await parseError(lenient(1), Buffer.from(twoShort));
+    expect(error.code).toBe('STATEMENT.TOO_MANY_REJECTED');
+    expect(error.message).toMatch(
+      /^line \d+, field \w+: more than 1 malformed lines \(this one: .*\); the file is refused whole$/,
+    );
+    const badHeader = await parseError(lenient(5), Buffer.from(`"unclosed\n${text}`));
+    expect(badHeader.code).not.toBe('STATEMENT.TOO_MANY_REJECTED');
+    expect((await parseError(parser, Buffer.from(twoBad))).code).toBe('STATEMENT.MALFORMED_LINE');
   });
 });
 

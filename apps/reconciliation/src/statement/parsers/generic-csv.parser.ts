@@ -134,6 +134,11 @@ class GenericCsvReader implements StatementRecordReader {
     return this.readRecord(cells, recordLineNo);
   }
 
+  recover(): boolean {
+    this.pending = undefined;
+    return this.columns !== undefined;
+  }
+
   end(_computed: ComputedTotals, lastLineNo: number): ControlTotal[] {
     if (this.pending !== undefined) {
       throw malformed(

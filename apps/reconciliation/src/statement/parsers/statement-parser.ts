@@ -23,7 +23,8 @@ export type StatementParseErrorCode =
   | 'STATEMENT.MISSING_CONTROL_TOTAL'
   | 'STATEMENT.CONTROL_TOTAL_MISMATCH'
   | 'STATEMENT.LINE_TOO_LONG'
-  | 'STATEMENT.ENCODING';
+  | 'STATEMENT.ENCODING'
+  | 'STATEMENT.TOO_MANY_REJECTED';
 
 /** An operating error: the file is bad. Points at the 1-based physical line and, when known, the field. */
 export class StatementParseError extends Error {
@@ -50,7 +51,24 @@ function describeLocation(lineNo: number | null, field: string | null): string {
 export interface StatementParserLimits {
   /** A line longer than this fails with LINE_TOO_LONG instead of being buffered without bound. */
   lineBytesMax?: number;
+  /**
+   * 0 (default): a malformed detail line fails the parse. N > 0: up to N malformed detail lines are
+   * set aside (`StatementSummary.rejected`, with line, field and reason) and the rest is parsed; one
+   * more fails the parse with TOO_MANY_REJECTED. Headers, summaries and trailers are never set aside.
+   */
+  rejectMalformedMax?: number;
 }
+
+/** A detail line set aside instead of failing the parse (rejectMalformedMax > 0). */
+export interface RejectedLine {
+  lineNo: number;
+  field: string | null;
+  reason: string;
+  /** The line as read, cut at REJECTED_LINE_TEXT_MAX characters. */
+  text: string;
+}
+
+export const REJECTED_LINE_TEXT_MAX = 1_000;
 
 /** Far more than any statement line needs (the WeChat ALL bill's are ~250 bytes). */
 export const STATEMENT_LINE_BYTES_MAX_DEFAULT = 64 * 1024;
@@ -82,6 +100,13 @@ export interface StatementSummary {
   totals: StatementTotals[];
   /** What the file states about itself, every one verified; empty for formats without controls. */
   controls: ControlTotal[];
+  /** Detail lines set aside (only with rejectMalformedMax > 0), in file order. */
+  rejected: RejectedLine[];
+  /**
+   * Set when lines were set aside and the file's control totals then disagree with what was kept:
+   * the stated totals include lines we could not read, so they can no longer be verified. Says so.
+   */
+  controlsUnverified: string | null;
 }
 
 interface RunningTotals {
@@ -182,6 +207,11 @@ export interface StatementRecordReader {
   readonly encoding: StatementEncoding;
   line(text: string, lineNo: number): StatementLine | undefined;
   end(computed: ComputedTotals, lastLineNo: number): ControlTotal[];
+  /**
+   * After `line` threw MALFORMED_LINE: drop any half-read record and say whether reading can go on
+   * with the next line — true only among the detail records (a bad header or summary is fatal).
+   */
+  recover?(): boolean;
 }
 
 export interface StatementParser {
@@ -205,23 +235,65 @@ export class StatementParse {
     invariant(!this.started, 'StatementParse.lines() can be iterated once: parse the source again');
     this.started = true;
     const computed = new ComputedTotals();
+    const rejected: RejectedLine[] = [];
     let lastLineNo = 0;
     for await (const { lineNo, text } of readPhysicalLines(this.source, this.reader.encoding, this.limits)) {
       lastLineNo = lineNo;
-      const line = this.reader.line(text, lineNo);
+      let line: StatementLine | undefined;
+      try {
+        line = this.reader.line(text, lineNo);
+      } catch (error) {
+        if (!this.setAside(error, text, rejected)) throw error;
+        continue;
+      }
       if (line === undefined) continue;
       assertStatementLine(line);
       computed.add(line);
       yield line;
     }
-    const controls = this.reader.end(computed, lastLineNo);
+    let controls: ControlTotal[];
+    let controlsUnverified: string | null = null;
+    try {
+      controls = this.reader.end(computed, lastLineNo);
+    } catch (error) {
+      const mismatch =
+        error instanceof StatementParseError &&
+        (error.code === 'STATEMENT.CONTROL_TOTAL_MISMATCH' || error.code === 'STATEMENT.MALFORMED_LINE');
+      if (rejected.length === 0 || !mismatch) throw error;
+      controls = [];
+      controlsUnverified = `${rejected.length} line(s) set aside, so the file's own totals cannot be verified against the lines kept (${error.message})`;
+    }
     this.result = {
       format: this.format,
       lineCount: computed.lineCount,
       physicalLineCount: lastLineNo,
       totals: computed.snapshot(),
       controls,
+      rejected,
+      controlsUnverified,
     };
+  }
+
+  /** Records a malformed detail line instead of failing, when allowed; false = fail as usual. */
+  private setAside(error: unknown, text: string, rejected: RejectedLine[]): boolean {
+    const max = this.limits.rejectMalformedMax ?? 0;
+    if (max === 0 || !(error instanceof StatementParseError) || error.code !== 'STATEMENT.MALFORMED_LINE')
+      return false;
+    if (this.reader.recover?.() !== true) return false;
+    if (rejected.length >= max)
+      throw new StatementParseError(
+        'STATEMENT.TOO_MANY_REJECTED',
+        error.lineNo,
+        error.field,
+        `more than ${max} malformed lines (this one: ${error.detail}); the file is refused whole`,
+      );
+    rejected.push({
+      lineNo: error.lineNo ?? 0,
+      field: error.field,
+      reason: error.detail,
+      text: text.length > REJECTED_LINE_TEXT_MAX ? text.slice(0, REJECTED_LINE_TEXT_MAX) : text,
+    });
+    return true;
   }
 
   summary(): StatementSummary {

@@ -181,6 +181,25 @@ describe('WechatAllParser controls', () => {
   });
 });
 
+describe('WechatAllParser setting a malformed detail line aside', () => {
+  it('keeps the rest and says the bill’s own totals can no longer be verified', async () => {
+    const bad = text.replace('`CNY,`361.62,', '`CNY,`12.3.4,');
+    const { lines, summary } = await parseAll(
+      new WechatAllParser({ rejectMalformedMax: 10 }),
+      Buffer.from(bad),
+    );
+    const strict = await parseAll(parser, sample);
+    expect(lines).toHaveLength(strict.lines.length - 1);
+    expect(summary.rejected.map((r) => [r.lineNo, r.field, r.reason])).toEqual([
+      [4, 'amount', '"12.3.4" is not a decimal amount (column 应结订单金额)'],
+    ]);
+    expect(summary.controls).toEqual([]);
+    expect(summary.controlsUnverified).toMatch(
+      /^1 line\(s\) set aside, so the file's own totals cannot be verified against the lines kept \(line \d+, field .*\)$/,
+    );
+  });
+});
+
 describe('WechatAllParser on malformed lines', () => {
   it('names the line and field of a bad amount', async () => {
     const bad = text.replace('`CNY,`361.62,', '`CNY,`12.3.4,');

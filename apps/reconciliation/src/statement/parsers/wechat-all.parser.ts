@@ -137,6 +137,10 @@ class WechatAllReader implements StatementRecordReader {
 
   constructor(private readonly options: WechatAllOptions) {}
 
+  recover(): boolean {
+    return this.state === 'details';
+  }
+
   line(text: string, lineNo: number): StatementLine | undefined {
     if (isBlank(text)) return undefined;
     switch (this.state) {
