@@ -222,7 +222,7 @@ describe('statement import (real Postgres)', () => {
         lineNo: 4,
         field: 'amount',
         reason: '"12.3.4" is not a decimal amount (column 应结订单金额)',
-        text: lines[3]!,
+        text: lines[3],
       },
     ]);
     expect(formatReport(report)).toContain('statement lines set aside at import, not matched (1)');
