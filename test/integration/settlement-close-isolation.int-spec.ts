@@ -12,6 +12,7 @@ import type { DataSource } from 'typeorm';
 import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
 import { ApprovalService } from '../../apps/settlement/src/approval/approval.service.js';
 import { CycleCloseService } from '../../apps/settlement/src/settlement/cycle-close.service.js';
+import { dailySettlementSummary } from '../../apps/settlement/src/statement/daily-summary.js';
 import { formatClose } from '../../apps/cli/src/commands/settlement.command.js';
 import { migrateAll, openDataSource, useIsolatedDatabase } from '../support/infra.js';
 import { clearIntoSettleable } from '../support/settlement-payouts.js';
@@ -79,6 +80,15 @@ describe('settlement cycle close holds back only the merchant the ledger refuses
     );
     expect(exceptions).toEqual([
       { closes_on: '2026-09-29', merchant_id: 'M_3', code: 'LEDGER.INSUFFICIENT_FUNDS', by: 'ops:alice' },
+    ]);
+    // Finance sees it in the day's summary too.
+    expect((await dailySettlementSummary(db, '2026-09-29')).heldBack).toEqual([
+      {
+        merchantId: 'M_3',
+        code: 'LEDGER.INSUFFICIENT_FUNDS',
+        message: expect.stringContaining('2203:M_3'),
+        at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+      },
     ]);
     // M_3's items wait for the next close.
     expect(await unassigned('M_3')).toBe(2);

@@ -273,6 +273,7 @@ describe('merchant statement and daily summary (real Postgres + Kafka)', () => {
       ],
       paid: [{ currency: 'CNY', payouts: 1, amount: '110.00' }],
       failed: [{ currency: 'CNY', payouts: 1, amount: '15.00' }],
+      heldBack: [],
     };
     const summary = await dailySettlementSummary(db, '2026-09-28');
     expect(summary).toEqual(expected);
@@ -299,6 +300,7 @@ describe('merchant statement and daily summary (real Postgres + Kafka)', () => {
       payouts: [],
       paid: [],
       failed: [],
+      heldBack: [],
     });
   });
 });

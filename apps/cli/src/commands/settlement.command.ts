@@ -196,6 +196,14 @@ export async function settlementSummaryCommand(
             amount: p.amount,
           })),
         ),
+        ...(summary.heldBack.length === 0
+          ? []
+          : [
+              'held back by the close (no record yet; their items wait for the next close)',
+              table(
+                summary.heldBack.map((h) => ({ merchant: h.merchantId, code: h.code, reason: h.message })),
+              ),
+            ]),
       ].join('\n'),
     );
     return summary;

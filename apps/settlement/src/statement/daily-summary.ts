@@ -33,6 +33,11 @@ export interface DailySettlementSummary {
   payouts: SummaryPayoutGroup[];
   paid: { currency: string; payouts: number; amount: string }[];
   failed: { currency: string; payouts: number; amount: string }[];
+  /**
+   * Merchants a close of the date held back (settlement.close_exception): no record yet, their
+   * items wait for the next close. The latest reason per merchant.
+   */
+  heldBack: { merchantId: string; code: string; message: string; at: string }[];
 }
 
 export async function dailySettlementSummary(
@@ -78,5 +83,12 @@ export async function dailySettlementSummary(
     payouts
       .filter((p) => p.status === status)
       .map(({ currency, payouts: n, amount }) => ({ currency, payouts: n, amount }));
-  return { date, records, payouts, paid: only('PAID'), failed: only('FAILED') };
+  const heldBack = await db.query<DailySettlementSummary['heldBack']>(
+    `SELECT DISTINCT ON (merchant_id) merchant_id AS "merchantId", code, message,
+            to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
+     FROM settlement.close_exception WHERE closes_on = $1::date
+     ORDER BY merchant_id, id DESC`,
+    [date],
+  );
+  return { date, records, payouts, paid: only('PAID'), failed: only('FAILED'), heldBack };
 }
