@@ -1,9 +1,9 @@
 /**
  * Maker-checker with authenticated callers: the settlement service booted with
  * HTTP_AUTH_JWT_SECRET takes the approver from the bearer token's `sub`, not from the body. No
- * token, a forged, expired or foreign-issuer token → 401; a body naming someone else → 403; the
- * close job's principal cannot approve its own records even with a valid token; the approval is
- * recorded under the token's principal. Real Postgres and Kafka.
+ * token, a forged, expired or foreign-issuer token → 401; a body naming someone else, or a token
+ * without the command's role → 403; the close job's principal cannot approve its own records even
+ * with a valid token; the approval is recorded under the token's principal. Real Postgres and Kafka.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
@@ -20,6 +20,7 @@ import { clearIntoSettleable } from '../support/settlement-payouts.js';
 
 const SECRET = 'test-only-secret-of-at-least-32-characters!';
 const ISSUER = 'https://id.example.test';
+const APPROVER = { roles: ['settlement.approve'] };
 
 describe('settlement HTTP commands with bearer tokens (real Postgres + Kafka)', () => {
   const kafka = testKafka();
@@ -35,8 +36,11 @@ describe('settlement HTTP commands with bearer tokens (real Postgres + Kafka)', 
   let db: DataSource;
   let recordId: string;
 
-  const token = (sub: string, options: { secret?: string; issuer?: string; expiresIn?: string } = {}) =>
-    new SignJWT({})
+  const token = (
+    sub: string,
+    options: { roles?: string[]; secret?: string; issuer?: string; expiresIn?: string } = {},
+  ) =>
+    new SignJWT({ roles: options.roles ?? [] })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(sub)
       .setIssuer(options.issuer ?? ISSUER)
@@ -89,7 +93,17 @@ describe('settlement HTTP commands with bearer tokens (real Postgres + Kafka)', 
   it('needs a token to close a cycle, and audits who closed it', async () => {
     const anonymous = await post('/cycles/close', { date: '2026-09-28' }, 'c-0');
     expect(anonymous).toMatchObject({ status: 401, body: { error: 'AUTH.UNAUTHENTICATED' } });
-    const closed = await post('/cycles/close', { date: '2026-09-28' }, 'c-1', await token('ops:zhao'));
+    const noRole = await post('/cycles/close', { date: '2026-09-28' }, 'c-2', await token('ops:zhao'));
+    expect(noRole).toMatchObject({
+      status: 403,
+      body: { error: 'AUTH.FORBIDDEN', message: expect.stringContaining('lacks the role settlement.close') },
+    });
+    const closed = await post(
+      '/cycles/close',
+      { date: '2026-09-28' },
+      'c-1',
+      await token('ops:zhao', { roles: ['settlement.close'] }),
+    );
     expect(closed).toMatchObject({ status: 200, body: { recordsCreated: 1 } });
     const [record] = await db.query<{ id: string; submitted_by: string; by: string }[]>(
       `SELECT r.id::text, r.submitted_by, a.by FROM settlement.settlement_record r
@@ -126,9 +140,9 @@ describe('settlement HTTP commands with bearer tokens (real Postgres + Kafka)', 
     expect(row).toEqual({ status: 'PENDING_APPROVAL', version: 1 });
   });
 
-  it("refuses acting in someone else's name, and the close job's principal approving its own record", async () => {
+  it("refuses acting in someone else's name, a caller without the approver role, and the close job's principal approving its own record", async () => {
     const url = `/settlement-records/${recordId}/approve`;
-    const impostor = await post(url, { by: 'finance:wang' }, 'imp-1', await token('finance:li'));
+    const impostor = await post(url, { by: 'finance:wang' }, 'imp-1', await token('finance:li', APPROVER));
     expect(impostor).toMatchObject({
       status: 403,
       body: {
@@ -136,7 +150,9 @@ describe('settlement HTTP commands with bearer tokens (real Postgres + Kafka)', 
         message: expect.stringContaining("the token is finance:li's"),
       },
     });
-    const maker = await post(url, {}, 'maker-1', await token('system:cycle-close'));
+    const operator = await post(url, {}, 'op-1', await token('ops:zhao', { roles: ['settlement.close'] }));
+    expect(operator).toMatchObject({ status: 403, body: { error: 'AUTH.FORBIDDEN' } });
+    const maker = await post(url, {}, 'maker-1', await token('system:cycle-close', APPROVER));
     expect(maker).toMatchObject({ status: 403, body: { error: 'SETTLEMENT.SELF_APPROVAL' } });
   });
 
@@ -145,7 +161,7 @@ describe('settlement HTTP commands with bearer tokens (real Postgres + Kafka)', 
       `/settlement-records/${recordId}/approve`,
       {},
       'ok-1',
-      await token('finance:li'),
+      await token('finance:li', APPROVER),
     );
     expect(approved).toMatchObject({ status: 200, body: { status: 'APPROVED', version: 2 } });
     expect((approved.body.approvals as { by: string }[]).map((a) => a.by)).toEqual(['finance:li']);

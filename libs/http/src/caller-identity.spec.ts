@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { ApiError } from './api-error.js';
-import { CallerIdentity } from './caller-identity.js';
+import { CallerIdentity, COMMAND_ROLE } from './caller-identity.js';
 
 const refusal = async (promise: Promise<unknown>) => {
   try {
@@ -18,9 +18,15 @@ describe('CallerIdentity', () => {
   it('in DECLARED mode takes the body field, and requires it', async () => {
     const identity = await CallerIdentity.fromConfig(null, 'test');
     expect(identity.mode).toBe('DECLARED');
-    expect(await identity.principalOf('Bearer whatever', 'finance:li', 'by')).toBe('finance:li');
-    expect(await identity.authenticated(undefined)).toBeNull();
-    expect(await refusal(identity.principalOf(undefined, undefined, 'by'))).toMatchObject({
+    expect(
+      await identity.principalOf('Bearer whatever', {
+        declared: 'finance:li',
+        field: 'by',
+        role: COMMAND_ROLE.approveSettlement,
+      }),
+    ).toBe('finance:li');
+    expect(await identity.authenticated(undefined, COMMAND_ROLE.closeCycle)).toBeNull();
+    expect(await refusal(identity.principalOf(undefined, { field: 'by' }))).toMatchObject({
       status: 400,
       code: 'REQUEST.INVALID',
       message: 'by: required (who is acting)',
@@ -33,19 +39,21 @@ describe('CallerIdentity', () => {
       { jwtPublicKey: await exportSPKI(publicKey), jwtAlgorithm: 'RS256', audience: 'cse' },
       'test',
     );
-    const sign = (sub: string, audience: string) =>
-      new SignJWT({})
+    const sign = (sub: string, audience: string, roles: unknown = ['recon.resolve', 'settlement.close']) =>
+      new SignJWT({ roles })
         .setProtectedHeader({ alg: 'RS256' })
         .setSubject(sub)
         .setAudience(audience)
         .setExpirationTime('1m')
         .sign(privateKey);
-    expect(await identity.principalOf(`Bearer ${await sign('finance:li', 'cse')}`, undefined, 'actor')).toBe(
+    expect(await identity.principalOf(`Bearer ${await sign('finance:li', 'cse')}`, { field: 'actor' })).toBe(
       'finance:li',
     );
-    expect(await identity.authenticated(`Bearer ${await sign('ops:zhao', 'cse')}`)).toBe('ops:zhao');
     expect(
-      await refusal(identity.principalOf(`Bearer ${await sign('finance:li', 'other')}`, undefined, 'actor')),
+      await identity.authenticated(`Bearer ${await sign('ops:zhao', 'cse')}`, COMMAND_ROLE.closeCycle),
+    ).toBe('ops:zhao');
+    expect(
+      await refusal(identity.principalOf(`Bearer ${await sign('finance:li', 'other')}`, { field: 'actor' })),
     ).toMatchObject({
       status: 401,
       code: 'AUTH.UNAUTHENTICATED',
@@ -53,9 +61,26 @@ describe('CallerIdentity', () => {
     });
     expect(
       await refusal(
-        identity.principalOf(`Bearer ${await sign('finance:li', 'cse')}`, 'finance:wang', 'actor'),
+        identity.principalOf(`Bearer ${await sign('finance:li', 'cse')}`, {
+          declared: 'finance:wang',
+          field: 'actor',
+        }),
       ),
     ).toMatchObject({ status: 403, code: 'AUTH.PRINCIPAL_MISMATCH' });
+    // Roles: an array claim or a space-separated string; without the command's role, 403.
+    const resolve = { field: 'actor', role: COMMAND_ROLE.resolveDiscrepancy } as const;
+    expect(await identity.principalOf(`Bearer ${await sign('clerk:wu', 'cse')}`, resolve)).toBe('clerk:wu');
+    expect(
+      await identity.principalOf(`Bearer ${await sign('clerk:wu', 'cse', 'openid recon.resolve')}`, resolve),
+    ).toBe('clerk:wu');
+    for (const roles of [['settlement.approve'], 'recon', null, [42]])
+      expect(
+        await refusal(identity.principalOf(`Bearer ${await sign('clerk:wu', 'cse', roles)}`, resolve)),
+      ).toEqual({
+        status: 403,
+        code: 'AUTH.FORBIDDEN',
+        message: 'clerk:wu lacks the role recon.resolve (claim "roles" of the token) needed for this command',
+      });
     // An HS256 token signed with the public key as a secret (algorithm confusion) is refused.
     const confused = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256' })
@@ -63,7 +88,7 @@ describe('CallerIdentity', () => {
       .setAudience('cse')
       .setExpirationTime('1m')
       .sign(new TextEncoder().encode(await exportSPKI(publicKey)));
-    expect(await refusal(identity.principalOf(`Bearer ${confused}`, undefined, 'actor'))).toMatchObject({
+    expect(await refusal(identity.principalOf(`Bearer ${confused}`, { field: 'actor' }))).toMatchObject({
       status: 401,
       message: expect.stringContaining('algorithm'),
     });

@@ -17,6 +17,21 @@ export function callerIdentityProvider(configToken: InjectionToken, service: str
 
 export const AUTH_UNAUTHENTICATED = 'AUTH.UNAUTHENTICATED';
 export const AUTH_PRINCIPAL_MISMATCH = 'AUTH.PRINCIPAL_MISMATCH';
+export const AUTH_FORBIDDEN = 'AUTH.FORBIDDEN';
+
+/**
+ * The role a token must carry for each command (TOKEN mode): finance approves, operators close and
+ * retry, reconciliation clerks resolve discrepancies, pricing manages fee rules. Segregation of
+ * duties on top of maker-checker: an authenticated engineer is not an approver.
+ */
+export const COMMAND_ROLE = {
+  approveSettlement: 'settlement.approve',
+  retryPayout: 'settlement.payout-retry',
+  closeCycle: 'settlement.close',
+  resolveDiscrepancy: 'recon.resolve',
+  manageFeeRules: 'clearing.fee-rules',
+} as const;
+export type CommandRole = (typeof COMMAND_ROLE)[keyof typeof COMMAND_ROLE];
 
 const PRINCIPAL = /^[\p{L}\p{N}._:@-]{1,200}$/u;
 /** A token is checked with this much leeway on exp/nbf: clocks of two hosts never agree exactly. */
@@ -38,6 +53,7 @@ export class CallerIdentity {
     readonly mode: 'TOKEN' | 'DECLARED',
     private readonly key: Uint8Array | CryptoKey | KeyObject | null,
     private readonly verifyOptions: JWTVerifyOptions,
+    private readonly rolesClaim = 'roles',
   ) {}
 
   static async fromConfig(config: HttpAuthConfig | null, service: string): Promise<CallerIdentity> {
@@ -55,37 +71,43 @@ export class CallerIdentity {
       ...(config.audience === undefined ? {} : { audience: config.audience }),
     };
     if (config.jwtSecret !== undefined)
-      return new CallerIdentity('TOKEN', new TextEncoder().encode(config.jwtSecret), {
-        ...common,
-        algorithms: ['HS256'],
-      });
+      return new CallerIdentity(
+        'TOKEN',
+        new TextEncoder().encode(config.jwtSecret),
+        { ...common, algorithms: ['HS256'] },
+        config.rolesClaim,
+      );
     const algorithm = config.jwtAlgorithm ?? 'RS256';
-    return new CallerIdentity('TOKEN', await importSPKI(config.jwtPublicKey!, algorithm), {
-      ...common,
-      algorithms: [algorithm],
-    });
+    return new CallerIdentity(
+      'TOKEN',
+      await importSPKI(config.jwtPublicKey!, algorithm),
+      { ...common, algorithms: [algorithm] },
+      config.rolesClaim,
+    );
   }
 
   /**
    * For commands that name no caller in their body (a cycle close): in TOKEN mode the token's
    * principal (401 without a valid one), in DECLARED mode null.
    */
-  async authenticated(authorization: string | undefined): Promise<string | null> {
-    return this.mode === 'DECLARED' ? null : this.principalOf(authorization, undefined, 'caller');
+  async authenticated(authorization: string | undefined, role: CommandRole): Promise<string | null> {
+    return this.mode === 'DECLARED' ? null : this.principalOf(authorization, { field: 'caller', role });
   }
 
   /**
    * The authenticated (or, in DECLARED mode, declared) principal of a command.
    * @param authorization the Authorization header as received
-   * @param declared the body field naming the caller, if the client sent one
-   * @param field that field's name, for the messages
-   * @throws ApiError 401 AUTH.UNAUTHENTICATED, 403 AUTH.PRINCIPAL_MISMATCH, 400 REQUEST.INVALID
+   * @param command.declared the body field naming the caller, if the client sent one
+   * @param command.field that field's name, for the messages
+   * @param command.role the role the token must carry (TOKEN mode)
+   * @throws ApiError 401 AUTH.UNAUTHENTICATED, 403 AUTH.PRINCIPAL_MISMATCH or AUTH.FORBIDDEN,
+   *   400 REQUEST.INVALID
    */
   async principalOf(
     authorization: string | undefined,
-    declared: string | undefined,
-    field: string,
+    command: { declared?: string | undefined; field: string; role?: CommandRole },
   ): Promise<string> {
+    const { declared, field, role } = command;
     if (this.mode === 'DECLARED') {
       if (declared === undefined)
         throw new ApiError(400, REQUEST_INVALID, `${field}: required (who is acting)`, {
@@ -101,8 +123,11 @@ export class CallerIdentity {
         'a bearer token is required (Authorization: Bearer <JWT>)',
       );
     let subject: string | undefined;
+    let roles: unknown;
     try {
-      subject = (await jwtVerify(token, this.key!, this.verifyOptions)).payload.sub;
+      const { payload } = await jwtVerify(token, this.key!, this.verifyOptions);
+      subject = payload.sub;
+      roles = payload[this.rolesClaim];
     } catch (error) {
       throw new ApiError(401, AUTH_UNAUTHENTICATED, `the bearer token was not accepted: ${describe(error)}`);
     }
@@ -114,8 +139,21 @@ export class CallerIdentity {
         AUTH_PRINCIPAL_MISMATCH,
         `the token is ${subject}'s but ${field} says "${declared}"; nobody acts in someone else's name`,
       );
+    if (role !== undefined && !rolesOf(roles).includes(role))
+      throw new ApiError(
+        403,
+        AUTH_FORBIDDEN,
+        `${subject} lacks the role ${role} (claim "${this.rolesClaim}" of the token) needed for this command`,
+      );
     return subject;
   }
+}
+
+/** A roles claim as identity providers write it: an array of names, or one space-separated string. */
+function rolesOf(claim: unknown): string[] {
+  if (Array.isArray(claim)) return claim.filter((r): r is string => typeof r === 'string');
+  if (typeof claim === 'string') return claim.split(' ').filter((r) => r !== '');
+  return [];
 }
 
 function describe(error: unknown): string {

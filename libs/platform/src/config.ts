@@ -56,6 +56,8 @@ export interface HttpAuthConfig {
   /** When set, a token must carry exactly this `iss` / include this `aud`. */
   issuer?: string;
   audience?: string;
+  /** The claim listing the caller's roles (array, or space-separated string); default `roles`. */
+  rolesClaim?: string;
 }
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/clearing';
@@ -141,6 +143,7 @@ function httpAuthFromEnv(env: NodeJS.ProcessEnv): HttpAuthConfig | null {
     ...(publicKey === undefined ? {} : { jwtPublicKey: publicKey, jwtAlgorithm: algorithm ?? 'RS256' }),
     ...(env.HTTP_AUTH_JWT_ISSUER ? { issuer: env.HTTP_AUTH_JWT_ISSUER } : {}),
     ...(env.HTTP_AUTH_JWT_AUDIENCE ? { audience: env.HTTP_AUTH_JWT_AUDIENCE } : {}),
+    ...(env.HTTP_AUTH_ROLES_CLAIM ? { rolesClaim: env.HTTP_AUTH_ROLES_CLAIM } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import {
   ApiErrors,
   CALLER_IDENTITY,
   CallerIdentity,
+  COMMAND_ROLE,
   invalidRequestExample,
   schemaValidationPipe,
 } from '@app/http';
@@ -77,7 +78,14 @@ export class FeeRuleController {
     @Headers('authorization') authorization: string | undefined,
   ): Promise<FeeRuleRecord> {
     const { actor, ...draft } = request;
-    return this.feeRules.createVersion(draft, await this.caller.principalOf(authorization, actor, 'actor'));
+    return this.feeRules.createVersion(
+      draft,
+      await this.caller.principalOf(authorization, {
+        declared: actor,
+        field: 'actor',
+        role: COMMAND_ROLE.manageFeeRules,
+      }),
+    );
   }
 
   @Get()

@@ -2,6 +2,7 @@ import {
   ApiErrors,
   CALLER_IDENTITY,
   CallerIdentity,
+  COMMAND_ROLE,
   invalidRequestExample,
   parseInput,
   schemaValidationPipe,
@@ -157,7 +158,11 @@ export class DiscrepancyController {
     @Res({ passthrough: true }) response: { setHeader(name: string, value: string): void },
     @Headers('authorization') authorization: string | undefined,
   ): Promise<Discrepancy> {
-    const actor = await this.caller.principalOf(authorization, request.actor, 'actor');
+    const actor = await this.caller.principalOf(authorization, {
+      declared: request.actor,
+      field: 'actor',
+      role: COMMAND_ROLE.resolveDiscrepancy,
+    });
     const idempotencyKey = parseInput(
       IdempotencyKeySchema,
       idempotencyKeyHeader ?? '',

@@ -2,6 +2,7 @@ import {
   ApiErrors,
   CALLER_IDENTITY,
   CallerIdentity,
+  COMMAND_ROLE,
   invalidRequestExample,
   schemaValidationPipe,
 } from '@app/http';
@@ -50,7 +51,7 @@ export class CyclesController {
     @Headers('authorization') authorization: string | undefined,
   ): Promise<CloseResult> {
     // The records' maker stays the close job; who ran it by hand is in their audit rows.
-    const by = (await this.caller.authenticated(authorization)) ?? CLOSE_SUBMITTER;
+    const by = (await this.caller.authenticated(authorization, COMMAND_ROLE.closeCycle)) ?? CLOSE_SUBMITTER;
     return this.close.close(body.date, { by });
   }
 }

@@ -2,6 +2,7 @@ import {
   ApiErrors,
   CALLER_IDENTITY,
   CallerIdentity,
+  COMMAND_ROLE,
   invalidRequestExample,
   parseInput,
   schemaValidationPipe,
@@ -136,7 +137,11 @@ export class SettlementRecordsController {
     @Headers('authorization') authorization: string | undefined,
   ): Promise<ApprovalRecordView> {
     return this.approvals.approve(params.id, {
-      by: await this.caller.principalOf(authorization, body.by, 'by'),
+      by: await this.caller.principalOf(authorization, {
+        declared: body.by,
+        field: 'by',
+        role: COMMAND_ROLE.approveSettlement,
+      }),
       idempotencyKey: parseInput(IdempotencyKeySchema, key, 'Idempotency-Key'),
       ...(body.expectedVersion === undefined ? {} : { expectedVersion: body.expectedVersion }),
     });
@@ -164,7 +169,11 @@ export class SettlementRecordsController {
     @Headers('authorization') authorization: string | undefined,
   ): Promise<ApprovalRecordView> {
     return this.approvals.reject(params.id, {
-      by: await this.caller.principalOf(authorization, body.by, 'by'),
+      by: await this.caller.principalOf(authorization, {
+        declared: body.by,
+        field: 'by',
+        role: COMMAND_ROLE.approveSettlement,
+      }),
       reason: body.reason,
       idempotencyKey: parseInput(IdempotencyKeySchema, key, 'Idempotency-Key'),
       ...(body.expectedVersion === undefined ? {} : { expectedVersion: body.expectedVersion }),
@@ -214,7 +223,11 @@ export class SettlementRecordsController {
     @Headers('authorization') authorization: string | undefined,
   ): Promise<ApprovalRecordView> {
     return this.payoutRetries.retryPayout(params.id, {
-      by: await this.caller.principalOf(authorization, body.by, 'by'),
+      by: await this.caller.principalOf(authorization, {
+        declared: body.by,
+        field: 'by',
+        role: COMMAND_ROLE.retryPayout,
+      }),
       reason: body.reason,
       idempotencyKey: parseInput(IdempotencyKeySchema, key, 'Idempotency-Key'),
     });
