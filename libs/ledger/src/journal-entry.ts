@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Money, MoneyError, parseIsoInstant } from '@app/contracts';
+import { isoInstantToEpochMillis, Money, MoneyError } from '@app/contracts';
 import { accountCodeOf, OWNER_ID_PATTERN, type AccountTemplateDefinition, type Side } from './chart.js';
 import { LedgerError } from './ledger-error.js';
 
@@ -84,7 +84,9 @@ export function validateEntry(
   }
   let effectiveAt: string;
   try {
-    effectiveAt = parseIsoInstant(draft.effectiveAt).toISO()!;
+    // The canonical UTC form luxon's toISO() gave (same text for every instant the parser accepts;
+    // the request hash depends on it), without building a DateTime per entry.
+    effectiveAt = new Date(isoInstantToEpochMillis(draft.effectiveAt)).toISOString();
   } catch (error) {
     throw new LedgerError(
       'LEDGER.INVALID_EFFECTIVE_TIME',

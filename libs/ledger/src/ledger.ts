@@ -414,11 +414,19 @@ export class Ledger {
             p.amount.currency,
             e.effectiveAt,
           ]);
-          const zero = Money.zero(p.amount.currency);
-          const delta = deltas.get(account.id) ?? { account, debit: zero, credit: zero };
-          if (p.side === 'DEBIT') delta.debit = delta.debit.plus(p.amount);
+          // Most accounts (the merchants') appear once per batch: start from the amount itself
+          // rather than adding it to a zero; only the hot accounts accumulate.
+          const delta = deltas.get(account.id);
+          if (delta === undefined) {
+            const zero = Money.zero(p.amount.currency);
+            deltas.set(
+              account.id,
+              p.side === 'DEBIT'
+                ? { account, debit: p.amount, credit: zero }
+                : { account, debit: zero, credit: p.amount },
+            );
+          } else if (p.side === 'DEBIT') delta.debit = delta.debit.plus(p.amount);
           else delta.credit = delta.credit.plus(p.amount);
-          deltas.set(account.id, delta);
         }
       }
       await copyRows(
