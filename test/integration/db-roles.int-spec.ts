@@ -91,6 +91,10 @@ describe('service roles: least privilege (real Postgres)', () => {
       ['CREATE TABLE settlement.rogue (id int)', /permission denied for schema settlement/],
     ];
     for (const [sql, error] of refused) await expect(service.query(sql)).rejects.toThrow(error);
+    // A table a later migration adds to its schema is usable at once (default privileges).
+    await admin.query('CREATE TABLE settlement.added_later (id int)');
+    await service.query('INSERT INTO settlement.added_later VALUES (1)');
+    await admin.query('DROP TABLE settlement.added_later');
     // Its own append-only tables stay append-only through their triggers.
     await expect(service.query('DELETE FROM settlement.record_audit')).rejects.toThrow(/append-only/);
     const [entries] = await admin.query<{ n: number }[]>(

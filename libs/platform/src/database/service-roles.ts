@@ -26,7 +26,10 @@ const LEDGER_INSERT = [
   'posting',
 ];
 
-/** The statements `grantServiceRole` runs, in order: idempotent, re-run after every migration. */
+/**
+ * The statements `grantServiceRole` runs, in order, idempotent. Default privileges cover tables the
+ * same owner creates later; re-run it after a migration that adds a ledger table the services write.
+ */
 export function serviceRoleStatements(spec: ServiceRoleSpec): string[] {
   const role = quoteIdent(spec.role);
   const schema = quoteIdent(spec.schema);
@@ -37,6 +40,9 @@ export function serviceRoleStatements(spec: ServiceRoleSpec): string[] {
     `GRANT USAGE ON SCHEMA ${schema} TO ${role}`,
     `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${role}`,
     `GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`,
+    // Tables a later migration adds (run by this same owner) come with the same grants.
+    `ALTER DEFAULT PRIVILEGES IN SCHEMA ${schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${role}`,
+    `ALTER DEFAULT PRIVILEGES IN SCHEMA ${schema} GRANT USAGE, SELECT ON SEQUENCES TO ${role}`,
   ];
   if (spec.ledger)
     statements.push(
@@ -47,6 +53,8 @@ export function serviceRoleStatements(spec: ServiceRoleSpec): string[] {
       `GRANT UPDATE ON ledger.account_balance TO ${role}`,
       `GRANT UPDATE, DELETE ON ledger.balance_delta TO ${role}`,
       `GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ledger TO ${role}`,
+      // A new ledger table is readable at once; what may be written to it is decided when it is added.
+      `ALTER DEFAULT PRIVILEGES IN SCHEMA ledger GRANT SELECT ON TABLES TO ${role}`,
     );
   return statements;
 }
