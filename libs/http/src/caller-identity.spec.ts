@@ -1,4 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { ApiError } from './api-error.js';
 import { CallerIdentity, COMMAND_ROLE } from './caller-identity.js';
@@ -15,6 +16,14 @@ const refusal = async (promise: Promise<unknown>) => {
 };
 
 describe('CallerIdentity', () => {
+  const warnings: string[] = [];
+  beforeAll(() => {
+    // Refusals are logged as security events; collect them instead of printing them.
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => {
+      warnings.push(String(message));
+    });
+  });
+
   it('in DECLARED mode takes the body field, and requires it', async () => {
     const identity = await CallerIdentity.fromConfig(null, 'test');
     expect(identity.mode).toBe('DECLARED');
@@ -81,6 +90,9 @@ describe('CallerIdentity', () => {
         code: 'AUTH.FORBIDDEN',
         message: 'clerk:wu lacks the role recon.resolve (claim "roles" of the token) needed for this command',
       });
+    expect(warnings).toContain(
+      'refused a command needing recon.resolve: AUTH.FORBIDDEN: clerk:wu lacks the role recon.resolve (claim "roles" of the token) needed for this command',
+    );
     // An HS256 token signed with the public key as a secret (algorithm confusion) is refused.
     const confused = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256' })

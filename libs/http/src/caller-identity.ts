@@ -49,6 +49,8 @@ const CLOCK_TOLERANCE_S = 30;
  *   A warning at boot says so.
  */
 export class CallerIdentity {
+  private readonly logger = new Logger('CallerIdentity');
+
   private constructor(
     readonly mode: 'TOKEN' | 'DECLARED',
     private readonly key: Uint8Array | CryptoKey | KeyObject | null,
@@ -115,6 +117,24 @@ export class CallerIdentity {
         });
       return declared;
     }
+    try {
+      return await this.verifiedPrincipal(authorization, declared, field, role);
+    } catch (error) {
+      // A refused caller is a security event: monitoring counts and alerts on these lines.
+      if (error instanceof ApiError)
+        this.logger.warn(
+          `refused a command${role === undefined ? '' : ` needing ${role}`}: ${error.code}: ${error.message}`,
+        );
+      throw error;
+    }
+  }
+
+  private async verifiedPrincipal(
+    authorization: string | undefined,
+    declared: string | undefined,
+    field: string,
+    role: CommandRole | undefined,
+  ): Promise<string> {
     const token = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization ?? '')?.[1];
     if (token === undefined)
       throw new ApiError(
