@@ -15,12 +15,12 @@ import { ApprovalService } from '../../apps/settlement/src/approval/approval.ser
 import { getApprovalRecord } from '../../apps/settlement/src/approval/approval-records.js';
 import { settlementMigrations } from '../../apps/settlement/src/migrations/index.js';
 import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
-import { storeClearedItems } from '../../apps/settlement/src/settlement/cleared-item.store.js';
 import {
   CLOSE_SUBMITTER,
   CycleCloseService,
 } from '../../apps/settlement/src/settlement/cycle-close.service.js';
 import { migrateAll, openDataSource, useIsolatedDatabase } from '../support/infra.js';
+import { clearIntoSettleable } from '../support/settlement-payouts.js';
 
 const CNY = (v: string) => Money.of(v, 'CNY');
 
@@ -33,31 +33,7 @@ describe('settlement approval (real Postgres)', () => {
   const ids = new Map<string, string>();
 
   const clear = async (items: ClearingItemClearedV1[]) => {
-    await db.transaction(async (tx) => {
-      expect(await storeClearedItems(tx, items)).toBe(items.length);
-      await ledger.post(
-        tx,
-        items.map((e) => ({
-          idempotencyKey: `test-clearing:${e.transactionEventId}`,
-          businessRef: e.transactionEventId,
-          effectiveAt: e.occurredAt,
-          postings: [
-            {
-              account: { template: 'merchant_pending', owner: e.merchantId },
-              side: 'DEBIT' as const,
-              amount: e.net,
-              currency: 'CNY',
-            },
-            {
-              account: { template: 'merchant_settleable', owner: e.merchantId },
-              side: 'CREDIT' as const,
-              amount: e.net,
-              currency: 'CNY',
-            },
-          ],
-        })),
-      );
-    });
+    expect(await clearIntoSettleable(db, ledger, items)).toBe(items.length);
   };
 
   const audit = (recordId: string) =>

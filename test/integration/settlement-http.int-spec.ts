@@ -11,9 +11,9 @@ import { accountBalance, Ledger } from '@app/ledger';
 import { ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
 import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
-import { storeClearedItems } from '../../apps/settlement/src/settlement/cleared-item.store.js';
 import { SettlementModule } from '../../apps/settlement/src/settlement.module.js';
 import { migrateAll, openDataSource, testKafka, useIsolatedDatabase } from '../support/infra.js';
+import { clearIntoSettleable } from '../support/settlement-payouts.js';
 import { startServiceApp } from '../support/http-app.js';
 
 describe('settlement HTTP API (real Postgres + Kafka)', () => {
@@ -40,31 +40,7 @@ describe('settlement HTTP API (real Postgres + Kafka)', () => {
     );
     const items = [itemCleared('M_H1', '2026-09-25', '120.00'), itemCleared('M_H2', '2026-09-25', '45.50')];
     const ledger = new Ledger();
-    await db.transaction(async (tx) => {
-      await storeClearedItems(tx, items);
-      await ledger.post(
-        tx,
-        items.map((e) => ({
-          idempotencyKey: `test-clearing:${e.transactionEventId}`,
-          businessRef: e.transactionEventId,
-          effectiveAt: e.occurredAt,
-          postings: [
-            {
-              account: { template: 'merchant_pending', owner: e.merchantId },
-              side: 'DEBIT' as const,
-              amount: e.net,
-              currency: 'CNY',
-            },
-            {
-              account: { template: 'merchant_settleable', owner: e.merchantId },
-              side: 'CREDIT' as const,
-              amount: e.net,
-              currency: 'CNY',
-            },
-          ],
-        })),
-      );
-    });
+    expect(await clearIntoSettleable(db, ledger, items)).toBe(items.length);
     process.env.KAFKA_TOPIC_PREFIX = prefix;
     ({ app: app, base: base } = await startServiceApp(SettlementModule, ['error', 'warn']));
   }, 60_000);

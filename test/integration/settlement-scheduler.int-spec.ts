@@ -14,13 +14,13 @@ import type { DataSource } from 'typeorm';
 import { ApprovalService } from '../../apps/settlement/src/approval/approval.service.js';
 import { SettlementScheduler } from '../../apps/settlement/src/scheduler/settlement-scheduler.js';
 import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
-import { storeClearedItems } from '../../apps/settlement/src/settlement/cleared-item.store.js';
 import {
   CLOSE_SUBMITTER,
   CycleCloseService,
 } from '../../apps/settlement/src/settlement/cycle-close.service.js';
 import { SettlementModule } from '../../apps/settlement/src/settlement.module.js';
 import { migrateAll, openDataSource, testKafka, useIsolatedDatabase, waitFor } from '../support/infra.js';
+import { clearIntoSettleable } from '../support/settlement-payouts.js';
 
 const ACCOUNTS = {
   M_S1: { no: '6222000011113333', type: 'CORPORATE' },
@@ -76,31 +76,7 @@ describe('settlement scheduler: the payout loop and the scheduled close (real Ka
       itemCleared('M_S2', '2026-09-25', '300.50'),
       itemCleared('M_S3', '2026-09-25', '40.00'),
     ];
-    await db.transaction(async (tx) => {
-      await storeClearedItems(tx, items);
-      await ledger.post(
-        tx,
-        items.map((e) => ({
-          idempotencyKey: `test-clearing:${e.transactionEventId}`,
-          businessRef: e.transactionEventId,
-          effectiveAt: e.occurredAt,
-          postings: [
-            {
-              account: { template: 'merchant_pending', owner: e.merchantId },
-              side: 'DEBIT' as const,
-              amount: e.net,
-              currency: 'CNY',
-            },
-            {
-              account: { template: 'merchant_settleable', owner: e.merchantId },
-              side: 'CREDIT' as const,
-              amount: e.net,
-              currency: 'CNY',
-            },
-          ],
-        })),
-      );
-    });
+    expect(await clearIntoSettleable(db, ledger, items)).toBe(items.length);
     await new CycleCloseService(db, ledger).close('2026-09-28', { by: CLOSE_SUBMITTER });
     for (const r of await db.query<{ id: string; merchant_id: string }[]>(
       'SELECT id::text, merchant_id FROM settlement.settlement_record',
