@@ -7,7 +7,9 @@ import {
   MONEY_MAX_INTEGER_DIGITS,
   Money,
   MoneyDecimal,
+  formatMinorUnits,
   parseDecimalString,
+  parseMinorUnits,
 } from './money.js';
 
 function moneyError(fn: () => unknown): MoneyError {
@@ -449,5 +451,74 @@ describe('Money properties', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe("parseMinorUnits / formatMinorUnits (the ledger's fast path) agree with Money", () => {
+  const currencyArb = fc.constantFrom(...CURRENCY_CODES);
+  // Well-formed literals of any scale up to 5 and any sign, plus arbitrary strings: both the
+  // accepted and the refused ones must get Money.parse's answer.
+  const literalArb = fc.oneof(
+    fc
+      .tuple(
+        fc.boolean(),
+        fc.bigInt({ min: 0n, max: 10n ** 31n }),
+        fc.option(fc.stringMatching(/^\d{1,5}$/), { nil: undefined }),
+      )
+      .map(
+        ([negative, whole, fraction]) =>
+          `${negative ? '-' : ''}${whole}${fraction === undefined ? '' : `.${fraction}`}`,
+      ),
+    fc.string({ maxLength: 12 }),
+    fc.constantFrom('0', '-0', '0.00', '-0.0', '1e3', '+1', '01', '.5', '5.', ' 1', '1.', ''),
+  );
+  const optionsArb = fc.record({ allowNegative: fc.boolean(), allowZero: fc.boolean() });
+
+  it('gives the same minor units, canonical text and error as Money.parse for any input', () => {
+    fc.assert(
+      fc.property(literalArb, currencyArb, optionsArb, (literal, currency, opts) => {
+        let expected: { units: bigint; text: string } | MoneyError;
+        try {
+          const money = Money.parse(literal, currency, opts);
+          expected = { units: money.toMinorUnits(), text: money.toString() };
+        } catch (error) {
+          expected = error as MoneyError;
+        }
+        if (expected instanceof MoneyError) {
+          const error = moneyError(() => parseMinorUnits(literal, currency, opts));
+          expect([error.code, error.message]).toEqual([expected.code, expected.message]);
+        } else {
+          expect(parseMinorUnits(literal, currency, opts)).toEqual(expected);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('formats any count of minor units as Money.fromMinorUnits does', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(10n ** 29n), max: 10n ** 29n }), currencyArb, (units, currency) => {
+        expect(formatMinorUnits(units, currency)).toBe(Money.fromMinorUnits(units, currency).toString());
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it.each([
+    ['100', 'CNY', 10000n, '100.00'],
+    ['100.5', 'CNY', 10050n, '100.50'],
+    ['-0.5', 'CNY', -50n, '-0.50'],
+    ['0', 'CNY', 0n, '0.00'],
+    ['-0.0', 'CNY', 0n, '0.00'],
+    ['1500', 'JPY', 1500n, '1500'],
+    ['12.345', 'BHD', 12345n, '12.345'],
+    ['1.2', 'BHD', 1200n, '1.200'],
+  ])('%s %s → %s minor units, "%s"', (literal, currency, units, text) => {
+    expect(parseMinorUnits(literal, currency, { allowNegative: true })).toEqual({ units, text });
+  });
+
+  it('refuses a JS number and an unknown currency as Money.parse does', () => {
+    expect(moneyError(() => parseMinorUnits(1.5, 'CNY')).code).toBe('MONEY.NOT_A_STRING');
+    expect(moneyError(() => parseMinorUnits('1.50', 'XXQ')).code).toBe('MONEY.UNKNOWN_CURRENCY');
   });
 });

@@ -350,3 +350,48 @@ export class Money {
     return `Money(${this.toString()} ${this.currency})`;
   }
 }
+
+/** An amount as integer minor units together with its canonical text (what Money#toString gives). */
+export interface MinorUnitAmount {
+  units: bigint;
+  text: string;
+}
+
+/**
+ * The rules of `Money.parse`, answered in integer minor units: for hot paths (the ledger's posting
+ * path) that only add, compare and print amounts, where a Decimal per amount is most of the cost.
+ * Money stays the reference: a property test holds the two to the same answers and errors.
+ * @throws MoneyError exactly as `Money.parse` would
+ */
+export function parseMinorUnits(
+  amount: unknown,
+  currency: string,
+  opts?: MoneyParseOptions,
+): MinorUnitAmount {
+  const error = Money.validate(amount, currency, opts);
+  if (error !== undefined) throw error;
+  const text = amount as string;
+  const unit = minorUnitOf(currency);
+  const dot = text.indexOf('.');
+  const fraction = dot === -1 ? 0 : text.length - dot - 1;
+  // validate ruled out exponents, '+', spaces and a scale finer than the minor unit, so the digits
+  // with the point taken out and zeros padded to the scale are the count of minor units.
+  const units = BigInt(
+    (dot === -1 ? text : text.slice(0, dot) + text.slice(dot + 1)) + ZERO_PADDING[unit - fraction]!,
+  );
+  // A literal already at the currency's scale is canonical, as in Money.parse; zero never is
+  // ("-0.00", "0" → "0.00").
+  return { units, text: fraction === unit && units !== 0n ? text : formatMinorUnits(units, currency) };
+}
+
+/** Canonical text of a count of minor units: `Money.fromMinorUnits(units, currency).toString()`, without a Decimal. */
+export function formatMinorUnits(units: bigint, currency: string): string {
+  const unit = minorUnitOf(currency);
+  const negative = units < 0n;
+  const digits = (negative ? -units : units).toString().padStart(unit + 1, '0');
+  const split = digits.length - unit;
+  const text = unit === 0 ? digits : `${digits.slice(0, split)}.${digits.slice(split)}`;
+  return negative ? `-${text}` : text;
+}
+
+const ZERO_PADDING = ['', '0', '00', '000', '0000'];

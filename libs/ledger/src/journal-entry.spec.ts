@@ -2,6 +2,7 @@ import { Money } from '@app/contracts';
 import fc from 'fast-check';
 import { DEFAULT_ACCOUNT_TEMPLATES, accountCodeOf, type Side } from './chart.js';
 import {
+  canonicalContent,
   ENTRY_POSTINGS_MAX,
   normalBalance,
   validateEntry,
@@ -10,6 +11,7 @@ import {
 } from './journal-entry.js';
 import { LedgerError, type LedgerErrorCode } from './ledger-error.js';
 
+const KNOWN_HASH = 'o0AsWtLLm8-NfX_s1FXkwkHv3w8eG5vgP9XjNRcrEH8';
 const TEMPLATES = new Map(DEFAULT_ACCOUNT_TEMPLATES.map((t) => [t.code, t]));
 const CURRENCIES = ['CNY', 'JPY', 'BHD'] as const;
 type Currency = (typeof CURRENCIES)[number];
@@ -117,10 +119,10 @@ describe('validateEntry accepts balanced entries', () => {
           expect(p.accountCode).toBe(accountCodeOf(TEMPLATES.get(d.account.template)!, d.account.owner));
           expect(p.owner).toBe(d.account.owner ?? null);
           expect(p.side).toBe(d.side);
-          expect(p.amount.toString()).toBe(d.amount);
-          expect(p.amount.currency).toBe(draft.currency);
-          if (p.side === 'DEBIT') debits = debits.plus(p.amount);
-          else credits = credits.plus(p.amount);
+          expect(p.amount).toBe(d.amount);
+          expect(p.units).toBe(Money.parse(d.amount, draft.currency).toMinorUnits());
+          if (p.side === 'DEBIT') debits = debits.plus(Money.parse(p.amount, draft.currency));
+          else credits = credits.plus(Money.parse(p.amount, draft.currency));
         });
         expect(debits.equals(credits)).toBe(true);
         expect(new Date(valid.effectiveAt).getTime()).toBe(new Date(draft.effectiveAt).getTime());
@@ -204,6 +206,66 @@ describe('validateEntry accepts balanced entries', () => {
         for (const v of variants) expect(validateEntry(v, TEMPLATES).requestHash).not.toBe(hash);
       }),
     );
+  });
+});
+
+describe('the request hash covers exactly the JSON.stringify form stored hashes were computed from', () => {
+  // Free text with quotes, backslashes, control characters, astral and lone surrogates.
+  const textArb = fc.string({ unit: 'binary', maxLength: 30 });
+  it('canonicalContent = JSON.stringify([businessRef, effectiveAt, description, metadata, postings])', () => {
+    fc.assert(
+      fc.property(
+        balancedEntryArb,
+        textArb,
+        fc.option(textArb, { nil: undefined }),
+        fc.option(fc.dictionary(textArb, fc.jsonValue()), { nil: undefined }),
+        (draft, businessRef, description, metadata) => {
+          const changed: EntryDraft = {
+            ...clone(draft),
+            businessRef: businessRef || 'x',
+            description,
+            metadata,
+          };
+          const valid = validateEntry(changed, TEMPLATES);
+          const expected = JSON.stringify([
+            changed.businessRef,
+            valid.effectiveAt,
+            changed.description ?? null,
+            changed.metadata ?? null,
+            valid.postings.map((p) => [p.accountCode, p.side, p.amount, valid.currency]),
+          ]);
+          expect(canonicalContent(changed, valid.currency, valid.effectiveAt, valid.postings)).toBe(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('keeps the hash of a known entry', () => {
+    // Computed by the createHash/JSON.stringify version before the posting path was rewritten:
+    // a replay of an entry posted then must still be recognised.
+    const draft: EntryDraft = {
+      idempotencyKey: 'k1',
+      businessRef: 'T1',
+      effectiveAt: '2026-11-22T10:00:00+08:00',
+      description: 'a "quoted" \\ note',
+      metadata: { a: [1, 'b'] },
+      postings: [
+        {
+          account: { template: 'channel_receivable', owner: 'WECHAT' },
+          side: 'DEBIT',
+          amount: '10.5',
+          currency: 'CNY',
+        },
+        {
+          account: { template: 'merchant_pending', owner: 'M1' },
+          side: 'CREDIT',
+          amount: '10.50',
+          currency: 'CNY',
+        },
+      ],
+    };
+    expect(validateEntry(draft, TEMPLATES).requestHash).toBe(KNOWN_HASH);
   });
 });
 

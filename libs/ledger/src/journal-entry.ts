@@ -1,5 +1,11 @@
-import { createHash } from 'node:crypto';
-import { isoInstantToEpochMillis, Money, MoneyError } from '@app/contracts';
+import { hash } from 'node:crypto';
+import {
+  formatMinorUnits,
+  isoInstantToEpochMillis,
+  MoneyError,
+  parseMinorUnits,
+  type Money,
+} from '@app/contracts';
 import { accountCodeOf, OWNER_ID_PATTERN, type AccountTemplateDefinition, type Side } from './chart.js';
 import { LedgerError } from './ledger-error.js';
 
@@ -29,13 +35,20 @@ export interface EntryDraft {
   postings: PostingDraft[];
 }
 
-/** A validated posting, resolved to its account code and canonical amount. */
+/**
+ * A validated posting, resolved to its account code and canonical amount. The amount is kept as
+ * integer minor units and its canonical text, not a Money: the posting path only adds, compares
+ * and prints amounts, and a Decimal per posting was a third of its cost (docs/BENCHMARKS.md).
+ */
 export interface ValidPosting {
   accountCode: string;
   template: AccountTemplateDefinition;
   owner: string | null;
   side: Side;
-  amount: Money;
+  /** Canonical decimal text at the currency's scale, as Money#toString would print it. */
+  amount: string;
+  /** The same amount in minor units (fen, cents), > 0. */
+  units: bigint;
 }
 
 export interface ValidEntry {
@@ -95,9 +108,10 @@ export function validateEntry(
   }
   const currency = draft.postings[0]!.currency;
   const postings: ValidPosting[] = [];
-  let debits: Money | undefined;
-  let credits: Money | undefined;
-  draft.postings.forEach((p, i) => {
+  let debits = 0n;
+  let credits = 0n;
+  for (let i = 0; i < draft.postings.length; i += 1) {
+    const p = draft.postings[i]!;
     const at = `${where}, posting ${i + 1}`;
     if (p.currency !== currency) {
       throw new LedgerError(
@@ -123,42 +137,71 @@ export function validateEntry(
         `${at}: side must be DEBIT or CREDIT, got "${String(p.side)}"`,
       );
     }
-    let amount: Money;
+    let amount: { units: bigint; text: string };
     try {
-      amount = Money.parse(p.amount, p.currency, { allowZero: false });
+      amount = parseMinorUnits(p.amount, p.currency, { allowZero: false });
     } catch (error) {
       if (error instanceof MoneyError)
         throw new LedgerError('LEDGER.INVALID_AMOUNT', `${at}: ${error.message}`);
       throw error;
     }
-    if (p.side === 'DEBIT') debits = debits ? debits.plus(amount) : amount;
-    else credits = credits ? credits.plus(amount) : amount;
+    if (p.side === 'DEBIT') debits += amount.units;
+    else credits += amount.units;
     postings.push({
       accountCode: accountCodeOf(template, owner ?? undefined),
       template,
       owner,
       side: p.side,
-      amount,
+      amount: amount.text,
+      units: amount.units,
     });
-  });
-  if (!debits || !credits || !debits.equals(credits)) {
+  }
+  if (debits === 0n || credits === 0n || debits !== credits) {
     throw new LedgerError(
       'LEDGER.UNBALANCED',
-      `${where}: debits ${debits?.toString() ?? '0'} ≠ credits ${credits?.toString() ?? '0'} ${currency}`,
+      `${where}: debits ${debits === 0n ? '0' : formatMinorUnits(debits, currency)} ≠ credits ${credits === 0n ? '0' : formatMinorUnits(credits, currency)} ${currency}`,
     );
   }
-  return { draft, currency, effectiveAt, postings, requestHash: requestHashOf(draft, effectiveAt, postings) };
+  return {
+    draft,
+    currency,
+    effectiveAt,
+    postings,
+    requestHash: requestHashOf(draft, currency, effectiveAt, postings),
+  };
 }
 
-function requestHashOf(draft: EntryDraft, effectiveAt: string, postings: ValidPosting[]): string {
-  const canonical = JSON.stringify([
-    draft.businessRef,
-    effectiveAt,
-    draft.description ?? null,
-    draft.metadata ?? null,
-    postings.map((p) => [p.accountCode, p.side, p.amount.toString(), p.amount.currency]),
-  ]);
-  return createHash('sha256').update(canonical).digest('base64url');
+function requestHashOf(
+  draft: EntryDraft,
+  currency: string,
+  effectiveAt: string,
+  postings: ValidPosting[],
+): string {
+  return hash('sha256', canonicalContent(draft, currency, effectiveAt, postings), 'base64url');
+}
+
+/**
+ * What the request hash covers, as the text `JSON.stringify([businessRef, effectiveAt,
+ * description ?? null, metadata ?? null, [[accountCode, side, amount, currency], …]])` — the form
+ * every stored hash was computed from, so it must never change. Built by hand: account codes
+ * (subject code + owner id), sides, canonical amounts, currency codes and ISO instants contain
+ * nothing JSON escapes, so only the caller's free text goes through JSON.stringify. A property
+ * test holds it to the JSON.stringify form.
+ */
+export function canonicalContent(
+  draft: EntryDraft,
+  currency: string,
+  effectiveAt: string,
+  postings: readonly ValidPosting[],
+): string {
+  let text = `[${JSON.stringify(draft.businessRef)},"${effectiveAt}",${
+    draft.description === undefined ? 'null' : JSON.stringify(draft.description)
+  },${draft.metadata === undefined ? 'null' : JSON.stringify(draft.metadata)},[`;
+  for (let i = 0; i < postings.length; i += 1) {
+    const p = postings[i]!;
+    text += `${i === 0 ? '' : ','}["${p.accountCode}","${p.side}","${p.amount}","${currency}"]`;
+  }
+  return `${text}]]`;
 }
 
 /** The normal-side balance of an account from its debit and credit totals. */

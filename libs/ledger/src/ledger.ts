@@ -1,7 +1,8 @@
-import { Money, invariant } from '@app/contracts';
+import { formatMinorUnits, Money, invariant } from '@app/contracts';
 import {
   backoffDelayMs,
-  copyRows,
+  copyText,
+  copyTextField,
   fastPathUnlessDuplicate,
   isUniqueViolation,
   reserveIds,
@@ -56,6 +57,13 @@ interface Chart {
 }
 
 const SIDE_CODE: Record<Side, 'D' | 'C'> = { DEBIT: 'D', CREDIT: 'C' };
+
+/** What one batch moves on one account, in minor units of the account's currency. */
+interface BalanceDelta {
+  account: LedgerAccount;
+  debit: bigint;
+  credit: bigint;
+}
 
 /**
  * The double-entry ledger's write API. Every method works inside the caller's transaction, so a
@@ -239,13 +247,12 @@ export class Ledger {
     // The entry must take exactly the held money out of the held account, or the hold would
     // stop protecting funds that are still there.
     const held = Money.of(hold.amount, hold.currency);
-    const takesHeld = valid.postings.some(
-      (p) =>
-        p.accountCode === hold.account_code &&
-        p.side === 'DEBIT' &&
-        p.amount.currency === held.currency &&
-        p.amount.equals(held),
-    );
+    const heldUnits = held.toMinorUnits();
+    const takesHeld =
+      valid.currency === held.currency &&
+      valid.postings.some(
+        (p) => p.accountCode === hold.account_code && p.side === 'DEBIT' && p.units === heldUnits,
+      );
     if (!takesHeld) {
       throw new LedgerError(
         'LEDGER.HOLD_COMMIT_MISMATCH',
@@ -357,7 +364,15 @@ export class Ledger {
         fresh = await fastPathUnlessDuplicate(
           tx,
           async () => {
-            await copyRows(tx, 'ledger.journal_entry', columns, fresh.map(entryRow));
+            let text = '';
+            for (const e of fresh) {
+              // Built as COPY text directly: ids, hashes and instants need no escaping, and only
+              // the caller's free text goes through copyTextField.
+              const key = e.draft.idempotencyKey;
+              const metadata = e.draft.metadata === undefined ? null : JSON.stringify(e.draft.metadata);
+              text += `${entryIds.get(key)!}\t${copyTextField(key)}\t${e.requestHash}\t${copyTextField(e.draft.businessRef)}\t${copyTextField(e.draft.description)}\t${reverses.get(key) ?? '\\N'}\t${e.effectiveAt}\t${copyTextField(metadata)}\n`;
+            }
+            await copyText(tx, 'ledger.journal_entry', columns, text);
             return fresh;
           },
           // Another transaction posted one of these keys since our look-up: keep what is new,
@@ -399,41 +414,34 @@ export class Ledger {
         throw error;
       }
 
-      const postingRows: (string | null)[][] = [];
-      const deltas = new Map<string, { account: LedgerAccount; debit: Money; credit: Money }>();
+      // The posting rows go straight to COPY text: every field is digits, a side letter, a
+      // currency code or an ISO instant, so nothing needs escaping, and no row arrays are built.
+      let postingText = '';
+      const deltas = new Map<string, BalanceDelta>();
       for (const e of fresh) {
         const entryId = entryIds.get(e.draft.idempotencyKey)!;
-        for (const [index, p] of e.postings.entries()) {
+        const tail = `\t${e.currency}\t${e.effectiveAt}\n`;
+        for (let index = 0; index < e.postings.length; index += 1) {
+          const p = e.postings[index]!;
           const account = accounts.get(p.accountCode)!;
-          postingRows.push([
-            entryId,
-            String(index + 1),
-            account.id,
-            SIDE_CODE[p.side],
-            p.amount.toString(),
-            p.amount.currency,
-            e.effectiveAt,
-          ]);
-          // Most accounts (the merchants') appear once per batch: start from the amount itself
-          // rather than adding it to a zero; only the hot accounts accumulate.
+          postingText += `${entryId}\t${index + 1}\t${account.id}\t${SIDE_CODE[p.side]}\t${p.amount}${tail}`;
           const delta = deltas.get(account.id);
           if (delta === undefined) {
-            const zero = Money.zero(p.amount.currency);
             deltas.set(
               account.id,
               p.side === 'DEBIT'
-                ? { account, debit: p.amount, credit: zero }
-                : { account, debit: zero, credit: p.amount },
+                ? { account, debit: p.units, credit: 0n }
+                : { account, debit: 0n, credit: p.units },
             );
-          } else if (p.side === 'DEBIT') delta.debit = delta.debit.plus(p.amount);
-          else delta.credit = delta.credit.plus(p.amount);
+          } else if (p.side === 'DEBIT') delta.debit += p.units;
+          else delta.credit += p.units;
         }
       }
-      await copyRows(
+      await copyText(
         tx,
         'ledger.posting',
         ['entry_id', 'line', 'account_id', 'side', 'amount', 'currency', 'effective_at'],
-        postingRows,
+        postingText,
       );
       // Only for entries written now: a replayed commit of a hold already consumed it.
       if (beforeBalances && fresh.length > 0) await beforeBalances(entryIds);
@@ -446,10 +454,7 @@ export class Ledger {
     }));
   }
 
-  private async applyDeltas(
-    tx: EntityManager,
-    deltas: { account: LedgerAccount; debit: Money; credit: Money }[],
-  ): Promise<void> {
+  private async applyDeltas(tx: EntityManager, deltas: BalanceDelta[]): Promise<void> {
     const hot = deltas.filter((d) => d.account.template.hot);
     const cold = deltas
       .filter((d) => !d.account.template.hot)
@@ -458,9 +463,9 @@ export class Ledger {
       await tx.query(
         'INSERT INTO ledger.balance_delta (account_id, debit, credit) SELECT * FROM unnest($1::bigint[], $2::numeric[], $3::numeric[])',
         [
-          hot.map((d) => d.account.id),
-          hot.map((d) => d.debit.toString()),
-          hot.map((d) => d.credit.toString()),
+          arrayLiteral(hot, (d) => d.account.id),
+          arrayLiteral(hot, (d) => formatMinorUnits(d.debit, d.account.currency)),
+          arrayLiteral(hot, (d) => formatMinorUnits(d.credit, d.account.currency)),
         ],
       );
     }
@@ -469,7 +474,7 @@ export class Ledger {
     const [locked] = await tx.query<{ n: number }[]>(
       `SELECT count(*)::int AS n FROM (
          SELECT 1 FROM ledger.account_balance WHERE account_id = ANY($1::bigint[]) ORDER BY account_id FOR UPDATE) l`,
-      [cold.map((d) => d.account.id)],
+      [arrayLiteral(cold, (d) => d.account.id)],
     );
     invariant(locked?.n === cold.length, () => `balance rows missing: locked ${locked?.n} of ${cold.length}`);
     const floored = cold.filter((d) => d.account.template.balanceFloor === 'NON_NEGATIVE');
@@ -496,11 +501,11 @@ export class Ledger {
                 WHERE CASE f.normal_side WHEN 'DEBIT' THEN u.debit_total - u.credit_total
                                          ELSE u.credit_total - u.debit_total END - u.held_total < 0), '[]'::json) AS below`,
       [
-        cold.map((d) => d.account.id),
-        cold.map((d) => d.debit.toString()),
-        cold.map((d) => d.credit.toString()),
-        floored.map((d) => d.account.id),
-        floored.map((d) => d.account.normalSide),
+        arrayLiteral(cold, (d) => d.account.id),
+        arrayLiteral(cold, (d) => formatMinorUnits(d.debit, d.account.currency)),
+        arrayLiteral(cold, (d) => formatMinorUnits(d.credit, d.account.currency)),
+        arrayLiteral(floored, (d) => d.account.id),
+        arrayLiteral(floored, (d) => d.account.normalSide),
       ],
     );
     invariant(
@@ -751,6 +756,16 @@ function replayedHold(
     throw new LedgerError('LEDGER.IDEMPOTENCY_CONFLICT', `hold key ${key} was used for a different hold`);
   }
   return { holdId: existing.id, replayed: true };
+}
+
+/**
+ * A Postgres array literal of values that need no quoting (ids, canonical amounts, side names):
+ * the driver would otherwise escape every element of a 1,000-element parameter one by one.
+ */
+function arrayLiteral<T>(items: readonly T[], value: (item: T) => string): string {
+  let text = '{';
+  for (let i = 0; i < items.length; i += 1) text += (i === 0 ? '' : ',') + value(items[i]!);
+  return `${text}}`;
 }
 
 function compareIds(a: string, b: string): number {

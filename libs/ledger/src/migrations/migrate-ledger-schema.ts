@@ -2,9 +2,14 @@ import { createServiceDataSource, runServiceMigrations } from '@app/platform';
 import { LEDGER_SCHEMA } from './ledger-schema-name.js';
 import { Ledger1764000000200 } from './1764000000200-ledger.js';
 import { LedgerMerchantPendingWithoutFloor1764000000700 } from './1764000000700-merchant-pending-without-floor.js';
+import { LedgerPostingPath1764000002000 } from './1764000002000-posting-path.js';
 
 /** The ledger's own migrations, tracked in ledger.migrations like any service's. */
-export const ledgerMigrations = [Ledger1764000000200, LedgerMerchantPendingWithoutFloor1764000000700];
+export const ledgerMigrations = [
+  Ledger1764000000200,
+  LedgerMerchantPendingWithoutFloor1764000000700,
+  LedgerPostingPath1764000002000,
+];
 
 /**
  * Brings the ledger schema up to date, for a service that posts entries and boots on a database
