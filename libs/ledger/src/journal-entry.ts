@@ -62,6 +62,10 @@ export interface ValidEntry {
 
 export const ENTRY_POSTINGS_MAX = 100;
 
+// Error context is built only when there is an error: validation runs for every entry posted.
+const entryName = (draft: EntryDraft) => `entry ${draft.idempotencyKey}`;
+const postingName = (draft: EntryDraft, index: number) => `${entryName(draft)}, posting ${index + 1}`;
+
 /**
  * Checks everything that can be checked without the database: ≥ 2 postings, one currency,
  * amounts valid at the currency's minor unit, debits = credits, accounts from declared templates.
@@ -70,7 +74,6 @@ export function validateEntry(
   draft: EntryDraft,
   templates: ReadonlyMap<string, AccountTemplateDefinition>,
 ): ValidEntry {
-  const where = `entry ${draft.idempotencyKey}`;
   if (
     typeof draft.idempotencyKey !== 'string' ||
     draft.idempotencyKey.length === 0 ||
@@ -83,7 +86,10 @@ export function validateEntry(
     draft.businessRef.length === 0 ||
     draft.businessRef.length > 200
   ) {
-    throw new LedgerError('LEDGER.INVALID_BUSINESS_REF', `${where}: businessRef must be 1..200 characters`);
+    throw new LedgerError(
+      'LEDGER.INVALID_BUSINESS_REF',
+      `${entryName(draft)}: businessRef must be 1..200 characters`,
+    );
   }
   if (
     !Array.isArray(draft.postings) ||
@@ -92,7 +98,7 @@ export function validateEntry(
   ) {
     throw new LedgerError(
       'LEDGER.TOO_FEW_POSTINGS',
-      `${where}: needs between 2 and ${ENTRY_POSTINGS_MAX} postings, got ${draft.postings?.length ?? 0}`,
+      `${entryName(draft)}: needs between 2 and ${ENTRY_POSTINGS_MAX} postings, got ${draft.postings?.length ?? 0}`,
     );
   }
   let effectiveAt: string;
@@ -103,7 +109,7 @@ export function validateEntry(
   } catch (error) {
     throw new LedgerError(
       'LEDGER.INVALID_EFFECTIVE_TIME',
-      `${where}: effectiveAt ${(error as Error).message}`,
+      `${entryName(draft)}: effectiveAt ${(error as Error).message}`,
     );
   }
   const currency = draft.postings[0]!.currency;
@@ -112,29 +118,32 @@ export function validateEntry(
   let credits = 0n;
   for (let i = 0; i < draft.postings.length; i += 1) {
     const p = draft.postings[i]!;
-    const at = `${where}, posting ${i + 1}`;
+    const at = () => `${entryName(draft)}, posting ${i + 1}`;
     if (p.currency !== currency) {
       throw new LedgerError(
         'LEDGER.CURRENCY_MIXED',
-        `${at}: currency ${p.currency} in a ${currency} entry; one currency per entry`,
+        `${postingName(draft, i)}: currency ${p.currency} in a ${currency} entry; one currency per entry`,
       );
     }
     const template = templates.get(p.account?.template);
     if (!template)
-      throw new LedgerError('LEDGER.UNKNOWN_TEMPLATE', `${at}: no account template "${p.account?.template}"`);
+      throw new LedgerError(
+        'LEDGER.UNKNOWN_TEMPLATE',
+        `${postingName(draft, i)}: no account template "${p.account?.template}"`,
+      );
     const owner = p.account.owner ?? null;
     if (template.ownerKind === null ? owner !== null : owner === null || !OWNER_ID_PATTERN.test(owner)) {
       throw new LedgerError(
         'LEDGER.INVALID_OWNER',
         template.ownerKind === null
-          ? `${at}: ${template.code} is platform-wide and takes no owner, got "${owner}"`
-          : `${at}: ${template.code} needs a ${template.ownerKind} owner id, got ${owner === null ? 'none' : `"${owner}"`}`,
+          ? `${postingName(draft, i)}: ${template.code} is platform-wide and takes no owner, got "${owner}"`
+          : `${postingName(draft, i)}: ${template.code} needs a ${template.ownerKind} owner id, got ${owner === null ? 'none' : `"${owner}"`}`,
       );
     }
     if (p.side !== 'DEBIT' && p.side !== 'CREDIT') {
       throw new LedgerError(
         'LEDGER.INVALID_AMOUNT',
-        `${at}: side must be DEBIT or CREDIT, got "${String(p.side)}"`,
+        `${postingName(draft, i)}: side must be DEBIT or CREDIT, got "${String(p.side)}"`,
       );
     }
     let amount: { units: bigint; text: string };
@@ -142,7 +151,7 @@ export function validateEntry(
       amount = parseMinorUnits(p.amount, p.currency, { allowZero: false });
     } catch (error) {
       if (error instanceof MoneyError)
-        throw new LedgerError('LEDGER.INVALID_AMOUNT', `${at}: ${error.message}`);
+        throw new LedgerError('LEDGER.INVALID_AMOUNT', `${postingName(draft, i)}: ${error.message}`);
       throw error;
     }
     if (p.side === 'DEBIT') debits += amount.units;
@@ -159,7 +168,7 @@ export function validateEntry(
   if (debits === 0n || credits === 0n || debits !== credits) {
     throw new LedgerError(
       'LEDGER.UNBALANCED',
-      `${where}: debits ${debits === 0n ? '0' : formatMinorUnits(debits, currency)} ≠ credits ${credits === 0n ? '0' : formatMinorUnits(credits, currency)} ${currency}`,
+      `${entryName(draft)}: debits ${debits === 0n ? '0' : formatMinorUnits(debits, currency)} ≠ credits ${credits === 0n ? '0' : formatMinorUnits(credits, currency)} ${currency}`,
     );
   }
   return {

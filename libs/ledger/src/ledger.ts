@@ -471,9 +471,12 @@ export class Ledger {
     }
     if (cold.length === 0) return;
     // Row locks taken in account-id order: two batches touching the same merchants cannot deadlock.
+    // The ids arrive sorted and a sub-select with FOR UPDATE is never flattened, so this is one
+    // primary-key probe per id, in that order; `= ANY(…) ORDER BY … FOR UPDATE` cost twice as much
+    // (a bitmap scan of the key, then a sort).
     const [locked] = await tx.query<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM (
-         SELECT 1 FROM ledger.account_balance WHERE account_id = ANY($1::bigint[]) ORDER BY account_id FOR UPDATE) l`,
+      `SELECT count(*)::int AS n FROM unnest($1::bigint[]) AS i(account_id),
+         LATERAL (SELECT 1 FROM ledger.account_balance b WHERE b.account_id = i.account_id FOR UPDATE) l`,
       [arrayLiteral(cold, (d) => d.account.id)],
     );
     invariant(locked?.n === cold.length, () => `balance rows missing: locked ${locked?.n} of ${cold.length}`);
