@@ -124,13 +124,10 @@ ranked AS (
          row_number() OVER w AS lrank,
          first_value(r.line_no) OVER w AS paired_line_no
   FROM (
-    SELECT l.line_no, rep.type, rep.order_no, rep.refund_no,
+    SELECT l.line_no, l.type, l.order_no, coalesce(l.refund_no, '') AS refund_no,
            (it.id IS NOT NULL AND l.currency = it.currency AND l.amount = it.amount
              AND l.status = ANY (CASE WHEN l.type = 'PAYMENT' THEN :paymentStatuses::text[] ELSE :refundStatuses::text[] END)) AS agrees
-    FROM repeated rep
-    JOIN reconciliation.statement_line l
-      ON l.statement_file_id = :file::bigint
-     AND l.type = rep.type AND l.order_no = rep.order_no AND coalesce(l.refund_no, '') = rep.refund_no
+    FROM reconciliation.statement_line l
     -- One index probe per repeated line (a handful), never a join of the whole day.
     LEFT JOIN LATERAL (
       SELECT it.id, it.currency, it.amount
@@ -144,6 +141,10 @@ ranked AS (
                           WHERE match_run_id = :previousRun::bigint AND class = 'PENDING_CROSS_DAY'))
       LIMIT 1
     ) it ON true
+    -- A semi-join: the few repeated keys are hashed and the file's lines probe them. As a join,
+    -- the planner (which cannot estimate the HAVING) hashed the whole file instead.
+    WHERE l.statement_file_id = :file::bigint
+      AND (l.type, l.order_no, coalesce(l.refund_no, '')) IN (SELECT type, order_no, refund_no FROM repeated)
   ) r
   WINDOW w AS (PARTITION BY r.type, r.order_no, r.refund_no ORDER BY r.agrees DESC, r.line_no)
 )
