@@ -235,6 +235,38 @@ describe('merchant statement and daily summary (real Postgres + Kafka)', () => {
     expect((await fetch(`${base}/settlement-records/x/statement.csv`)).status).toBe(400);
   });
 
+  it('refuses, before any byte of CSV, a record that is not the sum of its items (500, nothing streamed)', async () => {
+    const record = records.find((r) => r.merchantId === 'M_A' && r.closesOn === '2026-09-28')!;
+    // Corrupt the record behind the application's back (triggers off for this session only), as
+    // a bad migration or a manual fix might: it claims one item more than it has. Put it back
+    // afterwards for the other tests.
+    const corrupt = async (delta: number) =>
+      db.transaction(async (tx) => {
+        await tx.query(`SET LOCAL session_replication_role = replica`);
+        await tx.query(
+          'UPDATE settlement.settlement_record SET items_count = items_count + $2 WHERE id = $1',
+          [record.id, delta],
+        );
+      });
+    await corrupt(1);
+    try {
+      const response = await fetch(`${base}/settlement-records/${record.id}/statement.csv`);
+      expect(response.status).toBe(500);
+      expect(response.headers.get('content-type')).toMatch(/application\/json/);
+      expect(await response.json()).toEqual({
+        statusCode: 500,
+        error: 'SETTLEMENT.STATEMENT_INCONSISTENT',
+        message:
+          `settlement record ${record.id}: its ${record.itemsCount} item(s) net ${record.itemsNet}, ` +
+          `the record says ${record.itemsCount + 1} item(s) net ${record.itemsNet}`,
+      });
+    } finally {
+      await corrupt(-1);
+    }
+    const restored = await fetch(`${base}/settlement-records/${record.id}/statement.csv`);
+    expect(restored.status).toBe(200);
+  });
+
   it('summarises a close date: figures equal the records’ and the payouts’', async () => {
     const expected = {
       date: '2026-09-28',

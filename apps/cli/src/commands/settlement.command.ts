@@ -25,6 +25,7 @@ import {
 import {
   findStatementRecord,
   merchantStatementCsv,
+  verifyStatementTotals,
   statementItems,
 } from '../../../settlement/src/statement/merchant-statement.js';
 import { emit, table, UsageError, type OutputOptions } from '../output.js';
@@ -161,6 +162,8 @@ export async function settlementStatementCommand(options: { id: string; out?: st
   await withSchemaDataSource(SETTLEMENT_SCHEMA, settlementMigrations, async (dataSource) => {
     const record = await findStatementRecord(dataSource, options.id);
     if (!record) throw new UsageError(`no settlement record ${options.id}`);
+    // Before the first line is written, so an inconsistent record leaves no partial --out file.
+    await verifyStatementTotals(dataSource, record);
     const lines = Readable.from(merchantStatementCsv(statementItems(dataSource, record), record));
     if (options.out === undefined) await pipeline(lines, process.stdout, { end: false });
     else await pipeline(lines, createWriteStream(options.out));

@@ -5,6 +5,7 @@ import { SettlementApprovalError, type SettlementApprovalErrorCode } from '../ap
 import { SettlementError } from '../domain.js';
 import { PayoutRetryError, type PayoutRetryErrorCode } from '../payout/payout-retry.js';
 import { SettlementCloseBusyError } from '../settlement/cycle-close.service.js';
+import { StatementInvariantError } from '../statement/merchant-statement.js';
 
 const APPROVAL_STATUS: Record<SettlementApprovalErrorCode, number> = {
   NOT_FOUND: HttpStatus.NOT_FOUND,
@@ -42,6 +43,13 @@ export const settlementErrorBody: DomainErrorMapper = (exception): ApiErrorBody 
     return {
       statusCode: PAYOUT_RETRY_STATUS[exception.code],
       error: `SETTLEMENT.${exception.code}`,
+      message: exception.message,
+    };
+  // Our data broke an invariant: nothing the caller can change, and finance must look at it.
+  if (exception instanceof StatementInvariantError)
+    return {
+      statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
+      error: 'SETTLEMENT.STATEMENT_INCONSISTENT',
       message: exception.message,
     };
   if (exception instanceof SettlementCloseBusyError)

@@ -10,6 +10,7 @@ import {
   findStatementRecord,
   merchantStatementCsv,
   statementItems,
+  verifyStatementTotals,
 } from '../statement/merchant-statement.js';
 import { RecordIdParamsSchema } from './api-schemas.js';
 import { SETTLEMENT_DB } from './tokens.js';
@@ -40,11 +41,24 @@ export class StatementController {
     description: 'No such record',
     examples: [{ error: 'SETTLEMENT.NOT_FOUND', message: 'no settlement record 42' }],
   })
+  @ApiErrors({
+    status: 500,
+    description:
+      'The record is not the sum of its items (an integrity failure to investigate); no CSV is sent',
+    examples: [
+      {
+        error: 'SETTLEMENT.STATEMENT_INCONSISTENT',
+        message: 'settlement record 42: its 3 item(s) net 60.00, the record says 3 item(s) net 61.00',
+      },
+    ],
+  })
   async statement(
     @Param({ schema: RecordIdParamsSchema }) params: z.output<typeof RecordIdParamsSchema>,
   ): Promise<StreamableFile> {
     const record = await findStatementRecord(this.db, params.id);
     if (!record) throw new SettlementApprovalError('NOT_FOUND', `no settlement record ${params.id}`);
+    // Before the 200 and the first line: once streaming has begun, an error can only cut the file.
+    await verifyStatementTotals(this.db, record);
     return new StreamableFile(Readable.from(merchantStatementCsv(statementItems(this.db, record), record)), {
       type: 'text/csv; charset=utf-8',
       disposition: `attachment; filename="settlement-${record.id}.csv"`,

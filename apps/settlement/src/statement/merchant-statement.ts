@@ -61,7 +61,11 @@ export interface StatementItem {
   net: string;
 }
 
-/** Σ item net differs from the record's items_net, or the count from items_count: never sent. */
+/**
+ * Σ item net differs from the record's items_net, or the count from items_count. Found before any
+ * byte is sent by `verifyStatementTotals`; `statementRows` checks again as it streams (pair
+ * assertion) and then throws before the totals lines.
+ */
 export class StatementInvariantError extends Error {
   constructor(message: string) {
     super(message);
@@ -97,6 +101,27 @@ export async function findStatementRecord(db: Db, id: string): Promise<Statement
     amount: money(row.amount),
     carryForward: money(row.carry_forward),
   };
+}
+
+/**
+ * Checks, in one aggregate over the record's items, the invariant `statementRows` would find only
+ * at the end of the stream (DESIGN §7 invariant 3: the record is exactly the sum of its items).
+ * Callers run it first, so an inconsistent record is refused with an error instead of half a file
+ * over HTTP or a truncated --out file.
+ * @throws StatementInvariantError
+ */
+export async function verifyStatementTotals(db: Db, record: StatementRecord): Promise<void> {
+  const [row] = await db.query<{ count: number; net: string }[]>(
+    `SELECT count(*)::int AS count, coalesce(sum(net), 0)::text AS net
+     FROM settlement.cleared_item WHERE settlement_record_id = $1`,
+    [record.id],
+  );
+  const net = Money.of(row!.net, record.currency);
+  if (row!.count !== record.itemsCount || !net.equals(Money.of(record.itemsNet, record.currency)))
+    throw new StatementInvariantError(
+      `settlement record ${record.id}: its ${row!.count} item(s) net ${net.toString()}, ` +
+        `the record says ${record.itemsCount} item(s) net ${record.itemsNet}`,
+    );
 }
 
 /**
