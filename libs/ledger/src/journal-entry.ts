@@ -118,7 +118,6 @@ export function validateEntry(
   let credits = 0n;
   for (let i = 0; i < draft.postings.length; i += 1) {
     const p = draft.postings[i]!;
-    const at = () => `${entryName(draft)}, posting ${i + 1}`;
     if (p.currency !== currency) {
       throw new LedgerError(
         'LEDGER.CURRENCY_MIXED',
