@@ -103,6 +103,27 @@ function bump(draft: EntryDraft, i: number, units: bigint): void {
   p.amount = Money.parse(p.amount, p.currency).plus(Money.fromMinorUnits(units, p.currency)).toString();
 }
 
+/** A small entry whose amounts are spelled two ways ('10.5', '10.50'). */
+const spelledDraft = (): EntryDraft => ({
+  idempotencyKey: 'k1',
+  businessRef: 'T1',
+  effectiveAt: '2026-11-22T10:00:00+08:00',
+  postings: [
+    {
+      account: { template: 'channel_receivable', owner: 'WECHAT' },
+      side: 'DEBIT',
+      amount: '10.5',
+      currency: 'CNY',
+    },
+    {
+      account: { template: 'merchant_pending', owner: 'M1' },
+      side: 'CREDIT',
+      amount: '10.50',
+      currency: 'CNY',
+    },
+  ],
+});
+
 const pick = (draft: EntryDraft, n: number) => n % draft.postings.length;
 
 describe('validateEntry accepts balanced entries', () => {
@@ -144,25 +165,7 @@ describe('validateEntry accepts balanced entries', () => {
   });
 
   it('hashes the instant, not its spelling, and the amount, not its spelling', () => {
-    const draft: EntryDraft = {
-      idempotencyKey: 'k1',
-      businessRef: 'T1',
-      effectiveAt: '2026-11-22T10:00:00+08:00',
-      postings: [
-        {
-          account: { template: 'channel_receivable', owner: 'WECHAT' },
-          side: 'DEBIT',
-          amount: '10.5',
-          currency: 'CNY',
-        },
-        {
-          account: { template: 'merchant_pending', owner: 'M1' },
-          side: 'CREDIT',
-          amount: '10.50',
-          currency: 'CNY',
-        },
-      ],
-    };
+    const draft = spelledDraft();
     const hash = validateEntry(draft, TEMPLATES).requestHash;
     const respelled = clone(draft);
     respelled.effectiveAt = '2026-11-22T02:00:00.000Z';
@@ -245,25 +248,9 @@ describe('the request hash covers exactly the JSON.stringify form stored hashes 
     // Computed by the createHash/JSON.stringify version before the posting path was rewritten:
     // a replay of an entry posted then must still be recognised.
     const draft: EntryDraft = {
-      idempotencyKey: 'k1',
-      businessRef: 'T1',
-      effectiveAt: '2026-11-22T10:00:00+08:00',
+      ...spelledDraft(),
       description: 'a "quoted" \\ note',
       metadata: { a: [1, 'b'] },
-      postings: [
-        {
-          account: { template: 'channel_receivable', owner: 'WECHAT' },
-          side: 'DEBIT',
-          amount: '10.5',
-          currency: 'CNY',
-        },
-        {
-          account: { template: 'merchant_pending', owner: 'M1' },
-          side: 'CREDIT',
-          amount: '10.50',
-          currency: 'CNY',
-        },
-      ],
     };
     expect(validateEntry(draft, TEMPLATES).requestHash).toBe(KNOWN_HASH);
   });
