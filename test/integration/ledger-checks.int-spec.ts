@@ -107,8 +107,9 @@ describe('runLedgerChecks (real Postgres)', () => {
     );
     for (const [index, [code, side, amount]] of postings.entries()) {
       await tx.query(
-        `INSERT INTO ledger.posting (entry_id, line, account_id, side, amount, currency, effective_at)
-         SELECT $1, $5, id, $2, $3, currency, now() FROM ledger.account WHERE code = $4`,
+        `INSERT INTO ledger.posting (entry_id, line, account_id, side, amount, hot_account, currency, effective_at)
+         SELECT $1, $5, a.id, $2, $3, t.hot, a.currency, now()
+         FROM ledger.account a JOIN ledger.account_template t ON t.code = a.template_code WHERE a.code = $4`,
         [row!.id, side, amount, code, index + 1],
       );
       if (options.projection === false) continue;
@@ -191,7 +192,7 @@ describe('runLedgerChecks (real Postgres)', () => {
     const c = check(report, 'entries_balanced');
     expect(c.differences).toHaveLength(LEDGER_CHECK_DIFFERENCES_MAX);
     expect(c.detail).toBe(
-      `150 (entry, currency) pairs unbalanced or with < 2 postings among 155 entries (first ${LEDGER_CHECK_DIFFERENCES_MAX} listed)`,
+      `150 (entry, currency) pairs unbalanced, with < 2 postings or lines not numbered 1…n among 155 entries (first ${LEDGER_CHECK_DIFFERENCES_MAX} listed)`,
     );
   });
 
@@ -368,8 +369,8 @@ describe('runLedgerChecks (real Postgres)', () => {
       // A balanced pair on no entry at all, then a posting on no account in an existing entry.
       for (const [index, side] of ['D', 'C'].entries()) {
         await tx.query(
-          `INSERT INTO ledger.posting (entry_id, line, account_id, side, amount, currency, effective_at)
-           SELECT 987654321, $2, id, $1, 2.00, 'CNY', now() FROM ledger.account WHERE code = '6001'`,
+          `INSERT INTO ledger.posting (entry_id, line, account_id, side, amount, hot_account, currency, effective_at)
+           SELECT 987654321, $2, id, $1, 2.00, true, 'CNY', now() FROM ledger.account WHERE code = '6001'`,
           [side, index + 1],
         );
       }
@@ -382,15 +383,33 @@ describe('runLedgerChecks (real Postgres)', () => {
     ]);
     const ghost = await checksAfter(async (tx) => {
       await tx.query(
-        `INSERT INTO ledger.posting (entry_id, line, account_id, side, amount, currency, effective_at)
-         VALUES ($1, 101, 987654321, 'D', 1.00, 'CNY', now()), ($1, 102, 987654321, 'C', 1.00, 'CNY', now())`,
+        `INSERT INTO ledger.posting (entry_id, line, account_id, side, amount, hot_account, currency, effective_at)
+         VALUES ($1, 101, 987654321, 'D', 1.00, false, 'CNY', now()), ($1, 102, 987654321, 'C', 1.00, false, 'CNY', now())`,
         [ids['fund-m1']],
       );
     });
-    expect(failing(ghost)).toEqual(['postings_referenced']);
+    // Lines 101 and 102 of an entry of two lines are also numbered wrong.
+    expect(failing(ghost)).toEqual(['entries_balanced', 'postings_referenced']);
     expect(check(ghost, 'postings_referenced').detail).toMatch(
       /^2 of \d+ postings name a missing entry or account$/,
     );
+  });
+
+  it('(a) a posting line written twice: the entry still balances, its lines are not 1…n', async () => {
+    // What the (entry_id, line) key refused before migration 1764000003000: a second copy of an
+    // entry's lines. The copy balances, so only the numbering gives it away (and the balances).
+    const report = await checksAfter(async (tx) => {
+      await tx.query(
+        `INSERT INTO ledger.posting (entry_id, line, account_id, side, amount, hot_account, currency, effective_at)
+         SELECT entry_id, line, account_id, side, amount, hot_account, currency, effective_at
+         FROM ledger.posting WHERE entry_id = $1`,
+        [ids['fund-m1']],
+      );
+    });
+    expect(failing(report)).toEqual(['entries_balanced', 'account_balances_derived', 'subjects_balanced']);
+    const differences = check(report, 'entries_balanced').differences as Record<string, string>[];
+    expect(differences).toEqual([expect.objectContaining({ entry_id: ids['fund-m1'], postings: '4' })]);
+    expect(differences[0]!.debits).toBe(differences[0]!.credits);
   });
 
   it('leaves the book as it was: every corruption above was rolled back', async () => {

@@ -258,10 +258,16 @@ describe('ledger under concurrent writers (real Postgres)', () => {
   });
 
   it('a deadlock inside a ledger call is broken by Postgres and retried by the ledger, unseen by the caller', async () => {
+    // Only a move that lowers a floored account locks its balance row: the deadlock needs
+    // debits to merchants' settleable accounts, funded first.
     const credit = (owner: string, amount: string) =>
       leg({ template: 'merchant_settleable', owner }, 'CREDIT', amount);
     const debit = (amount: string) =>
       leg({ template: 'channel_receivable', owner: 'WECHAT' }, 'DEBIT', amount);
+    const payOut = (owner: string, amount: string) =>
+      leg({ template: 'merchant_settleable', owner }, 'DEBIT', amount);
+    const refund = (amount: string) =>
+      leg({ template: 'channel_receivable', owner: 'WECHAT' }, 'CREDIT', amount);
     const draft = (key: string, postings: PostingDraft[]): EntryDraft => ({
       idempotencyKey: key,
       businessRef: key,
@@ -292,7 +298,7 @@ describe('ledger under concurrent writers (real Postgres)', () => {
         // The ledger locks rows in id order: it takes `low`, then queues on `high` behind the caller.
         const posted = ds
           .transaction((tx) =>
-            ledger.post(tx, [draft(key, [debit('2.00'), credit('DL2', '1.00'), credit('DL1', '1.00')])]),
+            ledger.post(tx, [draft(key, [refund('1.00'), payOut('DL2', '0.50'), payOut('DL1', '0.50')])]),
           )
           .then(
             ([p]) => ({ posted: p! }),

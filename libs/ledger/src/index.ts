@@ -1,3 +1,4 @@
+export * from './balance-delta-compactor.js';
 export * from './chart.js';
 export * from './journal-entry.js';
 export * from './ledger-checks.js';

@@ -112,7 +112,8 @@ async function count(db: Db, sql: string): Promise<string> {
 }
 
 // -----------------------------------------------------------------------------------------------
-// (a) Each entry: ≥ 2 postings and debits = credits in every currency it touches.
+// (a) Each entry: ≥ 2 postings, its lines numbered exactly 1…n (no key enforces it since migration
+// 1764000003000; the ledger writes them so), and debits = credits in every currency it touches.
 
 async function entriesBalanced(db: Db): Promise<LedgerCheck> {
   const rows = await db.query<
@@ -133,10 +134,13 @@ async function entriesBalanced(db: Db): Promise<LedgerCheck> {
       FROM ledger.journal_entry e LEFT JOIN ledger.posting p ON p.entry_id = e.id
       GROUP BY e.id, e.idempotency_key, p.currency),
     per_entry AS (SELECT entry_id, sum(postings) AS postings FROM per_currency GROUP BY entry_id),
+    misnumbered AS (
+      SELECT entry_id FROM ledger.posting GROUP BY entry_id
+      HAVING min(line) <> 1 OR max(line) <> count(*) OR count(DISTINCT line) <> count(*)),
     broken AS (
       SELECT c.entry_id, c.idempotency_key, c.currency, e.postings, c.debits, c.credits
       FROM per_currency c JOIN per_entry e USING (entry_id)
-      WHERE c.debits <> c.credits OR e.postings < 2)
+      WHERE c.debits <> c.credits OR e.postings < 2 OR c.entry_id IN (SELECT entry_id FROM misnumbered))
     SELECT entry_id::text, idempotency_key, currency, postings::text, debits::text, credits::text,
            count(*) OVER ()::text AS total
     FROM broken ORDER BY entry_id, currency ${LIMIT}`);
@@ -147,8 +151,8 @@ async function entriesBalanced(db: Db): Promise<LedgerCheck> {
     ok: total === 0,
     detail:
       total === 0
-        ? `${entries} journal entries, each with ≥ 2 postings and debits = credits per currency`
-        : `${total} (entry, currency) pairs unbalanced or with < 2 postings among ${entries} entries${shown(total)}`,
+        ? `${entries} journal entries, each with ≥ 2 postings numbered 1…n and debits = credits per currency`
+        : `${total} (entry, currency) pairs unbalanced, with < 2 postings or lines not numbered 1…n among ${entries} entries${shown(total)}`,
     differences: strip(rows),
   };
 }

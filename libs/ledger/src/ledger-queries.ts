@@ -40,8 +40,8 @@ export interface AccountBalanceOptions {
 }
 
 /**
- * An account's balance. Now: `account_balance` plus the account's pending `balance_delta` rows (hot
- * accounts). As of an instant: recomputed from the postings, which are the facts.
+ * An account's balance. Now: `account_balance` plus the account's pending `balance_delta` rows. As
+ * of an instant: recomputed from the postings, which are the facts.
  * @throws LedgerError LEDGER.UNKNOWN_ACCOUNT | LEDGER.INVALID_EFFECTIVE_TIME
  */
 export async function accountBalance(
@@ -75,16 +75,33 @@ export async function accountBalance(
           [accountCode],
         )
       : await db.query<Row[]>(
+          // Σ postings up to asOf, found through the account's index (migration 1764000003000): the
+          // B-tree by account and time, or for a hot account, whose postings have only a BRIN by
+          // time, its current balance less the postings after asOf (a short range at the end).
+          // The account's hot flag gates each branch as a one-time filter; only one runs.
           `SELECT a.code, a.currency, s.normal_side,
-                  coalesce(p.debit, 0)::text AS debit_total,
-                  coalesce(p.credit, 0)::text AS credit_total,
+                  (CASE WHEN t.hot THEN b.debit_total + coalesce(d.debit, 0) - coalesce(later.debit, 0)
+                        ELSE coalesce(p.debit, 0) END)::text AS debit_total,
+                  (CASE WHEN t.hot THEN b.credit_total + coalesce(d.credit, 0) - coalesce(later.credit, 0)
+                        ELSE coalesce(p.credit, 0) END)::text AS credit_total,
                   coalesce(h.held, 0)::text AS held_total
            FROM ledger.account a
            JOIN ledger.subject s ON s.code = a.subject_code
+           JOIN ledger.account_template t ON t.code = a.template_code
+           LEFT JOIN ledger.account_balance b ON b.account_id = a.id
            LEFT JOIN LATERAL (
              SELECT sum(amount) FILTER (WHERE side = 'D') AS debit, sum(amount) FILTER (WHERE side = 'C') AS credit
-             FROM ledger.posting WHERE account_id = a.id AND effective_at <= $2::timestamptz
+             FROM ledger.posting
+             WHERE NOT t.hot AND account_id = a.id AND NOT hot_account AND effective_at <= $2::timestamptz
            ) p ON true
+           LEFT JOIN LATERAL (
+             SELECT sum(debit) AS debit, sum(credit) AS credit FROM ledger.balance_delta WHERE t.hot AND account_id = a.id
+           ) d ON true
+           LEFT JOIN LATERAL (
+             SELECT sum(amount) FILTER (WHERE side = 'D') AS debit, sum(amount) FILTER (WHERE side = 'C') AS credit
+             FROM ledger.posting
+             WHERE t.hot AND account_id = a.id AND hot_account AND effective_at > $2::timestamptz
+           ) later ON true
            LEFT JOIN LATERAL (
              SELECT sum(h.amount) AS held FROM ledger.hold h
              WHERE h.account_id = a.id AND h.created_at <= $2::timestamptz
@@ -180,13 +197,29 @@ export async function accountStatement(
     Number.isSafeInteger(limit) && limit >= 1 && limit <= STATEMENT_LINES_MAX,
     () => `statement limit must be an integer in 1..${STATEMENT_LINES_MAX}, got ${limit}`,
   );
-  const [account] = await db.query<{ id: string; code: string; currency: string; normal_side: Side }[]>(
-    `SELECT a.id::text, a.code, a.currency, s.normal_side
-     FROM ledger.account a JOIN ledger.subject s ON s.code = a.subject_code WHERE a.code = $1`,
+  const [account] = await db.query<
+    { id: string; code: string; currency: string; normal_side: Side; hot: boolean }[]
+  >(
+    `SELECT a.id::text, a.code, a.currency, s.normal_side, t.hot
+     FROM ledger.account a JOIN ledger.subject s ON s.code = a.subject_code
+     JOIN ledger.account_template t ON t.code = a.template_code WHERE a.code = $1`,
     [accountCode],
   );
   if (!account) throw new LedgerError('LEDGER.UNKNOWN_ACCOUNT', `no account ${accountCode}`);
   const normal = account.normal_side === 'DEBIT' ? 'D' : 'C';
+  // Which index finds the account's postings (migration 1764000003000): a B-tree by account and
+  // time for most accounts, a BRIN by time for a hot one, whose opening balance is then its
+  // current balance less everything from the period's start on (a short range at the table's end).
+  const ofAccount = `account_id = $1 AND ${account.hot ? 'hot_account' : 'NOT hot_account'}`;
+  const openingSql = account.hot
+    ? `SELECT (SELECT CASE WHEN $5 = 'D' THEN b.debit_total - b.credit_total ELSE b.credit_total - b.debit_total END
+                  FROM ledger.account_balance b WHERE b.account_id = $1)
+            + (SELECT coalesce(sum(CASE WHEN $5 = 'D' THEN debit - credit ELSE credit - debit END), 0)
+                  FROM ledger.balance_delta WHERE account_id = $1)
+            - (SELECT coalesce(sum(CASE WHEN side = $5 THEN amount ELSE -amount END), 0)
+                  FROM ledger.posting WHERE ${ofAccount} AND effective_at >= $2::timestamptz) AS amount`
+    : `SELECT coalesce(sum(CASE WHEN side = $5 THEN amount ELSE -amount END), 0) AS amount
+       FROM ledger.posting WHERE ${ofAccount} AND effective_at < $2::timestamptz`;
   // One statement, one snapshot: a posting committed (or back-dated into the period) meanwhile
   // cannot make the lines disagree with the totals. Each CTE is referenced once, so Postgres
   // inlines it; the window runs over the index order and LIMIT stops it early.
@@ -207,20 +240,19 @@ export async function accountStatement(
     }[]
   >(
     `WITH opening AS (
-       SELECT coalesce(sum(CASE WHEN side = $5 THEN amount ELSE -amount END), 0) AS amount
-       FROM ledger.posting WHERE account_id = $1 AND effective_at < $2::timestamptz
+       ${openingSql}
      ), period AS (
        SELECT count(*) AS line_count,
               coalesce(sum(amount) FILTER (WHERE side = 'D'), 0) AS debit_total,
               coalesce(sum(amount) FILTER (WHERE side = 'C'), 0) AS credit_total
        FROM ledger.posting
-       WHERE account_id = $1 AND effective_at >= $2::timestamptz AND effective_at <= $3::timestamptz
+       WHERE ${ofAccount} AND effective_at >= $2::timestamptz AND effective_at <= $3::timestamptz
      ), lines AS (
        SELECT p.entry_id, p.line, p.effective_at, p.side, p.amount,
               sum(CASE WHEN p.side = $5 THEN p.amount ELSE -p.amount END)
                 OVER (ORDER BY p.effective_at, p.entry_id, p.line ROWS UNBOUNDED PRECEDING) AS running
        FROM ledger.posting p
-       WHERE p.account_id = $1 AND p.effective_at >= $2::timestamptz AND p.effective_at <= $3::timestamptz
+       WHERE p.${ofAccount} AND p.effective_at >= $2::timestamptz AND p.effective_at <= $3::timestamptz
        ORDER BY p.effective_at, p.entry_id, p.line
        LIMIT $4
      )
@@ -525,9 +557,10 @@ export interface CompactionResult {
 
 /**
  * Folds `balance_delta` rows into `account_balance`, one short transaction per `batchMax` rows,
- * until none is left. Safe beside writers (they only insert deltas) and beside other compactors:
- * a batch folds exactly the rows its own DELETE removed (SKIP LOCKED leaves rows another compactor
- * is taking to that compactor), and the sum of a batch lands in the same commit that deletes it.
+ * until none is left. Safe beside writers (they insert deltas, or lock a floored account's balance
+ * row in account-id order to lower it, as this does to fold) and beside other compactors: a batch
+ * folds exactly the rows its own DELETE removed (SKIP LOCKED leaves rows another compactor is
+ * taking to that compactor), and the sum of a batch lands in the same commit that deletes it.
  */
 export async function compactBalanceDeltas(
   dataSource: Pick<DataSource, 'transaction'>,
@@ -556,31 +589,42 @@ async function foldOnce(
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await dataSource.transaction('READ COMMITTED', async (tx) => {
-        const [row] = await tx.query<{ folded: number; accounts: number; expected: number }[]>(
+        const sums = await tx.query<{ account_id: string; debit: string; credit: string; n: number }[]>(
           `WITH d AS (
              DELETE FROM ledger.balance_delta
-             WHERE id IN (SELECT id FROM ledger.balance_delta ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+             WHERE ctid = ANY (ARRAY(SELECT ctid FROM ledger.balance_delta LIMIT $1 FOR UPDATE SKIP LOCKED))
              RETURNING account_id, debit, credit
-           ), s AS (
-             SELECT account_id, sum(debit) AS debit, sum(credit) AS credit, count(*) AS n FROM d GROUP BY account_id
-           ), u AS (
-             UPDATE ledger.account_balance b
-             SET debit_total = b.debit_total + s.debit, credit_total = b.credit_total + s.credit, updated_at = now()
-             FROM s WHERE b.account_id = s.account_id
-             RETURNING b.account_id
            )
-           SELECT (SELECT coalesce(sum(n), 0) FROM s)::int AS folded,
-                  (SELECT count(*) FROM u)::int AS accounts,
-                  (SELECT count(*) FROM s)::int AS expected`,
+           SELECT account_id::text, sum(debit)::text AS debit, sum(credit)::text AS credit, count(*)::int AS n
+           FROM d GROUP BY account_id ORDER BY account_id`,
           [batchMax],
         );
-        invariant(row !== undefined, 'the compaction statement returns one row');
+        if (sums.length === 0) return { folded: 0, accounts: 0 };
+        const ids = `{${sums.map((r) => r.account_id).join(',')}}`;
+        // Balance rows locked in account-id order, as a posting that lowers a floored account locks
+        // them: the two wait for each other instead of deadlocking.
+        await tx.query(
+          `SELECT count(*) FROM unnest($1::bigint[]) AS i(account_id),
+             LATERAL (SELECT 1 FROM ledger.account_balance b WHERE b.account_id = i.account_id FOR UPDATE) l`,
+          [ids],
+        );
+        const [row] = await tx.query<{ accounts: number }[]>(
+          `WITH u AS (
+             UPDATE ledger.account_balance b
+             SET debit_total = b.debit_total + s.debit, credit_total = b.credit_total + s.credit, updated_at = now()
+             FROM unnest($1::bigint[], $2::numeric[], $3::numeric[]) AS s(account_id, debit, credit)
+             WHERE b.account_id = s.account_id
+             RETURNING b.account_id
+           )
+           SELECT count(*)::int AS accounts FROM u`,
+          [ids, `{${sums.map((r) => r.debit).join(',')}}`, `{${sums.map((r) => r.credit).join(',')}}`],
+        );
         // A delta without a balance row would vanish from the books: roll the batch back.
         invariant(
-          row.accounts === row.expected,
-          () => `compaction: ${row.expected} accounts had deltas, ${row.accounts} balance rows updated`,
+          row?.accounts === sums.length,
+          () => `compaction: ${sums.length} accounts had deltas, ${row?.accounts} balance rows updated`,
         );
-        return { folded: row.folded, accounts: row.accounts };
+        return { folded: sums.reduce((n, r) => n + r.n, 0), accounts: sums.length };
       });
     } catch (error) {
       const code =

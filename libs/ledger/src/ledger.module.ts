@@ -1,5 +1,6 @@
-import { Global, Injectable, Module, type DynamicModule } from '@nestjs/common';
+import { Global, Injectable, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { BalanceDeltaCompactor } from './balance-delta-compactor.js';
 import { Ledger, type LedgerOptions } from './ledger.js';
 import {
   accountBalance,
@@ -42,23 +43,36 @@ export class LedgerReader {
   }
 }
 
+/** The ledger's providers: the Ledger with the given posting limits, its reader, its compactor. */
+function ledgerProviders(options: LedgerOptions): Provider[] {
+  return [
+    { provide: Ledger, useFactory: () => new Ledger(options) },
+    LedgerReader,
+    {
+      provide: BalanceDeltaCompactor,
+      inject: [DataSource],
+      useFactory: (ds: DataSource) => new BalanceDeltaCompactor(ds),
+    },
+  ];
+}
+
+const LEDGER_EXPORTS = [Ledger, LedgerReader, BalanceDeltaCompactor];
+
 /**
- * One `Ledger` per process (it caches the chart and committed account ids) and a `LedgerReader`,
- * for every module of the app. The DataSource is the one ServiceRuntimeModule provides.
+ * One `Ledger` per process (it caches the chart and committed account ids), a `LedgerReader` and
+ * the `BalanceDeltaCompactor`, for every module of the app. The DataSource is the one
+ * ServiceRuntimeModule provides.
  */
 @Global()
-@Module({
-  providers: [{ provide: Ledger, useFactory: () => new Ledger() }, LedgerReader],
-  exports: [Ledger, LedgerReader],
-})
+@Module({ providers: ledgerProviders({}), exports: LEDGER_EXPORTS })
 export class LedgerModule {
   /** The same module with non-default posting limits. */
   static forRoot(options: LedgerOptions = {}): DynamicModule {
     return {
       module: LedgerModule,
       global: true,
-      providers: [{ provide: Ledger, useFactory: () => new Ledger(options) }, LedgerReader],
-      exports: [Ledger, LedgerReader],
+      providers: ledgerProviders(options),
+      exports: LEDGER_EXPORTS,
     };
   }
 }

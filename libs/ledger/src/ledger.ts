@@ -70,10 +70,11 @@ interface BalanceDelta {
  * service's own state, its journal entries, inbox and outbox rows commit together; each call
  * runs under a savepoint, so a rejected request changes nothing even if the caller carries on.
  *
- * Throughput without hot-account collapse (ADR 006): postings are COPYed append-only; the
- * balance row of an account with a floor (a merchant's) is locked and updated once per batch, in
- * account-id order; a hot platform account (fee income, channel receivable) is never locked, it
- * gets one aggregated delta row per batch, folded into its balance by `compactBalanceDeltas`.
+ * Throughput without hot-account collapse (ADR 006): postings are COPYed append-only; each account
+ * a batch touches gets one aggregated delta row, folded into its balance by `compactBalanceDeltas`,
+ * so a hot platform account (fee income, channel receivable) is never locked; only a batch that
+ * lowers an account with a floor (a payout from a merchant's settleable) locks that balance row,
+ * in account-id order, to check the floor against it.
  */
 export class Ledger {
   private chart: Chart | undefined;
@@ -185,9 +186,8 @@ export class Ledger {
           `hold ${request.idempotencyKey}: account ${account.code} holds ${account.currency}, the hold is ${amount.currency}`,
         );
       }
-      const balance = await this.lockBalances(tx, [account.id]);
-      const row = balance.get(account.id)!;
-      const available = this.available(account, row);
+      await this.lockBalances(tx, [account.id]);
+      const available = this.available(account, await this.lockedBalance(tx, account.id));
       if (available.lessThan(amount)) {
         throw new LedgerError(
           'LEDGER.HOLD_EXCEEDS_AVAILABLE',
@@ -424,7 +424,7 @@ export class Ledger {
         for (let index = 0; index < e.postings.length; index += 1) {
           const p = e.postings[index]!;
           const account = accounts.get(p.accountCode)!;
-          postingText += `${entryId}\t${index + 1}\t${account.id}\t${SIDE_CODE[p.side]}\t${p.amount}${tail}`;
+          postingText += `${entryId}\t${index + 1}\t${account.id}\t${SIDE_CODE[p.side]}\t${p.amount}\t${account.template.hot ? 't' : 'f'}${tail}`;
           const delta = deltas.get(account.id);
           if (delta === undefined) {
             deltas.set(
@@ -440,7 +440,7 @@ export class Ledger {
       await copyText(
         tx,
         'ledger.posting',
-        ['entry_id', 'line', 'account_id', 'side', 'amount', 'currency', 'effective_at'],
+        ['entry_id', 'line', 'account_id', 'side', 'amount', 'hot_account', 'currency', 'effective_at'],
         postingText,
       );
       // Only for entries written now: a replayed commit of a hold already consumed it.
@@ -454,68 +454,84 @@ export class Ledger {
     }));
   }
 
+  /**
+   * What a batch moves on each account reaches its balance in one of two ways (ADR 006). A move
+   * that cannot break a floor (the account has none, or the batch raises it on its normal side) is
+   * appended to `balance_delta`: no lock, no row update, so merchants being credited never queue
+   * behind each other and the hot accounts are never locked at all. A move that lowers an account
+   * with a floor locks its balance row and is checked against the balance row plus the deltas
+   * pending for it, then written to the row. Pending deltas are only ever raises of such an account,
+   * so the check can only be too cautious about funds still in flight, never too generous.
+   */
   private async applyDeltas(tx: EntityManager, deltas: BalanceDelta[]): Promise<void> {
-    const hot = deltas.filter((d) => d.account.template.hot);
-    const cold = deltas
-      .filter((d) => !d.account.template.hot)
-      .sort((a, b) => compareIds(a.account.id, b.account.id));
-    if (hot.length > 0) {
+    const appended: BalanceDelta[] = [];
+    const guarded: BalanceDelta[] = [];
+    for (const d of deltas) {
+      if (d.account.template.balanceFloor === 'NON_NEGATIVE' && lowers(d)) guarded.push(d);
+      else appended.push(d);
+    }
+    if (appended.length > 0) {
       await tx.query(
         'INSERT INTO ledger.balance_delta (account_id, debit, credit) SELECT * FROM unnest($1::bigint[], $2::numeric[], $3::numeric[])',
         [
-          arrayLiteral(hot, (d) => d.account.id),
-          arrayLiteral(hot, (d) => formatMinorUnits(d.debit, d.account.currency)),
-          arrayLiteral(hot, (d) => formatMinorUnits(d.credit, d.account.currency)),
+          arrayLiteral(appended, (d) => d.account.id),
+          arrayLiteral(appended, (d) => formatMinorUnits(d.debit, d.account.currency)),
+          arrayLiteral(appended, (d) => formatMinorUnits(d.credit, d.account.currency)),
         ],
       );
     }
-    if (cold.length === 0) return;
-    // Row locks taken in account-id order: two batches touching the same merchants cannot deadlock.
-    // The ids arrive sorted and a sub-select with FOR UPDATE is never flattened, so this is one
-    // primary-key probe per id, in that order; `= ANY(…) ORDER BY … FOR UPDATE` cost twice as much
-    // (a bitmap scan of the key, then a sort).
-    const [locked] = await tx.query<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM unnest($1::bigint[]) AS i(account_id),
-         LATERAL (SELECT 1 FROM ledger.account_balance b WHERE b.account_id = i.account_id FOR UPDATE) l`,
-      [arrayLiteral(cold, (d) => d.account.id)],
+    if (guarded.length === 0) return;
+    guarded.sort((a, b) => compareIds(a.account.id, b.account.id));
+    await this.lockBalances(
+      tx,
+      guarded.map((d) => d.account.id),
     );
-    invariant(locked?.n === cold.length, () => `balance rows missing: locked ${locked?.n} of ${cold.length}`);
-    const floored = cold.filter((d) => d.account.template.balanceFloor === 'NON_NEGATIVE');
-    // The floor is checked in the same statement, and only rows that break it come back: a batch
-    // of thousands of merchants does not ship every balance to Node to learn that all is well.
+    // The floor is checked in the same statement, and only rows that break it come back. Its
+    // snapshot is taken after the locks above: a compaction that folded some of these deltas has
+    // either committed (they are in the row, gone from the table) or not (still in the table, not
+    // yet in the row), so none is counted twice or missed.
     const [result] = await tx.query<
       {
         updated: number;
         below: { account_id: string; debit_total: string; credit_total: string; held_total: string }[];
       }[]
     >(
-      `WITH updated AS (
+      `WITH moves AS (
+         SELECT * FROM unnest($1::bigint[], $2::numeric[], $3::numeric[], $4::text[]) AS d(account_id, debit, credit, normal_side)
+       ), pending AS (
+         SELECT account_id, sum(debit) AS debit, sum(credit) AS credit FROM ledger.balance_delta
+         WHERE account_id = ANY($1::bigint[]) GROUP BY account_id
+       ), updated AS (
          UPDATE ledger.account_balance b
-         SET debit_total = b.debit_total + d.debit, credit_total = b.credit_total + d.credit, updated_at = now()
-         FROM unnest($1::bigint[], $2::numeric[], $3::numeric[]) AS d(account_id, debit, credit)
-         WHERE b.account_id = d.account_id
-         RETURNING b.account_id, b.debit_total, b.credit_total, b.held_total),
-       floored AS (SELECT * FROM unnest($4::bigint[], $5::text[]) AS f(account_id, normal_side))
+         SET debit_total = b.debit_total + m.debit, credit_total = b.credit_total + m.credit, updated_at = now()
+         FROM moves m
+         WHERE b.account_id = m.account_id
+         RETURNING b.account_id, b.debit_total, b.credit_total, b.held_total
+       ), totals AS (
+         SELECT u.account_id, m.normal_side, u.held_total,
+                u.debit_total + coalesce(p.debit, 0) AS debit_total,
+                u.credit_total + coalesce(p.credit, 0) AS credit_total
+         FROM updated u JOIN moves m USING (account_id) LEFT JOIN pending p USING (account_id)
+       )
        SELECT (SELECT count(*) FROM updated)::int AS updated,
-              coalesce((SELECT json_agg(json_build_object('account_id', u.account_id::text,
-                  'debit_total', u.debit_total::text, 'credit_total', u.credit_total::text,
-                  'held_total', u.held_total::text))
-                FROM updated u JOIN floored f USING (account_id)
-                WHERE CASE f.normal_side WHEN 'DEBIT' THEN u.debit_total - u.credit_total
-                                         ELSE u.credit_total - u.debit_total END - u.held_total < 0), '[]'::json) AS below`,
+              coalesce((SELECT json_agg(json_build_object('account_id', t.account_id::text,
+                  'debit_total', t.debit_total::text, 'credit_total', t.credit_total::text,
+                  'held_total', t.held_total::text))
+                FROM totals t
+                WHERE CASE t.normal_side WHEN 'DEBIT' THEN t.debit_total - t.credit_total
+                                         ELSE t.credit_total - t.debit_total END - t.held_total < 0), '[]'::json) AS below`,
       [
-        arrayLiteral(cold, (d) => d.account.id),
-        arrayLiteral(cold, (d) => formatMinorUnits(d.debit, d.account.currency)),
-        arrayLiteral(cold, (d) => formatMinorUnits(d.credit, d.account.currency)),
-        arrayLiteral(floored, (d) => d.account.id),
-        arrayLiteral(floored, (d) => d.account.normalSide),
+        arrayLiteral(guarded, (d) => d.account.id),
+        arrayLiteral(guarded, (d) => formatMinorUnits(d.debit, d.account.currency)),
+        arrayLiteral(guarded, (d) => formatMinorUnits(d.credit, d.account.currency)),
+        arrayLiteral(guarded, (d) => d.account.normalSide),
       ],
     );
     invariant(
-      result?.updated === cold.length,
-      () => `balance rows missing: updated ${result?.updated} of ${cold.length}`,
+      result?.updated === guarded.length,
+      () => `balance rows missing: updated ${result?.updated} of ${guarded.length}`,
     );
-    const byId = new Map(cold.map((d) => [d.account.id, d.account]));
+    const byId = new Map(guarded.map((d) => [d.account.id, d.account]));
     const [row] = result.below;
     if (row) {
       const account = byId.get(row.account_id)!;
@@ -544,15 +560,41 @@ export class Ledger {
     return posted.minus(Money.of(row.held_total, account.currency));
   }
 
-  private async lockBalances(tx: EntityManager, accountIds: string[]) {
-    const rows = await tx.query<
-      { account_id: string; debit_total: string; credit_total: string; held_total: string }[]
-    >(
-      `SELECT account_id::text, debit_total::text, credit_total::text, held_total::text FROM ledger.account_balance
-       WHERE account_id = ANY($1::bigint[]) ORDER BY account_id FOR UPDATE`,
-      [accountIds],
+  /**
+   * Locks balance rows in account-id order (two callers locking overlapping sets cannot deadlock).
+   * The ids arrive sorted and a sub-select with FOR UPDATE is never flattened, so this is one
+   * primary-key probe per id, in that order; `= ANY(…) ORDER BY … FOR UPDATE` cost twice as much
+   * (a bitmap scan of the key, then a sort).
+   */
+  private async lockBalances(tx: EntityManager, sortedAccountIds: string[]): Promise<void> {
+    const [locked] = await tx.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM unnest($1::bigint[]) AS i(account_id),
+         LATERAL (SELECT 1 FROM ledger.account_balance b WHERE b.account_id = i.account_id FOR UPDATE) l`,
+      [arrayLiteral(sortedAccountIds, (id) => id)],
     );
-    return new Map(rows.map((r) => [r.account_id, r]));
+    invariant(
+      locked?.n === sortedAccountIds.length,
+      () => `balance rows missing: locked ${locked?.n} of ${sortedAccountIds.length}`,
+    );
+  }
+
+  /**
+   * A locked account's balance row plus its pending deltas. A separate statement from the lock, so
+   * its snapshot sees any compaction that committed while we waited for the lock.
+   */
+  private async lockedBalance(tx: EntityManager, accountId: string) {
+    const [row] = await tx.query<{ debit_total: string; credit_total: string; held_total: string }[]>(
+      `SELECT (b.debit_total + coalesce(d.debit, 0))::text AS debit_total,
+              (b.credit_total + coalesce(d.credit, 0))::text AS credit_total, b.held_total::text AS held_total
+       FROM ledger.account_balance b
+       LEFT JOIN LATERAL (
+         SELECT sum(debit) AS debit, sum(credit) AS credit FROM ledger.balance_delta WHERE account_id = b.account_id
+       ) d ON true
+       WHERE b.account_id = $1`,
+      [accountId],
+    );
+    invariant(row !== undefined, () => `account ${accountId} has no balance row`);
+    return row;
   }
 
   private async resolveHold(
@@ -769,6 +811,11 @@ function arrayLiteral<T>(items: readonly T[], value: (item: T) => string): strin
   let text = '{';
   for (let i = 0; i < items.length; i += 1) text += (i === 0 ? '' : ',') + value(items[i]!);
   return `${text}}`;
+}
+
+/** The batch takes the account down on its normal side (the side its balance is kept on). */
+function lowers(d: BalanceDelta): boolean {
+  return d.account.normalSide === 'DEBIT' ? d.credit > d.debit : d.debit > d.credit;
 }
 
 function compareIds(a: string, b: string): number {

@@ -72,6 +72,12 @@ export async function internalReconciliation(
   return dataSource.transaction('REPEATABLE READ', (tx) => internalReconciliationIn(tx, businessDate));
 }
 
+/**
+ * Postings have a BRIN on entry_id, not a key (ledger migration 1764000003000): the day's entry ids
+ * bound the range read, instead of a scan of every posting ever made.
+ */
+const POSTINGS_OF_ITEMS = `p.entry_id BETWEEN (SELECT min(journal_entry_id) FROM items) AND (SELECT max(journal_entry_id) FROM items)`;
+
 /** The expected postings of an item: one per account, signed debit as in clearingEntryOf. */
 const EXPECTED_LEGS = `
   CROSS JOIN LATERAL (VALUES
@@ -165,6 +171,7 @@ export async function internalReconciliationIn(
               p.side, sum(p.amount) AS amount, p.currency
        FROM items i JOIN ledger.posting p ON p.entry_id = i.journal_entry_id
        JOIN ledger.account a ON a.id = p.account_id
+       WHERE ${POSTINGS_OF_ITEMS}
        GROUP BY i.transaction_event_id, i.journal_entry_id, a.template_code, a.owner_id, p.side, p.currency)
      SELECT coalesce(x.transaction_event_id, y.transaction_event_id) AS transaction_event_id,
             coalesce(x.journal_entry_id, y.journal_entry_id)::text AS journal_entry_id,
@@ -255,6 +262,7 @@ export async function internalReconciliationIn(
                        THEN CASE p.side WHEN 'C' THEN p.amount ELSE -p.amount END END) AS fee
        FROM items i JOIN ledger.posting p ON p.entry_id = i.journal_entry_id
        JOIN ledger.account a ON a.id = p.account_id
+       WHERE ${POSTINGS_OF_ITEMS}
        GROUP BY i.merchant_id, p.currency)
      SELECT s.merchant_id, s.currency, s.items,
             s.pending::text AS split_pending, s.net::text AS split_net, s.fee::text AS split_fee,
@@ -306,6 +314,7 @@ export async function internalReconciliationIn(
                        THEN CASE p.side WHEN 'C' THEN p.amount ELSE -p.amount END END) AS receivable
        FROM items i JOIN ledger.posting p ON p.entry_id = i.journal_entry_id
        JOIN ledger.account a ON a.id = p.account_id
+       WHERE ${POSTINGS_OF_ITEMS}
        GROUP BY i.channel, p.currency)
      SELECT s.channel, s.currency, s.cost::text AS split_cost, coalesce(b.expense, 0)::text AS expense,
             coalesce(b.receivable, 0)::text AS receivable

@@ -3,12 +3,14 @@ import { LEDGER_SCHEMA } from './ledger-schema-name.js';
 import { Ledger1764000000200 } from './1764000000200-ledger.js';
 import { LedgerMerchantPendingWithoutFloor1764000000700 } from './1764000000700-merchant-pending-without-floor.js';
 import { LedgerPostingPath1764000002000 } from './1764000002000-posting-path.js';
+import { LedgerPostingIndexesAndColdDeltas1764000003000 } from './1764000003000-posting-indexes-and-cold-deltas.js';
 
 /** The ledger's own migrations, tracked in ledger.migrations like any service's. */
 export const ledgerMigrations = [
   Ledger1764000000200,
   LedgerMerchantPendingWithoutFloor1764000000700,
   LedgerPostingPath1764000002000,
+  LedgerPostingIndexesAndColdDeltas1764000003000,
 ];
 
 /**
