@@ -164,6 +164,29 @@ describe('ledger immutability (real Postgres, the services’ own connection)', 
     expect(report.checks.filter((c) => !c.ok)).toEqual([]);
     expect(report.checks.find((c) => c.name === 'reversals_mirror')!.detail).toMatch(/^1 reversals/);
   });
+
+  it('a reversal link must name an existing entry, and nothing can point it elsewhere later', async () => {
+    // The database's own guarantee, whoever writes: a constraint trigger that fires for reversals
+    // only (migration 1764000003000), where a foreign key was checked for every entry.
+    const dangling = await ds
+      .query(
+        `INSERT INTO ledger.journal_entry (idempotency_key, request_hash, business_ref, effective_at, reverses_entry_id)
+         VALUES ('rev-dangling', 'x', 'T-x', now(), 987654321)`,
+      )
+      .catch((error: { driverError?: { code?: string; message?: string } }) => error.driverError);
+    expect(dangling).toMatchObject({
+      code: '23503',
+      message: expect.stringMatching(/reverses entry 987654321, which does not exist/),
+    });
+    expect(await firstEntryOf(ds, 'rev-dangling')).toBeUndefined();
+    const relinked = await ds
+      .query('UPDATE ledger.journal_entry SET reverses_entry_id = $1 WHERE idempotency_key = $2', [
+        entryId,
+        'clear-1-reversal',
+      ])
+      .catch((error: { driverError?: { message?: string } }) => error.driverError?.message);
+    expect(relinked).toMatch(/append-only: UPDATE refused/);
+  });
 });
 
 async function firstEntryOf(ds: DataSource, key: string): Promise<string | undefined> {

@@ -502,9 +502,9 @@ async function reversalsMirror(db: Db): Promise<LedgerCheck> {
 }
 
 // -----------------------------------------------------------------------------------------------
-// (i) Every posting names an entry and an account that exist. The posting table carries no
-// foreign keys (ADR 006: they cost more per posting than its indexes), so this is where a
-// dangling reference would show.
+// (i) Every posting names an entry and an account that exist, and every pending balance delta an
+// account. Neither table carries foreign keys (ADR 006: the per-row check cost more than the
+// row's indexes), so this is where a dangling reference would show.
 
 async function postingsReferenced(db: Db): Promise<LedgerCheck> {
   const rows = await db.query<
@@ -517,18 +517,23 @@ async function postingsReferenced(db: Db): Promise<LedgerCheck> {
       FROM ledger.posting p
       LEFT JOIN ledger.journal_entry e ON e.id = p.entry_id
       LEFT JOIN ledger.account a ON a.id = p.account_id
-      WHERE e.id IS NULL OR a.id IS NULL)
+      WHERE e.id IS NULL OR a.id IS NULL
+      UNION ALL
+      SELECT 'balance delta', NULL, d.account_id, 'balance delta of no such account'
+      FROM ledger.balance_delta d LEFT JOIN ledger.account a ON a.id = d.account_id
+      WHERE a.id IS NULL)
     SELECT id::text AS posting_id, entry_id::text, account_id::text, problem, count(*) OVER ()::text AS total
     FROM broken ORDER BY id ${LIMIT}`);
   const total = totalOf(rows);
   const postings = await count(db, 'SELECT count(*)::text AS n FROM ledger.posting');
+  const deltas = await count(db, 'SELECT count(*)::text AS n FROM ledger.balance_delta');
   return {
     name: 'postings_referenced',
     ok: total === 0,
     detail:
       total === 0
-        ? `${postings} postings, each of an existing entry and account`
-        : `${total} of ${postings} postings name a missing entry or account${shown(total)}`,
+        ? `${postings} postings, each of an existing entry and account, and ${deltas} balance deltas, each of an existing account`
+        : `${total} of ${postings} postings and ${deltas} balance deltas name a missing entry or account${shown(total)}`,
     differences: strip(rows),
   };
 }

@@ -1,13 +1,5 @@
 import { formatMinorUnits, Money, invariant } from '@app/contracts';
-import {
-  backoffDelayMs,
-  copyText,
-  copyTextField,
-  fastPathUnlessDuplicate,
-  isUniqueViolation,
-  reserveIds,
-  sleep,
-} from '@app/platform';
+import { backoffDelayMs, copyText, copyTextField, isUniqueViolation, reserveIds, sleep } from '@app/platform';
 import type { EntityManager, QueryRunner } from 'typeorm';
 import type { AccountTemplateDefinition, Side } from './chart.js';
 import { normalBalance, validateEntry, type EntryDraft, type ValidEntry } from './journal-entry.js';
@@ -58,6 +50,16 @@ interface Chart {
 
 const SIDE_CODE: Record<Side, 'D' | 'C'> = { DEBIT: 'D', CREDIT: 'C' };
 
+/** Entry ids reserved per sequence round trip (a few batches' worth; unused ones are just gaps). */
+const ENTRY_ID_RESERVE = 10_000;
+
+/** The fast path met a key that exists already: the attempt is rolled back and run on the slow path. */
+class DuplicateOnFastPath extends Error {
+  constructor(readonly original: unknown) {
+    super('an idempotency key exists already; retrying on the slow path');
+  }
+}
+
 /** What one batch moves on one account, in minor units of the account's currency. */
 interface BalanceDelta {
   account: LedgerAccount;
@@ -83,6 +85,12 @@ export class Ledger {
   /** Accounts created by a transaction not yet known to be committed: never cached. */
   private readonly createdIn = new WeakMap<QueryRunner, Set<string>>();
   private readonly batchSizeMax: number;
+  /**
+   * Entry ids reserved from the sequence and not used yet. Sequence values are not transactional
+   * (a rolled-back batch's ids are simply never used), so ids are taken ENTRY_ID_RESERVE at a time
+   * and most batches need no round trip for them.
+   */
+  private readonly idPool: string[] = [];
   private readonly conflictAttemptsMax: number;
 
   constructor(options: LedgerOptions = {}) {
@@ -101,9 +109,9 @@ export class Ledger {
     }
     const chart = await this.loadChart(tx);
     const entries = drafts.map((d) => validateEntry(d, chart.templates));
-    return this.withConflictRetry(tx, 'ledger_post', async () => {
+    return this.withConflictRetry(tx, 'ledger_post', async (fastPath) => {
       const accounts = await this.resolveAccounts(tx, entries);
-      return this.write(tx, entries, accounts, new Map());
+      return this.write(tx, fastPath, entries, accounts, new Map());
     });
   }
 
@@ -146,9 +154,15 @@ export class Ledger {
       })),
     };
     const entry = validateEntry(draft, chart.templates);
-    const [posted] = await this.withConflictRetry(tx, 'ledger_reverse', async () => {
+    const [posted] = await this.withConflictRetry(tx, 'ledger_reverse', async (fastPath) => {
       const accounts = await this.resolveAccounts(tx, [entry]);
-      return this.write(tx, [entry], accounts, new Map([[entry.draft.idempotencyKey, request.entryId]]));
+      return this.write(
+        tx,
+        fastPath,
+        [entry],
+        accounts,
+        new Map([[entry.draft.idempotencyKey, request.entryId]]),
+      );
     });
     return posted!;
   }
@@ -259,9 +273,9 @@ export class Ledger {
         `entry ${entry.idempotencyKey} must debit ${hold.account_code} with the held ${held.toString()} ${held.currency}`,
       );
     }
-    const [posted] = await this.withConflictRetry(tx, 'ledger_commit_hold', async () => {
+    const [posted] = await this.withConflictRetry(tx, 'ledger_commit_hold', async (fastPath) => {
       const accounts = await this.resolveAccounts(tx, [valid]);
-      const result = await this.write(tx, [valid], accounts, new Map(), async (entryIds) => {
+      const result = await this.write(tx, fastPath, [valid], accounts, new Map(), async (entryIds) => {
         await this.resolveHold(tx, holdId, 'COMMITTED', entryIds.get(valid.draft.idempotencyKey)!);
       });
       if (result[0]!.replayed) {
@@ -299,8 +313,16 @@ export class Ledger {
 
   // ---------------------------------------------------------------------------------------------
 
+  /**
+   * Writes the entries not posted before. On the fast path the journal rows go by COPY, and a key
+   * that exists already (a replay, or a racing transaction) fails it with a unique violation:
+   * `DuplicateOnFastPath` makes withConflictRetry roll the attempt back to its savepoint and run it
+   * again on the slow path, an INSERT … ON CONFLICT that sorts replays from conflicts. One savepoint
+   * serves both, where the fast path used to take its own: two round trips fewer per batch.
+   */
   private async write(
     tx: EntityManager,
+    fastPath: boolean,
     entries: ValidEntry[],
     accounts: Map<string, LedgerAccount>,
     reverses: Map<string, string>,
@@ -335,21 +357,11 @@ export class Ledger {
       }
     };
     // No look-up of the keys first: a replay is rare, and the COPY below meets it as a unique
-    // violation and falls back to the upsert path, which sorts replays from conflicts.
-    let fresh = keys.filter((k) => !replayed.has(k)).map((k) => byKey.get(k)!);
+    // violation and the attempt is run again on the slow path, which sorts replays from conflicts.
+    let fresh = keys.map((k) => byKey.get(k)!);
     if (fresh.length > 0) {
-      const ids = await reserveIds(tx, 'ledger.journal_entry', 'id', fresh.length);
+      const ids = await this.entryIds(tx, fresh.length);
       fresh.forEach((e, i) => entryIds.set(e.draft.idempotencyKey, ids[i]!));
-      const entryRow = (e: ValidEntry) => [
-        entryIds.get(e.draft.idempotencyKey)!,
-        e.draft.idempotencyKey,
-        e.requestHash,
-        e.draft.businessRef,
-        e.draft.description ?? null,
-        reverses.get(e.draft.idempotencyKey) ?? null,
-        e.effectiveAt,
-        e.draft.metadata === undefined ? null : JSON.stringify(e.draft.metadata),
-      ];
       const columns = [
         'id',
         'idempotency_key',
@@ -361,55 +373,62 @@ export class Ledger {
         'metadata',
       ];
       try {
-        fresh = await fastPathUnlessDuplicate(
-          tx,
-          async () => {
-            let text = '';
-            for (const e of fresh) {
-              // Built as COPY text directly: ids, hashes and instants need no escaping, and only
-              // the caller's free text goes through copyTextField.
-              const key = e.draft.idempotencyKey;
-              const metadata = e.draft.metadata === undefined ? null : JSON.stringify(e.draft.metadata);
-              text += `${entryIds.get(key)!}\t${copyTextField(key)}\t${e.requestHash}\t${copyTextField(e.draft.businessRef)}\t${copyTextField(e.draft.description)}\t${reverses.get(key) ?? '\\N'}\t${e.effectiveAt}\t${copyTextField(metadata)}\n`;
-            }
-            await copyText(tx, 'ledger.journal_entry', columns, text);
-            return fresh;
-          },
-          // Another transaction posted one of these keys since our look-up: keep what is new,
+        if (fastPath) {
+          let text = '';
+          for (const e of fresh) {
+            // Built as COPY text directly: ids, hashes and instants need no escaping, and only
+            // the caller's free text goes through copyTextField.
+            const key = e.draft.idempotencyKey;
+            const metadata = e.draft.metadata === undefined ? null : JSON.stringify(e.draft.metadata);
+            text += `${entryIds.get(key)!}\t${copyTextField(key)}\t${e.requestHash}\t${copyTextField(e.draft.businessRef)}\t${copyTextField(e.draft.description)}\t${reverses.get(key) ?? '\\N'}\t${e.effectiveAt}\t${copyTextField(metadata)}\n`;
+          }
+          await copyText(tx, 'ledger.journal_entry', columns, text);
+        } else {
+          // Another transaction posted one of these keys (or this is a replay): keep what is new,
           // treat the rest as replays (or conflicts).
-          async () => {
-            const inserted = await tx.query<{ idempotency_key: string }[]>(
-              `INSERT INTO ledger.journal_entry (${columns.join(', ')})
-               SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::timestamptz[], $8::jsonb[])
-               ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key`,
-              transpose(fresh.map(entryRow), columns.length),
-            );
-            const insertedKeys = new Set(inserted.map((r) => r.idempotency_key));
-            const raced = fresh
-              .filter((e) => !insertedKeys.has(e.draft.idempotencyKey))
-              .map((e) => e.draft.idempotencyKey);
-            recordReplays(
-              await tx.query(
-                'SELECT id, idempotency_key, request_hash FROM ledger.journal_entry WHERE idempotency_key = ANY($1)',
-                [raced],
-              ),
-            );
-            return fresh.filter((e) => insertedKeys.has(e.draft.idempotencyKey));
-          },
-        );
-      } catch (error) {
-        if (
-          isUniqueViolation(error) &&
-          /reverses_entry_id/.test(
-            (error as { constraint?: string; driverError?: { constraint?: string } }).constraint ??
-              (error as { driverError?: { constraint?: string } }).driverError?.constraint ??
-              '',
-          )
-        ) {
-          throw new LedgerError(
-            'LEDGER.ALREADY_REVERSED',
-            `entry ${[...reverses.values()].join(', ')} has already been reversed`,
+          const inserted = await tx.query<{ idempotency_key: string }[]>(
+            `INSERT INTO ledger.journal_entry (${columns.join(', ')})
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::timestamptz[], $8::jsonb[])
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key`,
+            transpose(
+              fresh.map((e) => [
+                entryIds.get(e.draft.idempotencyKey)!,
+                e.draft.idempotencyKey,
+                e.requestHash,
+                e.draft.businessRef,
+                e.draft.description ?? null,
+                reverses.get(e.draft.idempotencyKey) ?? null,
+                e.effectiveAt,
+                e.draft.metadata === undefined ? null : JSON.stringify(e.draft.metadata),
+              ]),
+              columns.length,
+            ),
           );
+          const insertedKeys = new Set(inserted.map((r) => r.idempotency_key));
+          const raced = fresh
+            .filter((e) => !insertedKeys.has(e.draft.idempotencyKey))
+            .map((e) => e.draft.idempotencyKey);
+          recordReplays(
+            await tx.query(
+              'SELECT id, idempotency_key, request_hash FROM ledger.journal_entry WHERE idempotency_key = ANY($1)',
+              [raced],
+            ),
+          );
+          fresh = fresh.filter((e) => insertedKeys.has(e.draft.idempotencyKey));
+        }
+      } catch (error) {
+        if (isUniqueViolation(error)) {
+          const constraint =
+            (error as { constraint?: string }).constraint ??
+            (error as { driverError?: { constraint?: string } }).driverError?.constraint ??
+            '';
+          if (/reverses_entry_id/.test(constraint)) {
+            throw new LedgerError(
+              'LEDGER.ALREADY_REVERSED',
+              `entry ${[...reverses.values()].join(', ')} has already been reversed`,
+            );
+          }
+          if (fastPath) throw new DuplicateOnFastPath(error);
         }
         throw error;
       }
@@ -452,6 +471,20 @@ export class Ledger {
       idempotencyKey: e.draft.idempotencyKey,
       replayed: replayed.has(e.draft.idempotencyKey) || byKey.get(e.draft.idempotencyKey) !== e,
     }));
+  }
+
+  private async entryIds(tx: EntityManager, count: number): Promise<string[]> {
+    while (this.idPool.length < count) {
+      const reserved = await reserveIds(
+        tx,
+        'ledger.journal_entry',
+        'id',
+        Math.max(count - this.idPool.length, ENTRY_ID_RESERVE),
+      );
+      for (const id of reserved) this.idPool.push(id);
+    }
+    // Taken after the last await: a concurrent batch of this Ledger cannot get the same ids.
+    return this.idPool.splice(0, count);
   }
 
   /**
@@ -758,16 +791,23 @@ export class Ledger {
   private async withConflictRetry<T>(
     tx: EntityManager,
     savepoint: string,
-    work: () => Promise<T>,
+    work: (fastPath: boolean) => Promise<T>,
   ): Promise<T> {
+    let fastPath = true;
     for (let attempt = 1; ; attempt += 1) {
       await tx.query(`SAVEPOINT ${savepoint}`);
       try {
-        const result = await work();
+        const result = await work(fastPath);
         await tx.query(`RELEASE SAVEPOINT ${savepoint}`);
         return result;
       } catch (error) {
         await tx.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+        if (error instanceof DuplicateOnFastPath) {
+          // Not a conflict: the same attempt again, on the path that handles existing keys.
+          fastPath = false;
+          attempt -= 1;
+          continue;
+        }
         const code =
           (error as { code?: string; driverError?: { code?: string } }).driverError?.code ??
           (error as { code?: string }).code;

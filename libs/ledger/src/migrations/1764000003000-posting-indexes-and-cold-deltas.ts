@@ -22,7 +22,15 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   by the ledger, like the hot accounts' deltas; only a move that could break a floor locks the
  *   balance row. Readers of account_balance must add the deltas. A delta row loses its identity
  *   key: nothing refers to one, and compaction takes any rows it can lock (by ctid), in no order;
- *   the sequence call and the key's index entry were a third of what each delta row cost.
+ *   the sequence call and the key's index entry were a third of what each delta row cost. It
+ *   loses its foreign key to the account too, as postings did before it: the referential check
+ *   ran a key probe and took a KEY SHARE row lock on the account for every delta row, two thirds
+ *   of its cost (accounts are append-only, so an id valid at insert stays valid; runLedgerChecks
+ *   verifies every delta's account, and compaction refuses a delta without a balance row).
+ * - The reversal link `journal_entry.reverses_entry_id` keeps its guarantee through a constraint
+ *   trigger that fires only for a reversal (WHEN … IS NOT NULL) instead of the foreign key, whose
+ *   check was queued for every entry posted, all but a handful of them with no link to check.
+ *   Entries are never updated or deleted, so existence at insert is all the foreign key enforced.
  */
 export class LedgerPostingIndexesAndColdDeltas1764000003000 implements MigrationInterface {
   readonly name = 'LedgerPostingIndexesAndColdDeltas1764000003000';
@@ -50,6 +58,25 @@ export class LedgerPostingIndexesAndColdDeltas1764000003000 implements Migration
     );
 
     await runner.query('ALTER TABLE ledger.balance_delta DROP COLUMN id');
+    await runner.query('ALTER TABLE ledger.balance_delta DROP CONSTRAINT balance_delta_account_id_fkey');
+
+    await runner.query(
+      'ALTER TABLE ledger.journal_entry DROP CONSTRAINT journal_entry_reverses_entry_id_fkey',
+    );
+    await runner.query(`
+      CREATE FUNCTION ledger.reversed_entry_exists() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM 1 FROM ledger.journal_entry WHERE id = NEW.reverses_entry_id;
+        IF NOT FOUND THEN
+          RAISE EXCEPTION 'journal entry % reverses entry %, which does not exist', NEW.id, NEW.reverses_entry_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'journal_entry_reverses_entry_id_fkey';
+        END IF;
+        RETURN NULL;
+      END $$`);
+    await runner.query(
+      `CREATE CONSTRAINT TRIGGER journal_entry_reverses_existing AFTER INSERT ON ledger.journal_entry
+       FOR EACH ROW WHEN (NEW.reverses_entry_id IS NOT NULL) EXECUTE FUNCTION ledger.reversed_entry_exists()`,
+    );
 
     await runner.query(`
       CREATE FUNCTION ledger.template_hot_frozen() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -69,6 +96,14 @@ export class LedgerPostingIndexesAndColdDeltas1764000003000 implements Migration
   async down(runner: QueryRunner): Promise<void> {
     await runner.query('DROP TRIGGER account_template_hot_frozen ON ledger.account_template');
     await runner.query('DROP FUNCTION ledger.template_hot_frozen()');
+    await runner.query('DROP TRIGGER journal_entry_reverses_existing ON ledger.journal_entry');
+    await runner.query('DROP FUNCTION ledger.reversed_entry_exists()');
+    await runner.query(
+      'ALTER TABLE ledger.journal_entry ADD CONSTRAINT journal_entry_reverses_entry_id_fkey FOREIGN KEY (reverses_entry_id) REFERENCES ledger.journal_entry (id)',
+    );
+    await runner.query(
+      'ALTER TABLE ledger.balance_delta ADD CONSTRAINT balance_delta_account_id_fkey FOREIGN KEY (account_id) REFERENCES ledger.account (id)',
+    );
     await runner.query(
       'ALTER TABLE ledger.balance_delta ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY',
     );
