@@ -168,24 +168,26 @@ describe('ledger immutability (real Postgres, the services’ own connection)', 
   it('a reversal link must name an existing entry, and nothing can point it elsewhere later', async () => {
     // The database's own guarantee, whoever writes: a constraint trigger that fires for reversals
     // only (migration 1764000003000), where a foreign key was checked for every entry.
-    const dangling = await ds
-      .query(
-        `INSERT INTO ledger.journal_entry (idempotency_key, request_hash, business_ref, effective_at, reverses_entry_id)
-         VALUES ('rev-dangling', 'x', 'T-x', now(), 987654321)`,
-      )
-      .catch((error: { driverError?: { code?: string; message?: string } }) => error.driverError);
-    expect(dangling).toMatchObject({
-      code: '23503',
-      message: expect.stringMatching(/reverses entry 987654321, which does not exist/),
-    });
+    const refusal = async (sql: string, params: unknown[] = []) => {
+      try {
+        await ds.query(sql, params);
+      } catch (error) {
+        return (error as { driverError?: { code?: string; message?: string } }).driverError;
+      }
+      throw new Error(`not refused: ${sql}`);
+    };
+    const dangling = await refusal(
+      `INSERT INTO ledger.journal_entry (idempotency_key, request_hash, business_ref, effective_at, reverses_entry_id)
+       VALUES ('rev-dangling', 'x', 'T-x', now(), 987654321)`,
+    );
+    expect(dangling?.code).toBe('23503');
+    expect(dangling?.message).toMatch(/reverses entry 987654321, which does not exist/);
     expect(await firstEntryOf(ds, 'rev-dangling')).toBeUndefined();
-    const relinked = await ds
-      .query('UPDATE ledger.journal_entry SET reverses_entry_id = $1 WHERE idempotency_key = $2', [
-        entryId,
-        'clear-1-reversal',
-      ])
-      .catch((error: { driverError?: { message?: string } }) => error.driverError?.message);
-    expect(relinked).toMatch(/append-only: UPDATE refused/);
+    const relinked = await refusal(
+      'UPDATE ledger.journal_entry SET reverses_entry_id = $1 WHERE idempotency_key = $2',
+      [entryId, 'clear-1-reversal'],
+    );
+    expect(relinked?.message).toMatch(/append-only: UPDATE refused/);
   });
 });
 
