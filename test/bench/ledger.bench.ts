@@ -17,11 +17,12 @@
  *   2. indexed floor: the same rows plus one (id, idempotency key) row per entry, by the same COPY,
  *      into tables with only the two indexes any conforming ledger needs: a unique index on the
  *      idempotency key (applied once) and (account_id, effective_at) on postings (balance as of a
- *      time, account statement). No validation, no balances, no immutability trigger: an upper
- *      bound on what any design meeting the issue can reach here;
+ *      time, account statement). No validation, no balances, no immutability trigger. A
+ *      reference point, no longer a bound: since 2026-12-04 the ledger B-tree-indexes only the
+ *      postings of accounts that are not hot (one in three here), fewer than this does;
  *   3. the ledger: `new Ledger().post(tx, batch)`, one transaction per batch, from W concurrent
- *      writers, each posting for its own slice of the merchants (so merchant row locks never
- *      collide; the hot accounts are shared by all, as in production);
+ *      writers, each posting for its own slice of the merchants (credits to them are balance
+ *      deltas and lock nothing; the hot accounts are shared by all, as in production);
  *   4. checks: counts exact, trial balance Σ debits = Σ credits (from balances and from postings,
  *      which must agree), a sample of balances = Σ postings = what the generator expected, then
  *      compaction of the hot deltas and every ledger check.
