@@ -49,7 +49,7 @@ export function serviceRoleStatements(spec: ServiceRoleSpec): string[] {
       'GRANT USAGE ON SCHEMA ledger TO ' + role,
       'GRANT SELECT ON ALL TABLES IN SCHEMA ledger TO ' + role,
       `GRANT INSERT ON ${LEDGER_INSERT.map((t) => `ledger.${t}`).join(', ')} TO ${role}`,
-      // Balances move with every batch (row locks too); compaction folds the hot accounts' deltas.
+      // Balances move with every batch (row locks too); compaction folds the balance deltas.
       `GRANT UPDATE ON ledger.account_balance TO ${role}`,
       `GRANT UPDATE, DELETE ON ledger.balance_delta TO ${role}`,
       `GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ledger TO ${role}`,
