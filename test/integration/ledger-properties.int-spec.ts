@@ -8,6 +8,7 @@
  */
 import { Money, MoneyDecimal } from '@app/contracts';
 import {
+  compactBalanceDeltas,
   Ledger,
   LedgerError,
   runLedgerChecks,
@@ -123,7 +124,8 @@ type Op =
   | { kind: 'release'; pick: number }
   | { kind: 'commit'; pick: number; mismatch: boolean }
   | { kind: 'reverse'; pick: number; twice: boolean }
-  | { kind: 'replay'; pick: number; same: boolean };
+  | { kind: 'replay'; pick: number; same: boolean }
+  | { kind: 'compact' };
 
 type Step = Op & { swallow: boolean };
 
@@ -215,6 +217,8 @@ const opArb: fc.Arbitrary<Step> = fc
         weight: 2,
         arbitrary: fc.record({ kind: fc.constant('replay' as const), pick: fc.nat(), same: fc.boolean() }),
       },
+      // Compaction between any two steps: folds every pending delta and changes no balance.
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('compact' as const) }) },
     ),
     fc.boolean(),
   )
@@ -583,6 +587,18 @@ describe('ledger invariants under random operations (real Postgres)', () => {
                 { unchanged: true },
               );
               if (result) expect(result).toEqual({ holdId: hold.id, replayed: true });
+              break;
+            }
+            case 'compact': {
+              stats.steps += 1;
+              const context = () => `run ${run}, ${describeOp()}`;
+              await compactBalanceDeltas(ds);
+              const [left] = await ds.query<{ n: number }[]>(
+                'SELECT count(*)::int AS n FROM ledger.balance_delta',
+              );
+              expect({ after: context(), deltasLeft: left!.n }).toEqual({ after: context(), deltasLeft: 0 });
+              outcomes.set('compact→ok', (outcomes.get('compact→ok') ?? 0) + 1);
+              await verify(model, context);
               break;
             }
             case 'release': {
