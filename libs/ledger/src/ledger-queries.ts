@@ -3,6 +3,7 @@ import { backoffDelayMs, sleep } from '@app/platform';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Side, SubjectRoot } from './chart.js';
 import { normalBalance } from './journal-entry.js';
+import { lockBalanceRows } from './balance-locks.js';
 import { LedgerError } from './ledger-error.js';
 
 /**
@@ -603,10 +604,9 @@ async function foldOnce(
         const ids = `{${sums.map((r) => r.account_id).join(',')}}`;
         // Balance rows locked in account-id order, as a posting that lowers a floored account locks
         // them: the two wait for each other instead of deadlocking.
-        await tx.query(
-          `SELECT count(*) FROM unnest($1::bigint[]) AS i(account_id),
-             LATERAL (SELECT 1 FROM ledger.account_balance b WHERE b.account_id = i.account_id FOR UPDATE) l`,
-          [ids],
+        await lockBalanceRows(
+          tx,
+          sums.map((r) => r.account_id),
         );
         const [row] = await tx.query<{ accounts: number }[]>(
           `WITH u AS (

@@ -3,6 +3,7 @@ import { backoffDelayMs, copyText, copyTextField, isUniqueViolation, reserveIds,
 import type { EntityManager, QueryRunner } from 'typeorm';
 import type { AccountTemplateDefinition, Side } from './chart.js';
 import { normalBalance, validateEntry, type EntryDraft, type ValidEntry } from './journal-entry.js';
+import { lockBalanceRows } from './balance-locks.js';
 import { LedgerError } from './ledger-error.js';
 
 export interface PostedEntry {
@@ -200,7 +201,7 @@ export class Ledger {
           `hold ${request.idempotencyKey}: account ${account.code} holds ${account.currency}, the hold is ${amount.currency}`,
         );
       }
-      await this.lockBalances(tx, [account.id]);
+      await lockBalanceRows(tx, [account.id]);
       const available = this.available(account, await this.lockedBalance(tx, account.id));
       if (available.lessThan(amount)) {
         throw new LedgerError(
@@ -515,7 +516,7 @@ export class Ledger {
     }
     if (guarded.length === 0) return;
     guarded.sort((a, b) => compareIds(a.account.id, b.account.id));
-    await this.lockBalances(
+    await lockBalanceRows(
       tx,
       guarded.map((d) => d.account.id),
     );
@@ -594,24 +595,6 @@ export class Ledger {
   }
 
   /**
-   * Locks balance rows in account-id order (two callers locking overlapping sets cannot deadlock).
-   * The ids arrive sorted and a sub-select with FOR UPDATE is never flattened, so this is one
-   * primary-key probe per id, in that order; `= ANY(…) ORDER BY … FOR UPDATE` cost twice as much
-   * (a bitmap scan of the key, then a sort).
-   */
-  private async lockBalances(tx: EntityManager, sortedAccountIds: string[]): Promise<void> {
-    const [locked] = await tx.query<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM unnest($1::bigint[]) AS i(account_id),
-         LATERAL (SELECT 1 FROM ledger.account_balance b WHERE b.account_id = i.account_id FOR UPDATE) l`,
-      [arrayLiteral(sortedAccountIds, (id) => id)],
-    );
-    invariant(
-      locked?.n === sortedAccountIds.length,
-      () => `balance rows missing: locked ${locked?.n} of ${sortedAccountIds.length}`,
-    );
-  }
-
-  /**
    * A locked account's balance row plus its pending deltas. A separate statement from the lock, so
    * its snapshot sees any compaction that committed while we waited for the lock.
    */
@@ -642,7 +625,7 @@ export class Ledger {
       [holdId],
     );
     if (!hold) throw new LedgerError('LEDGER.UNKNOWN_HOLD', `no hold ${holdId}`);
-    await this.lockBalances(tx, [hold.account_id]);
+    await lockBalanceRows(tx, [hold.account_id]);
     const inserted = await tx.query<{ hold_id: string }[]>(
       `INSERT INTO ledger.hold_resolution (hold_id, kind, entry_id) VALUES ($1, $2, $3) ON CONFLICT (hold_id) DO NOTHING RETURNING hold_id`,
       [holdId, kind, entryId],
