@@ -1,0 +1,278 @@
+import { InvariantError, businessDateBounds, businessDateOf, isoInstantToEpochMillis } from '@app/contracts';
+import fc from 'fast-check';
+import type { StatementLine } from '../statement/statement-line.js';
+import { classify } from './classify.js';
+import { InternalItemIndex, KeyTable, decimalTextOf, minorUnitsOfText } from './internal-item-index.js';
+import { D, inputArb, matchPolicy } from './match-arbitraries.js';
+import {
+  DEFAULT_CROSS_DAY_GRACE_DAYS,
+  DEFAULT_CROSS_DAY_WINDOW_MINUTES,
+  DEFAULT_SUCCESS_STATUSES,
+  type InternalItem,
+  type MatchClass,
+  type MatchInput,
+} from './match.types.js';
+import { type LineOutcome, StatementMatcher, roundHalfUpDivide } from './statement-matcher.js';
+
+/** What both implementations say about each item, comparable. */
+interface Verdict {
+  class: MatchClass;
+  key: string;
+  line: number | null;
+  event: string | null;
+  feeDifference: string | null;
+  reason: string | null;
+  originalBusinessDate: string | null;
+}
+
+function byClassify(input: MatchInput): Verdict[] {
+  return classify(input)
+    .rows.map((row) => ({
+      class: row.class,
+      key: row.key,
+      line: row.line?.lineNo ?? null,
+      event: row.internal?.eventId ?? null,
+      feeDifference: row.feeDifference ?? null,
+      // The streaming run writes no reason for a matched pair, nor for our items alone (their
+      // reasons are composed where the items are read from the database).
+      reason: row.class === 'MATCHED' || row.line === undefined ? null : row.reason,
+      originalBusinessDate: row.originalBusinessDate ?? null,
+    }))
+    .sort(compareVerdicts);
+}
+
+function byMatcher(input: MatchInput): Verdict[] {
+  const calendar = { zone: input.policy.zone, cutoffLocalTime: input.policy.cutoffLocalTime ?? '00:00' };
+  const closesAtMs = businessDateBounds(input.businessDate, calendar).end.toMillis();
+  const windowMs = (input.policy.crossDayWindowMinutes ?? DEFAULT_CROSS_DAY_WINDOW_MINUTES) * 60_000;
+  const index = new InternalItemIndex(4);
+  const eventOf: string[] = [];
+  const add = (item: InternalItem, id: number, carriedFrom: string | null): void => {
+    const at = index.add({
+      id: String(id),
+      kind: item.kind,
+      orderNo: item.orderNo,
+      refundNo: item.refundNo,
+      amount: item.amount,
+      currency: item.currency,
+      inCrossDayWindow: closesAtMs - isoInstantToEpochMillis(item.occurredAt) <= windowMs,
+      carriedFrom,
+    });
+    eventOf[at] = item.eventId;
+  };
+  let id = 1;
+  for (const item of input.internalItems) add(item, id++, null);
+  for (const item of input.pendingItems) add(item, id++, businessDateOf(item.occurredAt, calendar));
+
+  const statuses = input.policy.successStatuses ?? DEFAULT_SUCCESS_STATUSES;
+  const matcher = new StatementMatcher(index, {
+    businessDate: input.businessDate,
+    crossDayGraceDays: input.policy.crossDayGraceDays ?? DEFAULT_CROSS_DAY_GRACE_DAYS,
+    expectedFeeRate: input.policy.expectedFeeRate ?? null,
+    successStatuses: {
+      PAYMENT: new Set((statuses.PAYMENT ?? DEFAULT_SUCCESS_STATUSES.PAYMENT).map((s) => s.toUpperCase())),
+      REFUND: new Set((statuses.REFUND ?? DEFAULT_SUCCESS_STATUSES.REFUND).map((s) => s.toUpperCase())),
+    },
+  });
+  const outcomes = new Map<number, LineOutcome>();
+  for (const line of [...input.lines].sort((a, b) => a.lineNo - b.lineNo)) {
+    const outcome = matcher.match(line);
+    if (outcome !== null) outcomes.set(line.lineNo, outcome);
+  }
+  const result = matcher.finish();
+  for (const { outcome } of result.deferred) outcomes.set(outcome.lineNo, outcome);
+  for (const outcome of result.corrections) outcomes.set(outcome.lineNo, outcome);
+  expect(outcomes.size).toBe(input.lines.length);
+
+  const verdicts: Verdict[] = [...outcomes.values()].map((o) => ({
+    class: o.class,
+    key: o.key,
+    line: o.lineNo,
+    event: o.internalIndex === -1 ? null : eventOf[o.internalIndex]!,
+    feeDifference: o.feeDifference,
+    reason: o.reason,
+    originalBusinessDate: o.carriedFrom,
+  }));
+  for (const o of result.internalOnly) {
+    verdicts.push({
+      class: o.class,
+      key: o.key,
+      line: null,
+      event: eventOf[o.internalIndex]!,
+      feeDifference: null,
+      reason: null,
+      originalBusinessDate: o.carriedFrom,
+    });
+  }
+  const counted = Object.entries(result.counts).filter(([, n]) => n > 0);
+  const tallied = new Map<string, number>();
+  for (const v of verdicts) tallied.set(v.class, (tallied.get(v.class) ?? 0) + 1);
+  expect(Object.fromEntries(counted)).toEqual(Object.fromEntries(tallied));
+  return verdicts.sort(compareVerdicts);
+}
+
+function compareVerdicts(a: Verdict, b: Verdict): number {
+  return (a.line ?? Infinity) - (b.line ?? Infinity) || (a.event ?? '').localeCompare(b.event ?? '');
+}
+
+/** Two of our items with one key: the index refuses them (the database's business key does too). */
+function hasRepeatedItem(input: MatchInput): boolean {
+  const keys = [...input.internalItems, ...input.pendingItems].map(
+    (i) => `${i.kind}|${i.orderNo}|${i.refundNo ?? ''}`,
+  );
+  return new Set(keys).size !== keys.length;
+}
+
+describe('StatementMatcher', () => {
+  it('classifies every item as classify does (class, pair, key, fee difference, reason)', () => {
+    fc.assert(
+      fc.property(inputArb, (input) => {
+        fc.pre(!hasRepeatedItem(input));
+        expect(byMatcher(input)).toEqual(byClassify(input));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('refuses two of our items with one join key', () => {
+    const index = new InternalItemIndex(2);
+    const item = {
+      id: '1',
+      kind: 'PAYMENT' as const,
+      orderNo: 'O1',
+      refundNo: null,
+      amount: '1.00',
+      currency: 'CNY',
+      inCrossDayWindow: false,
+      carriedFrom: null,
+    };
+    index.add(item);
+    expect(() => index.add({ ...item, id: '2' })).toThrow(InvariantError);
+    expect(() => index.add({ ...item, id: '2' })).toThrow(/PAYMENT\|O1 \(the second is #2\)/);
+  });
+
+  it('moves a repeated key to the first line that agrees, and re-points the repeats', () => {
+    const index = new InternalItemIndex(1);
+    index.add({
+      id: '7',
+      kind: 'PAYMENT',
+      orderNo: 'O1',
+      refundNo: null,
+      amount: '10.00',
+      currency: 'CNY',
+      inCrossDayWindow: false,
+      carriedFrom: null,
+    });
+    const matcher = new StatementMatcher(index, {
+      businessDate: D,
+      crossDayGraceDays: 1,
+      expectedFeeRate: null,
+      successStatuses: { PAYMENT: new Set(['SUCCESS']), REFUND: new Set(['SUCCESS']) },
+    });
+    const line = (lineNo: number, amount: string): StatementLine => ({
+      lineNo,
+      type: 'PAYMENT',
+      orderNo: 'O1',
+      refundNo: null,
+      channelTxnId: null,
+      amount,
+      fee: null,
+      currency: 'CNY',
+      status: 'SUCCESS',
+      tradeTime: '2026-11-22 10:00:00',
+    });
+    expect(matcher.match(line(3, '9.00'))?.class).toBe('AMOUNT_MISMATCH');
+    expect(matcher.match(line(4, '8.00'))).toMatchObject({ class: 'DUPLICATE', pairedLineNo: 3 });
+    expect(matcher.match(line(5, '10.00'))).toMatchObject({ class: 'MATCHED', internalId: '7' });
+    expect(matcher.match(line(6, '10.00'))).toMatchObject({ class: 'DUPLICATE', pairedLineNo: 5 });
+    const result = matcher.finish();
+    expect(result.corrections.map((c) => [c.lineNo, c.class, c.pairedLineNo])).toEqual([
+      [3, 'DUPLICATE', 5],
+      [4, 'DUPLICATE', 5],
+    ]);
+    expect(result.counts).toMatchObject({ MATCHED: 1, DUPLICATE: 3, AMOUNT_MISMATCH: 0 });
+  });
+
+  it('refuses lines out of file order', () => {
+    const matcher = new StatementMatcher(new InternalItemIndex(1), {
+      businessDate: D,
+      crossDayGraceDays: 1,
+      expectedFeeRate: null,
+      successStatuses: { PAYMENT: new Set(['SUCCESS']), REFUND: new Set(['SUCCESS']) },
+    });
+    const line: StatementLine = {
+      lineNo: 9,
+      type: 'PAYMENT',
+      orderNo: 'O1',
+      refundNo: null,
+      channelTxnId: null,
+      amount: '1.00',
+      fee: null,
+      currency: 'CNY',
+      status: 'SUCCESS',
+      tradeTime: '2026-11-22 10:00:00',
+    };
+    matcher.match(line);
+    expect(() => matcher.match({ ...line, lineNo: 2 })).toThrow(/line 2 after line 9/);
+  });
+});
+
+describe('KeyTable', () => {
+  it('keeps exact keys through growth, including keys beyond Latin-1', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.string({ maxLength: 12 }), { maxLength: 300 }), (keys) => {
+        const table = new KeyTable(2);
+        keys.forEach((key, i) => expect(table.add(key)).toBe(i));
+        keys.forEach((key, i) => {
+          expect(table.get(key)).toBe(i);
+          expect(table.keyOf(i)).toBe(key);
+          expect(table.add(key)).toBe(-1);
+        });
+        expect(table.get('\u4e00never added')).toBe(-1);
+      }),
+    );
+  });
+});
+
+describe('minor units', () => {
+  it('reads decimal text exactly and writes it back canonically', () => {
+    expect(minorUnitsOfText('12.3', 2)).toBe(1230);
+    expect(minorUnitsOfText('12.300', 2)).toBe(1230);
+    expect(minorUnitsOfText('12.301', 2)).toBeUndefined();
+    expect(minorUnitsOfText('-0.05', 2)).toBe(-5);
+    expect(minorUnitsOfText('7', 0)).toBe(7);
+    expect(minorUnitsOfText('1e3', 2)).toBeUndefined();
+    expect(minorUnitsOfText('', 2)).toBeUndefined();
+    expect(() => minorUnitsOfText('900719925474099.30', 2)).toThrow(InvariantError);
+    fc.assert(
+      fc.property(fc.integer({ min: -1e12, max: 1e12 }), fc.constantFrom(0, 2, 3), (units, scale) => {
+        expect(minorUnitsOfText(decimalTextOf(units, scale), scale)).toBe(units);
+      }),
+    );
+  });
+
+  it('rounds a fee half up exactly, in numbers and past 2^53 in bigints', () => {
+    expect(roundHalfUpDivide(8019, 6, 3)).toBe(48); // 80.19 × 0.006 = 0.48114
+    expect(roundHalfUpDivide(25, 2, 1)).toBe(5); // 25 × 0.2 = 5.0
+    expect(roundHalfUpDivide(75, 6, 3)).toBe(0); // 0.45 → 0
+    expect(roundHalfUpDivide(250, 6, 3)).toBe(2); // 1.5 → 2
+    expect(roundHalfUpDivide(-250, 6, 3)).toBe(-2);
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 2n ** 50n }),
+        fc.bigInt({ min: 0n, max: 10n ** 6n }),
+        fc.integer({ min: 0, max: 8 }),
+        (amount, rate, scale) => {
+          const exact = (2n * amount * rate + 10n ** BigInt(scale)) / (2n * 10n ** BigInt(scale));
+          fc.pre(exact <= BigInt(Number.MAX_SAFE_INTEGER));
+          expect(roundHalfUpDivide(Number(amount), Number(rate), scale)).toBe(Number(exact));
+        },
+      ),
+    );
+  });
+});
+
+// The property above uses the arbitraries' fixed policy; keep it honest about what it covers.
+it('the generated policy checks fees', () => {
+  expect(matchPolicy.expectedFeeRate).toBe('0.006');
+});

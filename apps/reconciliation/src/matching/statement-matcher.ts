@@ -1,0 +1,461 @@
+import { invariant, minorUnitOf } from '@app/contracts';
+import type { StatementLine } from '../statement/statement-line.js';
+import {
+  type InternalItemIndex,
+  decimalTextOf,
+  describeKey,
+  minorUnitsOfText,
+} from './internal-item-index.js';
+import { type InternalItemKind, MATCH_CLASSES, type MatchClass } from './match.types.js';
+
+/**
+ * The match run in one pass over the statement (ADR 013): the rules of `classify` (its header is
+ * the specification), applied to each line as it is read, against our items held in an
+ * InternalItemIndex. What a line needs decided later is decided in `finish`:
+ *  - a refund line naming no refund number waits (a later line may claim the refund it would take);
+ *  - a repeated key whose first line disagreed with our record, and a later line agrees: the later
+ *    line takes the pair, and the earlier line's outcome is corrected to DUPLICATE;
+ *  - our items no line paired are MISSING_IN_CHANNEL or PENDING_CROSS_DAY.
+ * Lines must come in line-number order (the file's order), as `classify` ranks repeated keys by it.
+ */
+
+export interface MatcherPolicy {
+  /** D, 'YYYY-MM-DD'. */
+  businessDate: string;
+  crossDayGraceDays: number;
+  /** Decimal text in [0, 1), or null: no fee check. */
+  expectedFeeRate: string | null;
+  /** Upper-case status words meaning "succeeded", per line type. */
+  successStatuses: Readonly<Record<InternalItemKind, ReadonlySet<string>>>;
+}
+
+/** One line's class in the run. */
+export interface LineOutcome {
+  lineNo: number;
+  class: MatchClass;
+  /** The item paired with the line (a BOTH row); -1 for a line only the channel has. */
+  internalIndex: number;
+  /** internal_transaction.id of that item, or null. */
+  internalId: string | null;
+  /** DUPLICATE: the line the key is paired on (null when there is none). */
+  pairedLineNo: number | null;
+  /** The join key as `classify` writes it. */
+  key: string;
+  /** Channel fee − expected fee at the currency's scale, when they differ. */
+  feeDifference: string | null;
+  /** For a person; null for MATCHED (most of a day: derivable, so never written). */
+  reason: string | null;
+  /** The paired item was carried from this earlier business date. */
+  carriedFrom: string | null;
+}
+
+/** One of our items no line paired. */
+export interface InternalOnlyOutcome {
+  internalIndex: number;
+  internalId: string;
+  class: 'MISSING_IN_CHANNEL' | 'PENDING_CROSS_DAY';
+  key: string;
+  carriedFrom: string | null;
+}
+
+export interface MatcherResult {
+  /** Refund lines that named no refund number, decided now, with their lines. */
+  deferred: { line: StatementLine; outcome: LineOutcome }[];
+  /** Lines already handed out whose outcome changed (a later line took their pair). */
+  corrections: LineOutcome[];
+  internalOnly: InternalOnlyOutcome[];
+  counts: Record<MatchClass, number>;
+  lines: number;
+}
+
+interface Difference {
+  kind: 'STATUS' | 'CURRENCY' | 'AMOUNT';
+  text: string;
+}
+
+const SAFE = Number.MAX_SAFE_INTEGER;
+
+export class StatementMatcher {
+  private lastLineNo = 0;
+  private lines = 0;
+  private finished = false;
+  private readonly counts = Object.fromEntries(MATCH_CLASSES.map((c) => [c, 0])) as Record<
+    MatchClass,
+    number
+  >;
+  private readonly anonymous: StatementLine[] = [];
+  /** Keys no item of ours has → the first line with the key. */
+  private readonly unmatchedKeys = new Map<string, number>();
+  /** Items whose line so far disagrees with our record: a later agreeing line takes the pair. */
+  private readonly disagreeing = new Map<number, StatementLine>();
+  /** The DUPLICATE lines of such an item, re-pointed if the pair moves. */
+  private readonly duplicatesOf = new Map<number, StatementLine[]>();
+  private readonly corrections = new Map<number, LineOutcome>();
+  /** The class a line that may still be corrected is counted under. */
+  private readonly countedAs = new Map<number, MatchClass>();
+  private readonly rate: { units: number; scale: number; text: string } | null;
+
+  constructor(
+    private readonly index: InternalItemIndex,
+    private readonly policy: MatcherPolicy,
+  ) {
+    if (policy.expectedFeeRate === null) {
+      this.rate = null;
+    } else {
+      const scale = (policy.expectedFeeRate.split('.')[1] ?? '').length;
+      const units = minorUnitsOfText(policy.expectedFeeRate, scale);
+      invariant(
+        units !== undefined && units >= 0 && scale <= 15,
+        () => `expected fee rate ${policy.expectedFeeRate} is not a plain decimal of at most 15 places`,
+      );
+      this.rate = { units, scale, text: policy.expectedFeeRate };
+    }
+  }
+
+  /** The line's outcome, or null when it waits for `finish` (a refund line naming no refund number). */
+  match(line: StatementLine): LineOutcome | null {
+    invariant(!this.finished, 'StatementMatcher.match after finish');
+    invariant(
+      line.lineNo > this.lastLineNo,
+      () => `line ${line.lineNo} after line ${this.lastLineNo}: lines must come in file order`,
+    );
+    this.lastLineNo = line.lineNo;
+    this.lines += 1;
+    if (line.type === 'REFUND' && (line.refundNo === null || line.refundNo === '')) {
+      this.anonymous.push(line);
+      return null;
+    }
+    const index = this.index.find(line.type, line.orderNo, line.refundNo);
+    const outcome = index === -1 ? this.unmatched(line) : this.paired(index, line);
+    this.counts[outcome.class] += 1;
+    return outcome;
+  }
+
+  finish(): MatcherResult {
+    invariant(!this.finished, 'StatementMatcher.finish twice');
+    this.finished = true;
+    const deferred = this.pairAnonymousRefunds();
+    for (const { outcome } of deferred) this.counts[outcome.class] += 1;
+
+    const internalOnly: InternalOnlyOutcome[] = [];
+    const D = this.policy.businessDate;
+    const grace = this.policy.crossDayGraceDays;
+    for (let i = 0; i < this.index.size; i += 1) {
+      if (this.index.pairedLine[i] !== 0) continue;
+      const carriedFrom = this.index.carriedFromOf(i);
+      const klass =
+        carriedFrom !== null
+          ? daysBetween(carriedFrom, D) >= grace
+            ? 'MISSING_IN_CHANNEL'
+            : 'PENDING_CROSS_DAY'
+          : grace > 0 && this.index.inCrossDayWindow(i)
+            ? 'PENDING_CROSS_DAY'
+            : 'MISSING_IN_CHANNEL';
+      this.counts[klass] += 1;
+      internalOnly.push({
+        internalIndex: i,
+        internalId: this.index.idOf(i),
+        class: klass,
+        key: this.keyOfItem(i),
+        carriedFrom,
+      });
+    }
+
+    // Invariant 6 (DESIGN §7): every line in one row, every item of ours in one row.
+    const rows = MATCH_CLASSES.reduce((sum, c) => sum + this.counts[c], 0);
+    let pairedItems = 0;
+    for (let i = 0; i < this.index.size; i += 1) if (this.index.pairedLine[i] !== 0) pairedItems += 1;
+    invariant(
+      rows === this.lines + internalOnly.length && pairedItems + internalOnly.length === this.index.size,
+      () =>
+        `match lost or invented items: ${this.lines} lines and ${this.index.size} of ours in, ${rows} rows, ${pairedItems} paired, ${internalOnly.length} ours alone`,
+    );
+    return {
+      deferred,
+      corrections: [...this.corrections.values()].sort((a, b) => a.lineNo - b.lineNo),
+      internalOnly,
+      counts: { ...this.counts },
+      lines: this.lines,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private unmatched(line: StatementLine): LineOutcome {
+    const key = describeKey(line.type, line.orderNo, line.refundNo);
+    const first = this.unmatchedKeys.get(key);
+    if (first === undefined) {
+      this.unmatchedKeys.set(key, line.lineNo);
+      return this.lineOnly(
+        line,
+        'MISSING_INTERNAL',
+        key,
+        `${describeLine(line)} has no ${line.type.toLowerCase()} of ours`,
+        null,
+      );
+    }
+    return this.duplicateOutcome(line, key, first);
+  }
+
+  private paired(index: number, line: StatementLine): LineOutcome {
+    const differences = this.differencesOf(index, line);
+    const pairedLineNo = this.index.pairedLine[index]!;
+    if (pairedLineNo === 0) {
+      this.index.pairedLine[index] = line.lineNo;
+      const outcome = this.pair(index, line, differences);
+      if (differences.length > 0) {
+        this.disagreeing.set(index, line);
+        this.countedAs.set(line.lineNo, outcome.class);
+      }
+      return outcome;
+    }
+    const earlier = this.disagreeing.get(index);
+    const key = this.keyOfItem(index);
+    if (earlier !== undefined && differences.length === 0) {
+      // The first line that agrees with our record takes the pair (classify's rule); the line
+      // it had, and that line's repeats, now repeat this one.
+      this.disagreeing.delete(index);
+      this.index.pairedLine[index] = line.lineNo;
+      const repeats = this.duplicatesOf.get(index) ?? [];
+      this.duplicatesOf.delete(index);
+      this.correct(earlier, this.duplicateOutcome(earlier, key, line.lineNo));
+      for (const repeat of repeats) this.correct(repeat, this.duplicateOutcome(repeat, key, line.lineNo));
+      return this.pair(index, line, differences);
+    }
+    if (earlier !== undefined) {
+      const repeats = this.duplicatesOf.get(index);
+      if (repeats === undefined) this.duplicatesOf.set(index, [line]);
+      else repeats.push(line);
+      this.countedAs.set(line.lineNo, 'DUPLICATE');
+    }
+    return this.duplicateOutcome(line, key, pairedLineNo);
+  }
+
+  private pair(index: number, line: StatementLine, differences: Difference[]): LineOutcome {
+    const klass: MatchClass =
+      differences.length === 0
+        ? 'MATCHED'
+        : differences.some((d) => d.kind === 'STATUS')
+          ? 'STATUS_MISMATCH'
+          : 'AMOUNT_MISMATCH';
+    const carriedFrom = this.index.carriedFromOf(index);
+    const feeDifference = this.feeDifferenceOf(line);
+    let reason: string | null = null;
+    if (klass !== 'MATCHED') {
+      reason = differences.map((d) => d.text).join('; ');
+      if (carriedFrom !== null)
+        reason += ` (our business date ${carriedFrom}, on ${this.policy.businessDate}'s statement)`;
+      if (feeDifference !== null) reason += this.feeText(line, feeDifference);
+    }
+    return {
+      lineNo: line.lineNo,
+      class: klass,
+      internalIndex: index,
+      internalId: this.index.idOf(index),
+      pairedLineNo: null,
+      key: this.keyOfItem(index),
+      feeDifference,
+      reason,
+      carriedFrom,
+    };
+  }
+
+  private duplicateOutcome(line: StatementLine, key: string, pairedLineNo: number): LineOutcome {
+    const what =
+      line.type === 'PAYMENT'
+        ? `order ${line.orderNo}`
+        : `refund ${line.refundNo ?? `of order ${line.orderNo}`}`;
+    return this.lineOnly(
+      line,
+      'DUPLICATE',
+      key,
+      `${describeLine(line)} repeats ${what} already on line ${pairedLineNo}`,
+      pairedLineNo,
+    );
+  }
+
+  private lineOnly(
+    line: StatementLine,
+    klass: MatchClass,
+    key: string,
+    reason: string,
+    pairedLineNo: number | null,
+  ): LineOutcome {
+    const feeDifference = this.feeDifferenceOf(line);
+    return {
+      lineNo: line.lineNo,
+      class: klass,
+      internalIndex: -1,
+      internalId: null,
+      pairedLineNo,
+      key,
+      feeDifference,
+      reason: feeDifference === null ? reason : reason + this.feeText(line, feeDifference),
+      carriedFrom: null,
+    };
+  }
+
+  /** Replaces a handed-out outcome; the counts move with it. */
+  private correct(line: StatementLine, outcome: LineOutcome): void {
+    const counted = this.countedAs.get(line.lineNo);
+    invariant(counted !== undefined, () => `line ${line.lineNo} is corrected but was never counted`);
+    this.counts[counted] -= 1;
+    this.counts[outcome.class] += 1;
+    this.countedAs.set(line.lineNo, outcome.class);
+    this.corrections.set(line.lineNo, outcome);
+  }
+
+  private differencesOf(index: number, line: StatementLine): Difference[] {
+    const differences: Difference[] = [];
+    const kind = this.index.kindOf(index);
+    if (!this.policy.successStatuses[kind].has(line.status.toUpperCase())) {
+      differences.push({ kind: 'STATUS', text: `status ${line.status} (channel) ≠ succeeded (ours)` });
+    }
+    const currency = this.index.currencyOfItem(index);
+    if (currency !== line.currency) {
+      differences.push({
+        kind: 'CURRENCY',
+        text: `currency ${currency} (ours) ≠ ${line.currency} (channel)`,
+      });
+    } else if (!this.sameAmount(index, line)) {
+      differences.push({
+        kind: 'AMOUNT',
+        text: `amount ${this.index.amountOf(index)} (ours) ≠ ${line.amount} (channel)`,
+      });
+    }
+    return differences;
+  }
+
+  private sameAmount(index: number, line: StatementLine): boolean {
+    if (this.index.currencyOfItem(index) !== line.currency) return false;
+    const scale = this.scaleOf(line.currency);
+    return minorUnitsOfText(line.amount, scale) === this.index.amountUnitsOf(index);
+  }
+
+  private scaleOf(currency: string): number {
+    const at = this.index.currencies.indexOf(currency);
+    // A line in a currency none of our items has still has its amount read exactly.
+    return at === -1 ? minorUnitOf(currency) : this.index.scales[at]!;
+  }
+
+  private keyOfItem(index: number): string {
+    const kind = this.index.kindOf(index);
+    const key = this.index.keys.keyOf(index);
+    if (kind === 'PAYMENT') return `PAYMENT|${key.slice(1)}`;
+    const orderLength = key.charCodeAt(1);
+    return `REFUND|${key.slice(2, 2 + orderLength)}|${key.slice(2 + orderLength)}`;
+  }
+
+  /**
+   * expected = amount × rate rounded half-up to the minor unit (negated for a refund, whose fee is
+   * returned); the difference channel − expected, or null when equal or not checked. Integer
+   * arithmetic on minor units: exact, never floating point.
+   */
+  private feeDifferenceOf(line: StatementLine): string | null {
+    if (line.fee === null || this.rate === null) return null;
+    const scale = this.scaleOf(line.currency);
+    const fee = minorUnitsOfText(line.fee, scale);
+    const amount = minorUnitsOfText(line.amount, scale);
+    invariant(
+      fee !== undefined && amount !== undefined,
+      () => `line ${line.lineNo}: fee or amount not at ${line.currency} scale`,
+    );
+    const magnitude = roundHalfUpDivide(amount, this.rate.units, this.rate.scale);
+    const expected = line.type === 'REFUND' ? -magnitude : magnitude;
+    const difference = fee - expected;
+    return difference === 0 ? null : decimalTextOf(difference, scale);
+  }
+
+  private feeText(line: StatementLine, feeDifference: string): string {
+    const scale = this.scaleOf(line.currency);
+    const expected = minorUnitsOfText(line.fee!, scale)! - minorUnitsOfText(feeDifference, scale)!;
+    return `; fee ${line.fee} (channel) ≠ ${decimalTextOf(expected, scale)} expected at rate ${this.rate!.text}`;
+  }
+
+  /**
+   * Refund lines naming no refund number, tied to one of our refunds of the same order that no line
+   * claimed by number: same money first (lines in line order, refunds in refund-number order), then
+   * whatever is left; a line left over is MISSING_INTERNAL.
+   */
+  private pairAnonymousRefunds(): { line: StatementLine; outcome: LineOutcome }[] {
+    if (this.anonymous.length === 0) return [];
+    const byOrder = new Map<string, StatementLine[]>();
+    for (const line of this.anonymous) {
+      const group = byOrder.get(line.orderNo);
+      if (group === undefined) byOrder.set(line.orderNo, [line]);
+      else group.push(line);
+    }
+    const candidates = new Map<string, { index: number; refundNo: string }[]>();
+    for (const refund of this.index.refunds()) {
+      if (this.index.pairedLine[refund.index] !== 0 || !byOrder.has(refund.orderNo)) continue;
+      const group = candidates.get(refund.orderNo);
+      if (group === undefined) candidates.set(refund.orderNo, [refund]);
+      else group.push(refund);
+    }
+    const out: { line: StatementLine; outcome: LineOutcome }[] = [];
+    for (const [orderNo, lines] of byOrder) {
+      const pool = (candidates.get(orderNo) ?? []).sort((a, b) =>
+        a.refundNo < b.refundNo ? -1 : a.refundNo > b.refundNo ? 1 : 0,
+      );
+      const taken = new Set<number>();
+      const chosen = new Map<StatementLine, number>();
+      const pick = (line: StatementLine, test: (index: number) => boolean): void => {
+        if (chosen.has(line)) return;
+        const candidate = pool.find((c) => !taken.has(c.index) && test(c.index));
+        if (candidate === undefined) return;
+        taken.add(candidate.index);
+        chosen.set(line, candidate.index);
+      };
+      for (const line of lines) pick(line, (index) => this.sameAmount(index, line));
+      for (const line of lines) pick(line, () => true);
+      for (const line of lines) {
+        const index = chosen.get(line);
+        if (index === undefined) {
+          out.push({
+            line,
+            outcome: this.lineOnly(
+              line,
+              'MISSING_INTERNAL',
+              `REFUND?|${orderNo}|line ${line.lineNo}`,
+              `${describeLine(line)} names no refundNo and none of our refunds of order ${orderNo} is left to pair it with`,
+              null,
+            ),
+          });
+        } else {
+          this.index.pairedLine[index] = line.lineNo;
+          out.push({ line, outcome: this.pair(index, line, this.differencesOf(index, line)) });
+        }
+      }
+    }
+    return out.sort((a, b) => a.line.lineNo - b.line.lineNo);
+  }
+}
+
+function describeLine(line: StatementLine): string {
+  return `line ${line.lineNo} ${line.type} ${line.amount} ${line.currency} ${line.status}`;
+}
+
+/** round_half_up(a × r / 10^s) for a ≥ 0 minor units and a rate r / 10^s, exactly. */
+export function roundHalfUpDivide(amount: number, rateUnits: number, rateScale: number): number {
+  const negative = amount < 0;
+  const a = Math.abs(amount);
+  const product = a * rateUnits;
+  const divisor = 10 ** rateScale;
+  if (product <= SAFE && 2 * product + divisor <= SAFE) {
+    const n = 2 * product + divisor;
+    const m = 2 * divisor;
+    let q = Math.floor(n / m);
+    while (q * m > n) q -= 1;
+    while ((q + 1) * m <= n) q += 1;
+    return negative ? -q : q;
+  }
+  const q = (2n * BigInt(a) * BigInt(rateUnits) + 10n ** BigInt(rateScale)) / (2n * 10n ** BigInt(rateScale));
+  invariant(q <= BigInt(SAFE), () => `fee of ${amount} minor units is beyond 2^53`);
+  return negative ? -Number(q) : Number(q);
+}
+
+const MS_PER_DAY = 86_400_000;
+
+function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / MS_PER_DAY);
+}
