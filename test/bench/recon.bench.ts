@@ -7,8 +7,9 @@
  *     (Asia/Shanghai) COPYed straight into reconciliation.internal_transaction, then VACUUM ANALYZE;
  *     the N-line generic-CSV statement written to a temp file (see recon-workload.ts for the rules
  *     and the discrepancies of every class, ~0.5% in all);
- *   engine: `StatementImportService.import` of the file, then `MatchRunService.run` of the day; the
- *     classes it counts must equal the planned ones exactly (the bench fails otherwise);
+ *   engine: `StatementImportService.import` of the file with `match: true` (the day's match run
+ *     made in the same pass, ADR 013); `--engine set-based` imports, then runs `MatchRunService.run`
+ *     (ADR 007). The classes it counts must equal the planned ones exactly (the bench fails otherwise);
  *   baseline: COPY of the raw file bytes into an unindexed table (Postgres parses the CSV), then one
  *     INSERT … SELECT … FULL OUTER JOIN that classifies every pair, also checked against the plan.
  *
@@ -51,8 +52,12 @@ const options = new Command('bench:recon')
   .option('--discrepancy-rate <r>', 'share of items that are discrepancies, spread over 6 classes', '0.005')
   .option('--keep', 'keep the database cse_bench_recon and the statement file')
   .option('--json', 'print one JSON object on stdout, nothing else')
+  .option('--engine <kind>', 'on-import (match while importing) | set-based (import, then the SQL run)', 'on-import')
   .parse(process.argv)
-  .opts<{ lines: string; discrepancyRate: string; keep?: boolean; json?: boolean }>();
+  .opts<{ lines: string; discrepancyRate: string; keep?: boolean; json?: boolean; engine: string }>();
+if (options.engine !== 'on-import' && options.engine !== 'set-based')
+  throw new Error(`--engine must be on-import or set-based, got "${options.engine}"`);
+const MATCH_ON_IMPORT = options.engine === 'on-import';
 const workload = planWorkload(Number(options.lines), Number(options.discrepancyRate));
 const LINES = workload.rows;
 const RSS_LIMIT_MIB = 1024;
@@ -194,11 +199,13 @@ try {
     filePath: statementPath,
     businessDate: BENCH_BUSINESS_DATE,
     silent: true,
+    match: MATCH_ON_IMPORT,
   });
   const importMs = since(t0);
   say(`engine: import ${seconds(importMs)} s; match run …`);
   t0 = performance.now();
-  const run = await new MatchRunService(dataSource).run(BENCH_CHANNEL, BENCH_BUSINESS_DATE);
+  const run =
+    imported.matchRun ?? (await new MatchRunService(dataSource).run(BENCH_CHANNEL, BENCH_BUSINESS_DATE));
   const matchMs = since(t0);
   const engineMem = engineRss.stop();
   const engineCpu = process.cpuUsage(engineCpu0);

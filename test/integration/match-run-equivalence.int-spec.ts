@@ -1,5 +1,6 @@
 /**
- * The set-based match run (SQL) against the pure classifier (the specification) on random days:
+ * The set-based match run (SQL), and the run made on import (StatementMatcher, ADR 013), against
+ * the pure classifier (the specification) on random days:
  * payments and refunds, amount and status differences, missing items on both sides, repeated
  * lines, anonymous refund lines (the generic CSV has no refund number) and items near the
  * cut-off. Every item must land in the same class on both.
@@ -15,7 +16,7 @@ import { toInternalTransaction } from '../../apps/reconciliation/src/ingest/inte
 import { InternalTransactionRepository } from '../../apps/reconciliation/src/ingest/internal-transaction.repository.js';
 import { classify } from '../../apps/reconciliation/src/matching/classify.js';
 import { MatchRunService } from '../../apps/reconciliation/src/matching/match-run.service.js';
-import type { InternalItem } from '../../apps/reconciliation/src/matching/match.types.js';
+import type { InternalItem, MatchRun } from '../../apps/reconciliation/src/matching/match.types.js';
 import type { StatementLine } from '../../apps/reconciliation/src/statement/statement-line.js';
 import { StatementImportService } from '../../apps/reconciliation/src/statement/statement-import.service.js';
 import { migrateAll, openDataSource, useIsolatedDatabase } from '../support/infra.js';
@@ -161,20 +162,52 @@ describe('set-based match run ≡ pure classifier (random days, real Postgres)',
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
+  /** The day's events stored and its statement written; what classify() says of it. */
+  async function dayOf(spec: DaySpec): Promise<{ channel: string; file: string; expected: MatchRun }> {
+    scenarioNo += 1;
+    const channel = `EQ${scenarioNo}`;
+    const { events, lines } = scenarioOf(channel, spec);
+    await db.transaction((tx) =>
+      new InternalTransactionRepository().insertMany(
+        tx,
+        events.map((e) => toInternalTransaction(e, DEFAULT_CHANNEL_CALENDAR)),
+      ),
+    );
+    const file = path.join(workDir, `${channel}.csv`);
+    await writeFile(file, csvOf(lines));
+    const expected = classify({
+      businessDate: DAY,
+      internalItems: events.map((e): InternalItem => ({
+        eventId: e.eventId,
+        kind: e.type === 'PAYMENT_SUCCEEDED' ? 'PAYMENT' : 'REFUND',
+        merchantId: e.merchantId,
+        orderNo: e.orderNo,
+        refundNo: e.refundNo ?? null,
+        amount: e.amount,
+        currency: e.currency,
+        occurredAt: e.occurredAt,
+      })),
+      pendingItems: [],
+      lines,
+      policy: { zone: 'Asia/Shanghai' },
+    });
+    return { channel, file, expected };
+  }
+
+  const itemKey = (r: { event_id: string | null; line_no: number | null }) =>
+    `${r.event_id ?? '-'}|${r.line_no ?? '-'}`;
+  const wantedOf = (expected: MatchRun) =>
+    expected.rows
+      .map(
+        (r) =>
+          `${itemKey({ event_id: r.internal?.eventId ?? null, line_no: r.line?.lineNo ?? null })} ${r.class} ${r.side}`,
+      )
+      .sort();
+
   it('classifies every item as classify() does', async () => {
     await fc.assert(
       fc.asyncProperty(daySpec, async (spec) => {
-        scenarioNo += 1;
-        const channel = `EQ${scenarioNo}`;
-        const { events, lines } = scenarioOf(channel, spec);
-        await db.transaction((tx) =>
-          new InternalTransactionRepository().insertMany(
-            tx,
-            events.map((e) => toInternalTransaction(e, DEFAULT_CHANNEL_CALENDAR)),
-          ),
-        );
-        const file = path.join(workDir, `${channel}.csv`);
-        await writeFile(file, csvOf(lines));
+        const { channel, file, expected } = await dayOf(spec);
         await new StatementImportService(db).import({
           channel,
           format: 'generic',
@@ -183,23 +216,6 @@ describe('set-based match run ≡ pure classifier (random days, real Postgres)',
           silent: true,
         });
         const run = await new MatchRunService(db).run(channel, DAY);
-
-        const expected = classify({
-          businessDate: DAY,
-          internalItems: events.map((e): InternalItem => ({
-            eventId: e.eventId,
-            kind: e.type === 'PAYMENT_SUCCEEDED' ? 'PAYMENT' : 'REFUND',
-            merchantId: e.merchantId,
-            orderNo: e.orderNo,
-            refundNo: e.refundNo ?? null,
-            amount: e.amount,
-            currency: e.currency,
-            occurredAt: e.occurredAt,
-          })),
-          pendingItems: [],
-          lines,
-          policy: { zone: 'Asia/Shanghai' },
-        });
         expect(run.counts).toEqual(expected.counts);
 
         const stored = await db.query<
@@ -207,16 +223,64 @@ describe('set-based match run ≡ pure classifier (random days, real Postgres)',
         >(`SELECT class, side, event_id, line_no FROM reconciliation.match_item WHERE match_run_id = $1`, [
           run.matchRunId,
         ]);
-        const key = (r: { event_id: string | null; line_no: number | null }) =>
-          `${r.event_id ?? '-'}|${r.line_no ?? '-'}`;
-        const actual = stored.map((r) => `${key(r)} ${r.class} ${r.side}`).sort();
-        const wanted = expected.rows
-          .map(
-            (r) =>
-              `${key({ event_id: r.internal?.eventId ?? null, line_no: r.line?.lineNo ?? null })} ${r.class} ${r.side}`,
-          )
-          .sort();
-        expect(actual).toEqual(wanted);
+        const actual = stored.map((r) => `${itemKey(r)} ${r.class} ${r.side}`).sort();
+        expect(actual).toEqual(wantedOf(expected));
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('the run made on import classifies every item as classify() does, and a re-run agrees', async () => {
+    await fc.assert(
+      fc.asyncProperty(daySpec, async (spec) => {
+        const { channel, file, expected } = await dayOf(spec);
+        const imported = await new StatementImportService(db).import({
+          channel,
+          format: 'generic',
+          filePath: file,
+          businessDate: DAY,
+          silent: true,
+          match: true,
+        });
+        const run = imported.matchRun!;
+        expect(run.counts).toEqual(expected.counts);
+        expect(run.statementLines).toBe(imported.lines);
+
+        // Every line carries its class; our items alone are the run's match_item rows.
+        const stored = await db.query<
+          { class: string; side: string; event_id: string | null; line_no: number | null }[]
+        >(
+          `SELECT l.match_class AS class,
+                  CASE WHEN l.internal_transaction_id IS NULL THEN 'CHANNEL' ELSE 'BOTH' END AS side,
+                  it.event_id, l.line_no
+           FROM reconciliation.statement_line l
+           LEFT JOIN reconciliation.internal_transaction it ON it.id = l.internal_transaction_id
+           WHERE l.statement_file_id = $1
+           UNION ALL
+           SELECT class, side, event_id, line_no FROM reconciliation.match_item
+           WHERE match_run_id = $2 AND side = 'INTERNAL'`,
+          [imported.statementFileId, run.matchRunId],
+        );
+        const actual = stored.map((r) => `${itemKey(r)} ${r.class} ${r.side}`).sort();
+        expect(actual).toEqual(wantedOf(expected));
+        // Each line written once, at its own position.
+        const [seqs] = await db.query<
+          [{ n: number; distinct_seq: number; distinct_line: number; max_seq: number }]
+        >(
+          `SELECT count(*)::int AS n, count(DISTINCT seq)::int AS distinct_seq,
+                  count(DISTINCT line_no)::int AS distinct_line, coalesce(max(seq), 0) AS max_seq
+           FROM reconciliation.statement_line WHERE statement_file_id = $1`,
+          [imported.statementFileId],
+        );
+        expect(seqs).toEqual({
+          n: imported.lines,
+          distinct_seq: imported.lines,
+          distinct_line: imported.lines,
+          max_seq: imported.lines,
+        });
+
+        const rerun = await new MatchRunService(db).run(channel, DAY);
+        expect(rerun.counts).toEqual(expected.counts);
       }),
       { numRuns: 30 },
     );

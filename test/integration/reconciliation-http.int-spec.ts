@@ -107,7 +107,10 @@ describe('reconciliation HTTP API (real Postgres + Kafka)', () => {
   async function stored(channel: string): Promise<{ files: number; lines: number }> {
     const [row] = await db.query<[{ files: number; lines: number }]>(
       `SELECT (SELECT count(*)::int FROM reconciliation.statement_file WHERE channel = $1) AS files,
-              (SELECT count(*)::int FROM reconciliation.statement_line WHERE channel = $1) AS lines`,
+              -- The channel's lines, and any line without a file (a half-kept import would leave those).
+              (SELECT count(*)::int FROM reconciliation.statement_line l
+               WHERE NOT EXISTS (SELECT 1 FROM reconciliation.statement_file f
+                                 WHERE f.id = l.statement_file_id AND f.channel <> $1)) AS lines`,
       [channel],
     );
     return row;

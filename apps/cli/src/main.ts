@@ -89,9 +89,20 @@ statement
   .requiredOption('--format <format>', 'generic | wechat-all | alipay')
   .requiredOption('--file <path>', 'the statement file')
   .option('--date <yyyy-mm-dd>', "business date (default: the lines' trade date, when they share one)")
+  .option(
+    '--match',
+    "also run the day's match in the same pass (one write per line); prints the count per class",
+  )
   .addOption(json())
   .action(
-    async (options: { channel: string; format: string; file: string; date?: string; json?: boolean }) => {
+    async (options: {
+      channel: string;
+      format: string;
+      file: string;
+      date?: string;
+      match?: boolean;
+      json?: boolean;
+    }) => {
       if (options.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.date)) {
         throw new UsageError(`--date must be YYYY-MM-DD, got "${options.date}"`);
       }

@@ -13,6 +13,7 @@ import {
   type StatementImportResult,
 } from '../../../reconciliation/src/statement/statement-import.service.js';
 import { emit, UsageError, type OutputOptions } from '../output.js';
+import { formatRun } from './recon.command.js';
 import { withSchemaDataSource } from '../schema-data-source.js';
 
 export const STATEMENT_FORMATS: readonly StatementFormat[] = ['generic', 'wechat-all', 'alipay'];
@@ -22,6 +23,8 @@ export interface StatementImportOptions extends OutputOptions {
   format: string;
   file: string;
   date?: string;
+  /** Run the day's match in the same pass. */
+  match?: boolean;
 }
 
 /**
@@ -51,6 +54,7 @@ export async function statementImportCommand(
           filePath: options.file,
           ...(options.date === undefined ? {} : { businessDate: options.date }),
           silent: options.json === true,
+          match: options.match === true,
         });
       } catch (error) {
         if (error instanceof StatementParseError || error instanceof StatementImportError)
@@ -69,7 +73,8 @@ export async function statementImportCommand(
             ? ''
             : `\n${result.rejectedLines} malformed line(s) set aside (see recon report)` +
               (result.controlsUnverified === null ? '' : `; ${result.controlsUnverified}`);
-        return `imported statement file #${result.statementFileId}: ${result.channel} ${result.businessDate} (${result.format}), ${result.lines} lines [${totals}] in ${result.elapsedMs} ms (${result.linesPerSecond} lines/s)${setAside}`;
+        const imported = `imported statement file #${result.statementFileId}: ${result.channel} ${result.businessDate} (${result.format}), ${result.lines} lines [${totals}] in ${result.elapsedMs} ms (${result.linesPerSecond} lines/s)${setAside}`;
+        return result.matchRun === null ? imported : `${imported}\n${formatRun(result.matchRun)}`;
       });
       return result;
     },

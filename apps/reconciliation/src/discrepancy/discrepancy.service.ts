@@ -304,9 +304,18 @@ export class DiscrepancyService {
   private async releaseToClearing(tx: EntityManager, discrepancy: DiscrepancyRow): Promise<boolean> {
     const inserted = await tx.query<{ id: string }[]>(
       `INSERT INTO reconciliation.matched_item
-         (internal_transaction_id, channel, matched_by, discrepancy_id, statement_file_id, line_no, matched_at)
-       SELECT d.internal_transaction_id, d.channel, 'DISCREPANCY_RESOLUTION', d.id, d.statement_file_id, d.line_no, now()
+         (internal_transaction_id, channel, matched_by, discrepancy_id, statement_file_id, line_no, matched_at,
+          line_amount, line_fee, line_channel_txn_id, line_trade_time)
+       SELECT d.internal_transaction_id, d.channel, 'DISCREPANCY_RESOLUTION', d.id,
+              CASE WHEN l.line_no IS NULL THEN NULL ELSE d.statement_file_id END, l.line_no, now(),
+              l.amount, l.fee, l.channel_txn_id, l.trade_time
        FROM reconciliation.discrepancy d
+       -- One line, read once per resolution (the file's lines are found through a BRIN).
+       LEFT JOIN LATERAL (
+         SELECT sl.line_no, sl.amount, sl.fee, sl.channel_txn_id, sl.trade_time
+         FROM reconciliation.statement_line sl
+         WHERE sl.statement_file_id = d.statement_file_id AND sl.line_no = d.line_no
+         LIMIT 1) l ON true
        WHERE d.id = $1 AND d.internal_transaction_id IS NOT NULL
        ON CONFLICT (internal_transaction_id) DO NOTHING
        RETURNING internal_transaction_id::text AS id`,

@@ -26,6 +26,10 @@ export const StatementUploadFieldsSchema = z.strictObject({
   channel: ChannelSchema,
   format: z.enum(STATEMENT_FORMATS).meta({ description: 'Statement layout', example: 'generic' }),
   businessDate: BusinessDateSchema.optional(),
+  match: z
+    .enum(['true', 'false'])
+    .optional()
+    .meta({ description: "'true': also run the day's match in the same pass (the result's matchRun)" }),
 });
 
 export const MatchRunRequestSchema = z
@@ -108,26 +112,6 @@ const StatementTotalsSchema = z.object({
   fee: decimal('79.72'),
 });
 
-export const StatementImportResultSchema = z
-  .object({
-    statementFileId: bigintId('1'),
-    channel: z.string().meta({ example: 'WECHAT' }),
-    businessDate: date,
-    format: z.enum(STATEMENT_FORMATS),
-    lines: z.number().int().meta({ example: 33 }),
-    totals: z.array(StatementTotalsSchema),
-    rejectedLines: z.number().int().meta({
-      description: 'Malformed lines set aside (channels configured for it); listed in the report',
-      example: 0,
-    }),
-    controlsUnverified: z.string().nullable().meta({
-      description: "Why the file's own control totals could not be verified (lines were set aside), or null",
-    }),
-    elapsedMs: z.number(),
-    linesPerSecond: z.number(),
-  })
-  .meta({ id: 'StatementImportResult' });
-
 const matchCounts = z.record(z.enum(MATCH_CLASSES), z.number().int()).meta({
   description: 'Items per class',
   example: {
@@ -159,6 +143,29 @@ export const MatchRunResultSchema = z
     elapsedMs: z.number(),
   })
   .meta({ id: 'MatchRunResult' });
+
+export const StatementImportResultSchema = z
+  .object({
+    statementFileId: bigintId('1'),
+    channel: z.string().meta({ example: 'WECHAT' }),
+    businessDate: date,
+    format: z.enum(STATEMENT_FORMATS),
+    lines: z.number().int().meta({ example: 33 }),
+    totals: z.array(StatementTotalsSchema),
+    rejectedLines: z.number().int().meta({
+      description: 'Malformed lines set aside (channels configured for it); listed in the report',
+      example: 0,
+    }),
+    controlsUnverified: z.string().nullable().meta({
+      description: "Why the file's own control totals could not be verified (lines were set aside), or null",
+    }),
+    elapsedMs: z.number(),
+    linesPerSecond: z.number(),
+    matchRun: MatchRunResultSchema.nullable().meta({
+      description: 'The match run made in the same pass (match=true), else null',
+    }),
+  })
+  .meta({ id: 'StatementImportResult' });
 
 export const DiscrepancySchema = z
   .object({

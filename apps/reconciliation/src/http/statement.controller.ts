@@ -108,13 +108,20 @@ export class StatementController {
     @UploadedFile() file: { path: string } | undefined,
     @Body() body: Record<string, unknown>,
   ): Promise<StatementImportResult> {
-    const { channel, format, businessDate } = parseInput(
+    const { channel, format, businessDate, match } = parseInput(
       StatementUploadFieldsSchema,
       withoutEmptyFields(body),
     );
     if (file === undefined)
       throw invalidRequest([{ field: 'file', message: 'a statement file is required' }]);
-    return this.statements.import({ channel, format, businessDate, filePath: file.path, silent: true });
+    return this.statements.import({
+      channel,
+      format,
+      businessDate,
+      filePath: file.path,
+      silent: true,
+      match: match === 'true',
+    });
   }
 }
 

@@ -54,7 +54,7 @@ export class MatchRunError extends Error {
   }
 }
 
-interface ChannelPolicy {
+export interface ChannelPolicy {
   zone: string;
   cutoffLocalTime: string;
   crossDayWindowMinutes: number;
@@ -66,7 +66,9 @@ interface ChannelPolicy {
 
 const CHANNEL = /^[A-Z0-9_]{1,32}$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const MINOR_UNITS_JSON = JSON.stringify(Object.fromEntries(CURRENCY_CODES.map((c) => [c, minorUnitOf(c)])));
+export const MINOR_UNITS_JSON = JSON.stringify(
+  Object.fromEntries(CURRENCY_CODES.map((c) => [c, minorUnitOf(c)])),
+);
 
 /**
  * One match run (对账) of a channel's business date D, set-based (ADR 007): one SQL statement
@@ -123,13 +125,13 @@ export class MatchRunService {
       const [{ startedAt }] = await tx.query<[{ startedAt: string }]>(
         `SELECT clock_timestamp()::text AS "startedAt"`,
       );
-      const policy = await this.policyOf(tx, channel);
+      const policy = await channelPolicyOf(tx, channel);
       const closesAt = businessDateBounds(businessDate, {
         zone: policy.zone,
         cutoffLocalTime: policy.cutoffLocalTime,
       }).end.toISO();
-      const statementFileId = await this.latestStatement(tx, channel, businessDate);
-      const previousRunId = await this.latestRun(tx, channel, previousDate(businessDate));
+      const statementFileId = await latestStatementOf(tx, channel, businessDate);
+      const previousRunId = await latestRunOf(tx, channel, previousDate(businessDate));
       const [{ id: matchRunId }] = await tx.query<[{ id: string }]>(
         `SELECT nextval(pg_get_serial_sequence('reconciliation.match_run', 'id'))::text AS id`,
       );
@@ -184,7 +186,7 @@ export class MatchRunService {
         );
       }
 
-      const discrepancies = await this.recordDiscrepancies(tx, channel, businessDate, matchRunId);
+      const discrepancies = await recordDiscrepancies(tx, channel, businessDate, matchRunId);
       await tx.query(
         `INSERT INTO reconciliation.match_run (id, channel, business_date, started_at, finished_at, counts)
          OVERRIDING SYSTEM VALUE
@@ -205,137 +207,6 @@ export class MatchRunService {
       };
     });
   }
-
-  /**
-   * Turns the run's non-matched items into discrepancy records (one per item, however many runs
-   * see it) and closes the open ones whose item matched this time. A RESOLVED discrepancy is
-   * never reopened by a run: finance closed it, and its history says how.
-   */
-  private async recordDiscrepancies(
-    tx: EntityManager,
-    channel: string,
-    businessDate: string,
-    matchRunId: string,
-  ): Promise<MatchRunResult['discrepancies']> {
-    const reclassified = await tx.query<{ id: string }[]>(
-      `WITH before AS (
-         SELECT d.id, d.class FROM reconciliation.discrepancy d
-         JOIN run_unmatched u ON d.channel = $1 AND d.item_ref = u.item_ref
-         WHERE d.status = 'OPEN'),
-       updated AS (
-         UPDATE reconciliation.discrepancy d
-         SET class = u.class, side = u.side, statement_file_id = u.statement_file_id, line_no = u.line_no,
-             channel_amount = u.channel_amount, fee_difference = u.fee_difference, reason = u.reason,
-             last_match_run_id = $2::bigint, updated_at = now()
-         FROM run_unmatched u
-         WHERE d.channel = $1 AND d.item_ref = u.item_ref AND d.status = 'OPEN'
-         RETURNING d.id, d.class, d.reason),
-       history AS (
-         INSERT INTO reconciliation.discrepancy_history (discrepancy_id, action, actor, match_run_id, detail)
-         SELECT u.id, 'RECLASSIFIED', 'system', $2::bigint, jsonb_build_object('from', b.class, 'to', u.class, 'reason', u.reason)
-         FROM updated u JOIN before b USING (id)
-         WHERE b.class <> u.class
-         RETURNING discrepancy_id)
-       SELECT discrepancy_id::text AS id FROM history`,
-      [channel, matchRunId],
-    );
-    const opened = await tx.query<{ id: string }[]>(
-      `WITH inserted AS (
-         INSERT INTO reconciliation.discrepancy
-           (channel, item_ref, business_date, detected_on, class, side, item_type, internal_transaction_id, event_id,
-            statement_file_id, line_no, merchant_id, order_no, refund_no, internal_amount, channel_amount,
-            currency, fee_difference, reason, first_match_run_id, last_match_run_id)
-         SELECT $1, u.item_ref, u.business_date, $3::date, u.class, u.side, u.item_type, u.internal_transaction_id, u.event_id,
-                u.statement_file_id, u.line_no, u.merchant_id, u.order_no, u.refund_no, u.internal_amount,
-                u.channel_amount, u.currency, u.fee_difference, u.reason, $2::bigint, $2::bigint
-         FROM run_unmatched u
-         ORDER BY u.item_ref
-         ON CONFLICT (channel, item_ref) DO NOTHING
-         RETURNING id, class, reason),
-       history AS (
-         INSERT INTO reconciliation.discrepancy_history (discrepancy_id, action, actor, match_run_id, detail)
-         SELECT id, 'OPENED', 'system', $2::bigint, jsonb_build_object('class', class, 'reason', reason)
-         FROM inserted
-         RETURNING discrepancy_id)
-       SELECT discrepancy_id::text AS id FROM history`,
-      [channel, matchRunId, businessDate],
-    );
-    const rematched = await tx.query<{ id: string }[]>(
-      `WITH resolved AS (
-         UPDATE reconciliation.discrepancy d
-         SET status = 'RESOLVED', resolution = 'REMATCH', resolved_by = 'system', resolved_at = now(),
-             resolution_note = 'matched by match run ' || $2::bigint, last_match_run_id = $2::bigint, updated_at = now()
-         WHERE d.channel = $1 AND d.status = 'OPEN'
-           AND (d.internal_transaction_id IN (SELECT internal_transaction_id FROM run_rematched)
-                OR (d.statement_file_id, d.line_no) IN (SELECT statement_file_id, line_no FROM run_rematched))
-         RETURNING d.id),
-       history AS (
-         INSERT INTO reconciliation.discrepancy_history (discrepancy_id, action, actor, match_run_id, detail)
-         SELECT id, 'RESOLVED', 'system', $2::bigint, jsonb_build_object('resolution', 'REMATCH')
-         FROM resolved
-         RETURNING discrepancy_id)
-       SELECT discrepancy_id::text AS id FROM history`,
-      [channel, matchRunId],
-    );
-    return { opened: opened.length, reclassified: reclassified.length, resolvedByRematch: rematched.length };
-  }
-
-  private async policyOf(tx: EntityManager, channel: string): Promise<ChannelPolicy> {
-    const rows = await tx.query<
-      {
-        zone: string | null;
-        cutoff: string | null;
-        window: number | null;
-        grace: number | null;
-        rate: string | null;
-        payment: string[] | null;
-        refund: string[] | null;
-      }[]
-    >(
-      `SELECT c.zone, c.cutoff_local_time AS cutoff, p.cross_day_window_minutes AS window,
-              p.cross_day_grace_days AS grace, p.expected_fee_rate::text AS rate,
-              p.payment_success_statuses AS payment, p.refund_success_statuses AS refund
-       FROM (SELECT $1::text AS channel) k
-       LEFT JOIN reconciliation.channel_calendar c ON c.channel = k.channel
-       LEFT JOIN reconciliation.channel_match_policy p ON p.channel = k.channel`,
-      [channel],
-    );
-    const row = rows[0];
-    return {
-      zone: row?.zone ?? DEFAULT_CHANNEL_CALENDAR.zone,
-      cutoffLocalTime: row?.cutoff ?? DEFAULT_CHANNEL_CALENDAR.cutoffLocalTime,
-      crossDayWindowMinutes: row?.window ?? DEFAULT_CROSS_DAY_WINDOW_MINUTES,
-      crossDayGraceDays: row?.grace ?? DEFAULT_CROSS_DAY_GRACE_DAYS,
-      expectedFeeRate: row?.rate ?? null,
-      paymentSuccessStatuses: (row?.payment ?? [...DEFAULT_SUCCESS_STATUSES.PAYMENT]).map((s) =>
-        s.toUpperCase(),
-      ),
-      refundSuccessStatuses: (row?.refund ?? [...DEFAULT_SUCCESS_STATUSES.REFUND]).map((s) =>
-        s.toUpperCase(),
-      ),
-    };
-  }
-
-  /** The latest statement file imported for (channel, D): a corrected file supersedes the first. */
-  private async latestStatement(tx: EntityManager, channel: string, date: string): Promise<string | null> {
-    const rows = await tx.query<{ id: string }[]>(
-      `SELECT id::text AS id FROM reconciliation.statement_file
-       WHERE channel = $1 AND business_date = $2::date
-       ORDER BY imported_at DESC, id DESC LIMIT 1`,
-      [channel, date],
-    );
-    return rows[0]?.id ?? null;
-  }
-
-  private async latestRun(tx: EntityManager, channel: string, date: string): Promise<string | null> {
-    const rows = await tx.query<{ id: string }[]>(
-      `SELECT id::text AS id FROM reconciliation.match_run
-       WHERE channel = $1 AND business_date = $2::date
-       ORDER BY id DESC LIMIT 1`,
-      [channel, date],
-    );
-    return rows[0]?.id ?? null;
-  }
 }
 
 /** The advisory lock a match run of the channel holds; a discrepancy resolution takes it too. */
@@ -343,12 +214,145 @@ export function matchRunLockOf(channel: string): string {
   return `match-run:${channel}`;
 }
 
-function previousDate(date: string): string {
+export function previousDate(date: string): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
 }
 
-function isDate(value: string): boolean {
+export function isDate(value: string): boolean {
   if (!DATE.test(value)) return false;
   const d = new Date(`${value}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
+}
+
+/**
+ * Turns the run's non-matched items into discrepancy records (one per item, however many runs
+ * see it) and closes the open ones whose item matched this time. A RESOLVED discrepancy is
+ * never reopened by a run: finance closed it, and its history says how.
+ */
+export async function recordDiscrepancies(
+  tx: EntityManager,
+  channel: string,
+  businessDate: string,
+  matchRunId: string,
+): Promise<MatchRunResult['discrepancies']> {
+  const reclassified = await tx.query<{ id: string }[]>(
+    `WITH before AS (
+       SELECT d.id, d.class FROM reconciliation.discrepancy d
+       JOIN run_unmatched u ON d.channel = $1 AND d.item_ref = u.item_ref
+       WHERE d.status = 'OPEN'),
+     updated AS (
+       UPDATE reconciliation.discrepancy d
+       SET class = u.class, side = u.side, statement_file_id = u.statement_file_id, line_no = u.line_no,
+           channel_amount = u.channel_amount, fee_difference = u.fee_difference, reason = u.reason,
+           last_match_run_id = $2::bigint, updated_at = now()
+       FROM run_unmatched u
+       WHERE d.channel = $1 AND d.item_ref = u.item_ref AND d.status = 'OPEN'
+       RETURNING d.id, d.class, d.reason),
+     history AS (
+       INSERT INTO reconciliation.discrepancy_history (discrepancy_id, action, actor, match_run_id, detail)
+       SELECT u.id, 'RECLASSIFIED', 'system', $2::bigint, jsonb_build_object('from', b.class, 'to', u.class, 'reason', u.reason)
+       FROM updated u JOIN before b USING (id)
+       WHERE b.class <> u.class
+       RETURNING discrepancy_id)
+     SELECT discrepancy_id::text AS id FROM history`,
+    [channel, matchRunId],
+  );
+  const opened = await tx.query<{ id: string }[]>(
+    `WITH inserted AS (
+       INSERT INTO reconciliation.discrepancy
+         (channel, item_ref, business_date, detected_on, class, side, item_type, internal_transaction_id, event_id,
+          statement_file_id, line_no, merchant_id, order_no, refund_no, internal_amount, channel_amount,
+          currency, fee_difference, reason, first_match_run_id, last_match_run_id)
+       SELECT $1, u.item_ref, u.business_date, $3::date, u.class, u.side, u.item_type, u.internal_transaction_id, u.event_id,
+              u.statement_file_id, u.line_no, u.merchant_id, u.order_no, u.refund_no, u.internal_amount,
+              u.channel_amount, u.currency, u.fee_difference, u.reason, $2::bigint, $2::bigint
+       FROM run_unmatched u
+       ORDER BY u.item_ref
+       ON CONFLICT (channel, item_ref) DO NOTHING
+       RETURNING id, class, reason),
+     history AS (
+       INSERT INTO reconciliation.discrepancy_history (discrepancy_id, action, actor, match_run_id, detail)
+       SELECT id, 'OPENED', 'system', $2::bigint, jsonb_build_object('class', class, 'reason', reason)
+       FROM inserted
+       RETURNING discrepancy_id)
+     SELECT discrepancy_id::text AS id FROM history`,
+    [channel, matchRunId, businessDate],
+  );
+  const rematched = await tx.query<{ id: string }[]>(
+    `WITH resolved AS (
+       UPDATE reconciliation.discrepancy d
+       SET status = 'RESOLVED', resolution = 'REMATCH', resolved_by = 'system', resolved_at = now(),
+           resolution_note = 'matched by match run ' || $2::bigint, last_match_run_id = $2::bigint, updated_at = now()
+       WHERE d.channel = $1 AND d.status = 'OPEN'
+         AND (d.internal_transaction_id IN (SELECT internal_transaction_id FROM run_rematched)
+              OR (d.statement_file_id, d.line_no) IN (SELECT statement_file_id, line_no FROM run_rematched))
+       RETURNING d.id),
+     history AS (
+       INSERT INTO reconciliation.discrepancy_history (discrepancy_id, action, actor, match_run_id, detail)
+       SELECT id, 'RESOLVED', 'system', $2::bigint, jsonb_build_object('resolution', 'REMATCH')
+       FROM resolved
+       RETURNING discrepancy_id)
+     SELECT discrepancy_id::text AS id FROM history`,
+    [channel, matchRunId],
+  );
+  return { opened: opened.length, reclassified: reclassified.length, resolvedByRematch: rematched.length };
+}
+
+export async function channelPolicyOf(tx: EntityManager, channel: string): Promise<ChannelPolicy> {
+  const rows = await tx.query<
+    {
+      zone: string | null;
+      cutoff: string | null;
+      window: number | null;
+      grace: number | null;
+      rate: string | null;
+      payment: string[] | null;
+      refund: string[] | null;
+    }[]
+  >(
+    `SELECT c.zone, c.cutoff_local_time AS cutoff, p.cross_day_window_minutes AS window,
+            p.cross_day_grace_days AS grace, p.expected_fee_rate::text AS rate,
+            p.payment_success_statuses AS payment, p.refund_success_statuses AS refund
+     FROM (SELECT $1::text AS channel) k
+     LEFT JOIN reconciliation.channel_calendar c ON c.channel = k.channel
+     LEFT JOIN reconciliation.channel_match_policy p ON p.channel = k.channel`,
+    [channel],
+  );
+  const row = rows[0];
+  return {
+    zone: row?.zone ?? DEFAULT_CHANNEL_CALENDAR.zone,
+    cutoffLocalTime: row?.cutoff ?? DEFAULT_CHANNEL_CALENDAR.cutoffLocalTime,
+    crossDayWindowMinutes: row?.window ?? DEFAULT_CROSS_DAY_WINDOW_MINUTES,
+    crossDayGraceDays: row?.grace ?? DEFAULT_CROSS_DAY_GRACE_DAYS,
+    expectedFeeRate: row?.rate ?? null,
+    paymentSuccessStatuses: (row?.payment ?? [...DEFAULT_SUCCESS_STATUSES.PAYMENT]).map((s) =>
+      s.toUpperCase(),
+    ),
+    refundSuccessStatuses: (row?.refund ?? [...DEFAULT_SUCCESS_STATUSES.REFUND]).map((s) => s.toUpperCase()),
+  };
+}
+
+/** The latest statement file imported for (channel, D): a corrected file supersedes the first. */
+export async function latestStatementOf(
+  tx: EntityManager,
+  channel: string,
+  date: string,
+): Promise<string | null> {
+  const rows = await tx.query<{ id: string }[]>(
+    `SELECT id::text AS id FROM reconciliation.statement_file
+     WHERE channel = $1 AND business_date = $2::date
+     ORDER BY imported_at DESC, id DESC LIMIT 1`,
+    [channel, date],
+  );
+  return rows[0]?.id ?? null;
+}
+
+export async function latestRunOf(tx: EntityManager, channel: string, date: string): Promise<string | null> {
+  const rows = await tx.query<{ id: string }[]>(
+    `SELECT id::text AS id FROM reconciliation.match_run
+     WHERE channel = $1 AND business_date = $2::date
+     ORDER BY id DESC LIMIT 1`,
+    [channel, date],
+  );
+  return rows[0]?.id ?? null;
 }

@@ -165,6 +165,7 @@ internal AS (
 ),
 line AS (
   SELECT l.line_no, l.type, l.order_no, l.refund_no, l.amount, l.fee, l.currency, l.status,
+         l.channel_txn_id AS line_channel_txn_id, l.trade_time AS line_trade_time,
          CASE WHEN l.type = 'PAYMENT' THEN 'PAYMENT|' || l.order_no
               WHEN coalesce(l.refund_no, '') <> '' THEN 'REFUND|' || l.order_no || '|' || l.refund_no
          END AS key
@@ -179,6 +180,7 @@ keyed AS (
 joined AS (
   SELECT k.line_no, k.type, k.order_no AS line_order_no, k.refund_no AS line_refund_no,
          k.amount AS line_amount, k.fee, k.currency AS line_currency, k.status, k.unresolved,
+         k.line_channel_txn_id, k.line_trade_time,
          coalesce(k.rkey, i.key) AS rkey,
          i.id, i.event_id, i.event_type, i.merchant_id, i.order_no, i.refund_no, i.amount, i.currency,
          i.occurred_at, i.carried_from,
@@ -311,8 +313,10 @@ rematched AS (
 marked AS (
   -- The mark (对平标记) that also drives emission: one row per matched transaction, ever.
   INSERT INTO reconciliation.matched_item
-    (internal_transaction_id, channel, matched_by, match_run_id, statement_file_id, line_no, matched_at)
-  SELECT r.own_id, :channel, 'MATCH_RUN', :run::bigint, :file::bigint, r.line_no, :matchedAt::timestamptz
+    (internal_transaction_id, channel, matched_by, match_run_id, statement_file_id, line_no, matched_at,
+     line_amount, line_fee, line_channel_txn_id, line_trade_time)
+  SELECT r.own_id, :channel, 'MATCH_RUN', :run::bigint, :file::bigint, r.line_no, :matchedAt::timestamptz,
+         r.line_amount, r.fee, r.line_channel_txn_id, r.line_trade_time
   FROM reasoned r
   WHERE r.class = 'MATCHED'
     AND NOT EXISTS (SELECT 1 FROM reconciliation.matched_item m WHERE m.internal_transaction_id = r.own_id)

@@ -8,6 +8,7 @@ import { Statements1764000000300 } from './1764000000300-statements.js';
 import { MatchResults1764000000400 } from './1764000000400-match-results.js';
 import { Discrepancies1764000000500 } from './1764000000500-discrepancies.js';
 import { StatementRejectedLines1764000001900 } from './1764000001900-statement-rejected-lines.js';
+import { MatchOnImport1764000003100 } from './1764000003100-match-on-import.js';
 
 export const RECONCILIATION_SCHEMA = 'reconciliation';
 
@@ -21,4 +22,5 @@ export const reconciliationMigrations = [
   deadLetterReplayMigration(RECONCILIATION_SCHEMA),
   messagingRetentionMigration(RECONCILIATION_SCHEMA),
   StatementRejectedLines1764000001900,
+  MatchOnImport1764000003100,
 ];

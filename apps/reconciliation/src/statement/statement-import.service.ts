@@ -3,6 +3,9 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { copyRows, copyRowStream, isUniqueViolation, ProgressReporter } from '@app/platform';
 import type { DataSource, EntityManager } from 'typeorm';
+import { type ImportMatchRun, openImportRun } from '../matching/import-match.js';
+import type { MatchRunResult } from '../matching/match-run.service.js';
+import type { MatchClass } from '../matching/match.types.js';
 import {
   GENERIC_CSV_DEFAULT_OPTIONS,
   statementParserFor,
@@ -39,6 +42,11 @@ export interface StatementImportRequest {
   businessDate?: string;
   /** No progress output (e.g. `--json` mode). */
   silent?: boolean;
+  /**
+   * Also run the day's match in the same pass (ADR 013): each line is classified as it is read and
+   * written with its class; the run's other results are written before the import commits.
+   */
+  match?: boolean;
 }
 
 export interface StatementImportResult {
@@ -55,6 +63,8 @@ export interface StatementImportResult {
   controlsUnverified: string | null;
   elapsedMs: number;
   linesPerSecond: number;
+  /** The match run made with the import (`match: true`), else null. */
+  matchRun: MatchRunResult | null;
 }
 
 const LINE_COLUMNS = [
@@ -69,8 +79,9 @@ const LINE_COLUMNS = [
   'currency',
   'status',
   'trade_time',
-  'channel',
-  'business_date',
+  'seq',
+  'match_class',
+  'internal_transaction_id',
 ] as const;
 
 const CHANNEL = /^[A-Z0-9_]{1,32}$/;
@@ -113,86 +124,126 @@ export class StatementImportService {
     });
     let result: Omit<StatementImportResult, 'elapsedMs' | 'linesPerSecond'>;
     try {
-      result = await this.dataSource.transaction(async (tx) => {
-        const [{ id }] = await tx.query<[{ id: string }]>(
-          `SELECT nextval(pg_get_serial_sequence('reconciliation.statement_file', 'id'))::text AS id`,
-        );
-        // A channel may be configured to set malformed lines aside (listed in the report) instead
-        // of failing the whole import; by default one bad line fails it.
-        const [policy] = await tx.query<{ rejected_lines_max: number }[]>(
-          'SELECT rejected_lines_max FROM reconciliation.channel_match_policy WHERE channel = $1',
-          [channel],
-        );
-        const rejectMalformedMax = policy?.rejected_lines_max ?? 0;
-        const parser =
-          format === 'generic'
-            ? statementParserFor('generic', { ...GENERIC_CSV_DEFAULT_OPTIONS, rejectMalformedMax })
-            : statementParserFor(format, { rejectMalformedMax });
-        const parse = parser.parse(
-          createReadStream(filePath, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>,
-        );
-        let businessDate = request.businessDate ?? null;
-        // One COPY for the whole file: the parser (Node) and the load (Postgres) run side by side.
-        async function* rows(): AsyncGenerator<(string | number | null)[]> {
-          for await (const line of parse.lines()) {
-            if (businessDate === null) businessDate = line.tradeTime.slice(0, 10);
-            else if (request.businessDate === undefined && line.tradeTime.slice(0, 10) !== businessDate)
+      // REPEATABLE READ when matching: the run reads the day in one snapshot, like a match run.
+      result = await this.dataSource.transaction(
+        request.match === true ? 'REPEATABLE READ' : 'READ COMMITTED',
+        async (tx) => {
+          const [{ id }] = await tx.query<[{ id: string }]>(
+            `SELECT nextval(pg_get_serial_sequence('reconciliation.statement_file', 'id'))::text AS id`,
+          );
+          // A channel may be configured to set malformed lines aside (listed in the report) instead
+          // of failing the whole import; by default one bad line fails it.
+          const [policy] = await tx.query<{ rejected_lines_max: number }[]>(
+            'SELECT rejected_lines_max FROM reconciliation.channel_match_policy WHERE channel = $1',
+            [channel],
+          );
+          const rejectMalformedMax = policy?.rejected_lines_max ?? 0;
+          const parser =
+            format === 'generic'
+              ? statementParserFor('generic', { ...GENERIC_CSV_DEFAULT_OPTIONS, rejectMalformedMax })
+              : statementParserFor(format, { rejectMalformedMax });
+          const parse = parser.parse(
+            createReadStream(filePath, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>,
+          );
+          let businessDate = request.businessDate ?? null;
+          let run: ImportMatchRun | null = null;
+          if (request.match === true) {
+            // The run loads our side of the day before the first line: the day must be known first.
+            businessDate ??= await firstTradeDate(
+              format === 'generic'
+                ? statementParserFor('generic', { ...GENERIC_CSV_DEFAULT_OPTIONS, rejectMalformedMax })
+                : statementParserFor(format, { rejectMalformedMax }),
+              filePath,
+            );
+            if (businessDate === null)
               throw new StatementImportError(
                 'STATEMENT.BUSINESS_DATE_REQUIRED',
-                `line ${line.lineNo}, field tradeTime: ${line.tradeTime} is not on ${businessDate} like the lines before it; the file spans several dates, give the business date (--date)`,
+                'the file has no lines to take the business date from; give it (--date)',
               );
-            yield lineRow(id, channel, businessDate, line);
+            run = await openImportRun(tx, channel, businessDate);
           }
-        }
-        // A 10M-line file is one COPY: longer than the pool's per-statement limit for requests.
-        await tx.query(`SET LOCAL statement_timeout = '1h'`);
-        await copyRowStream(tx, 'reconciliation.statement_line', LINE_COLUMNS, rows(), (n) =>
-          progress.add(n),
-        );
-        const summary = parse.summary();
-        // Fresh statistics before a match run plans its joins over these lines: without them the
-        // planner takes a new file for a few hundred rows and picks nested loops (docs/BENCHMARKS.md).
-        await tx.query('ANALYZE reconciliation.statement_line');
-        if (businessDate === null)
-          throw new StatementImportError(
-            'STATEMENT.BUSINESS_DATE_REQUIRED',
-            'the file has no lines to take the business date from; give it (--date)',
+          let seq = 0;
+          let firstDeferredSeq = 0;
+          // One COPY for the whole file: the parser (Node) and the load (Postgres) run side by side.
+          async function* rows(): AsyncGenerator<(string | number | null)[]> {
+            for await (const line of parse.lines()) {
+              if (businessDate === null) businessDate = line.tradeTime.slice(0, 10);
+              else if (request.businessDate === undefined && line.tradeTime.slice(0, 10) !== businessDate)
+                throw new StatementImportError(
+                  'STATEMENT.BUSINESS_DATE_REQUIRED',
+                  `line ${line.lineNo}, field tradeTime: ${line.tradeTime} is not on ${businessDate} like the lines before it; the file spans several dates, give the business date (--date)`,
+                );
+              if (run === null) {
+                seq += 1;
+                yield lineRow(id, line, seq, null);
+                continue;
+              }
+              const columns = run.outcomeOf(line, seq + 1);
+              if (columns === undefined) continue; // decided after the last line
+              seq += 1;
+              yield lineRow(id, line, seq, columns);
+            }
+            if (run !== null) {
+              firstDeferredSeq = seq + 1;
+              for (const { line, columns } of run.remainingLines()) {
+                seq += 1;
+                yield lineRow(id, line, seq, columns);
+              }
+            }
+          }
+          // A 10M-line file is one COPY: longer than the pool's per-statement limit for requests.
+          await tx.query(`SET LOCAL statement_timeout = '1h'`);
+          await copyRowStream(tx, 'reconciliation.statement_line', LINE_COLUMNS, rows(), (n) =>
+            progress.add(n),
           );
-        await tx.query(
-          `INSERT INTO reconciliation.statement_file
+          const summary = parse.summary();
+          // Fresh statistics before a match run plans its joins over these lines: without them the
+          // planner takes a new file for a few hundred rows and picks nested loops (docs/BENCHMARKS.md).
+          await tx.query('ANALYZE reconciliation.statement_line');
+          if (businessDate === null)
+            throw new StatementImportError(
+              'STATEMENT.BUSINESS_DATE_REQUIRED',
+              'the file has no lines to take the business date from; give it (--date)',
+            );
+          const matchRun = run === null ? null : await run.complete(tx, id, firstDeferredSeq);
+          await tx.query(
+            `INSERT INTO reconciliation.statement_file
              (id, channel, business_date, format, file_name, content_sha256, line_count, totals,
-              rejected_line_count, controls_unverified)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)`,
-          [
-            id,
+              rejected_line_count, controls_unverified, match_run_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11)`,
+            [
+              id,
+              channel,
+              businessDate,
+              format,
+              path.basename(filePath),
+              sha256,
+              summary.lineCount,
+              JSON.stringify(summary.totals),
+              summary.rejected.length,
+              summary.controlsUnverified,
+              matchRun?.matchRunId ?? null,
+            ],
+          );
+          await copyRows(
+            tx,
+            'reconciliation.statement_rejected_line',
+            ['statement_file_id', 'line_no', 'field', 'reason', 'line_text'],
+            summary.rejected.map((r) => [id, r.lineNo, r.field, r.reason, r.text]),
+          );
+          return {
+            statementFileId: id,
             channel,
             businessDate,
             format,
-            path.basename(filePath),
-            sha256,
-            summary.lineCount,
-            JSON.stringify(summary.totals),
-            summary.rejected.length,
-            summary.controlsUnverified,
-          ],
-        );
-        await copyRows(
-          tx,
-          'reconciliation.statement_rejected_line',
-          ['statement_file_id', 'line_no', 'field', 'reason', 'line_text'],
-          summary.rejected.map((r) => [id, r.lineNo, r.field, r.reason, r.text]),
-        );
-        return {
-          statementFileId: id,
-          channel,
-          businessDate,
-          format,
-          lines: summary.lineCount,
-          totals: summary.totals,
-          rejectedLines: summary.rejected.length,
-          controlsUnverified: summary.controlsUnverified,
-        };
-      });
+            lines: summary.lineCount,
+            totals: summary.totals,
+            rejectedLines: summary.rejected.length,
+            controlsUnverified: summary.controlsUnverified,
+            matchRun,
+          };
+        },
+      );
     } catch (error) {
       // Another import of the same content committed first: report it like the early check does.
       if (isUniqueViolation(error)) {
@@ -235,9 +286,9 @@ function alreadyImported(
 
 function lineRow(
   statementFileId: string,
-  channel: string,
-  businessDate: string,
   line: StatementLine,
+  seq: number,
+  match: readonly [MatchClass, string | null] | null,
 ): (string | number | null)[] {
   return [
     statementFileId,
@@ -251,9 +302,22 @@ function lineRow(
     line.currency,
     line.status,
     line.tradeTime,
-    channel,
-    businessDate,
+    seq,
+    match?.[0] ?? null,
+    match?.[1] ?? null,
   ];
+}
+
+/** The date part of the first line's trade time, or null for a file without lines. */
+async function firstTradeDate(
+  parser: ReturnType<typeof statementParserFor>,
+  filePath: string,
+): Promise<string | null> {
+  const parse = parser.parse(
+    createReadStream(filePath, { highWaterMark: 1 << 16 }) as AsyncIterable<Uint8Array>,
+  );
+  for await (const line of parse.lines()) return line.tradeTime.slice(0, 10);
+  return null;
 }
 
 async function fileSha256(filePath: string): Promise<string> {
