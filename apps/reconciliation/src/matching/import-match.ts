@@ -215,6 +215,7 @@ export class ImportMatchRun {
   }
 
   private exceptionOf(line: StatementLine, outcome: LineOutcome): Omit<ExceptionRow, 'seq'> {
+    invariant(outcome.key !== null, () => `line ${line.lineNo}: a ${outcome.class} outcome without a key`);
     return {
       class: outcome.class,
       key: outcome.key,

@@ -34,28 +34,37 @@ const FLAG_CARRIED = 4;
 /** Largest id / minor-unit amount a float64 holds exactly. */
 const SAFE = Number.MAX_SAFE_INTEGER;
 
+/** A key's tag: which kind of item it names. */
+export const TAG_PAYMENT = 0x50; // 'P'
+export const TAG_REFUND = 0x52; // 'R'
+
+/** hashOfParts' answer for a key holding a character above U+00FF (not a hash: those are < 2^32). */
+const WIDE = 2 ** 32;
+
 /**
- * A key as one string: 'P' + orderNo for a payment, 'R' + (orderNo length as one char) + orderNo +
- * refundNo for a refund — refund numbers are unique only within an order, and the length keeps
- * ("AB","C") apart from ("A","BC").
+ * FNV-1a over a key's bytes — tag, first part's length (2 bytes), first part, second part — read
+ * straight from the strings (no key string is built per line), or WIDE when a character does not
+ * fit a byte. FNV is cheap and spreads the sequential order numbers channels use; the final mix
+ * fixes its weak low bits for keys that differ only at the end.
  */
-export function itemKeyOf(kind: InternalItemKind, orderNo: string, refundNo: string | null): string {
-  return kind === 'PAYMENT'
-    ? `P${orderNo}`
-    : `R${String.fromCharCode(orderNo.length)}${orderNo}${refundNo ?? ''}`;
-}
-
-/** FNV-1a over UTF-16 code units: cheap, and spreads the sequential order numbers channels use. */
-function hashOf(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i += 1) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
+function hashOfParts(tag: number, first: string, second: string): number {
+  let h = Math.imul(0x811c9dc5 ^ tag, 0x01000193);
+  h = Math.imul(h ^ (first.length & 0xff), 0x01000193);
+  h = Math.imul(h ^ (first.length >>> 8), 0x01000193);
+  let wide = 0;
+  for (let i = 0; i < first.length; i += 1) {
+    const c = first.charCodeAt(i);
+    wide |= c;
+    h = Math.imul(h ^ c, 0x01000193);
   }
-  return mix(h);
+  for (let i = 0; i < second.length; i += 1) {
+    const c = second.charCodeAt(i);
+    wide |= c;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return wide > 0xff ? WIDE : mix(h);
 }
 
-/** A final mix: FNV's low bits are weak for keys that differ only at the end. */
 function mix(hash: number): number {
   let h = hash ^ (hash >>> 15);
   h = Math.imul(h, 0x2c1b3c6d);
@@ -64,8 +73,11 @@ function mix(hash: number): number {
 }
 
 /**
- * An exact string → small integer table with its keys in one growing byte arena. Keys holding a
- * character above U+00FF (never seen in order numbers, but a file is not ours) are kept in a Map.
+ * An exact (tag, first, second) → small integer table, the keys' bytes in one growing arena:
+ * (tag, orderNo, '') for a payment, (tag, orderNo, refundNo) for a refund — refund numbers are
+ * unique only within an order, and the stored length of the first part keeps ("AB","C") apart from
+ * ("A","BC"). Keys with a character above U+00FF (never seen in order numbers, but a file is not
+ * ours) are kept in a Map.
  */
 export class KeyTable {
   private slots: Int32Array;
@@ -73,16 +85,15 @@ export class KeyTable {
   private arena: Uint8Array;
   private arenaUsed = 0;
   private keyStart: Uint32Array;
-  private keyLength: Uint16Array;
   private count = 0;
   private readonly wide = new Map<string, number>();
+  private readonly wideKeys = new Map<number, [number, string, string]>();
 
   constructor(expected: number) {
     const capacity = Math.max(16, expected);
     this.slots = new Int32Array(slotCountFor(capacity)).fill(EMPTY);
     this.mask = this.slots.length - 1;
-    this.keyStart = new Uint32Array(capacity);
-    this.keyLength = new Uint16Array(capacity);
+    this.keyStart = new Uint32Array(capacity + 1);
     this.arena = new Uint8Array(Math.max(1024, capacity * 16));
   }
 
@@ -90,84 +101,93 @@ export class KeyTable {
     return this.count;
   }
 
-  /** The value stored for `key`, or -1. */
-  get(key: string): number {
-    if (!isNarrow(key)) return this.wide.get(key) ?? EMPTY;
-    let slot = hashOf(key) & this.mask;
+  /** The value stored for the key, or -1. */
+  get(tag: number, first: string, second: string): number {
+    const hash = hashOfParts(tag, first, second);
+    if (hash === WIDE) return this.wide.get(wideKeyOf(tag, first, second)) ?? EMPTY;
+    let slot = hash & this.mask;
     for (;;) {
       const value = this.slots[slot]!;
-      if (value === EMPTY || this.equals(value, key)) return value;
+      if (value === EMPTY || this.equals(value, tag, first, second)) return value;
       slot = (slot + 1) & this.mask;
     }
   }
 
-  /** Stores `key` → the next value (0, 1, 2 …) and returns it; -1 when the key is already there. */
-  add(key: string): number {
-    if (!isNarrow(key)) {
+  /** Stores the key → the next value (0, 1, 2 …) and returns it; -1 when the key is already there. */
+  add(tag: number, first: string, second: string): number {
+    if (first.length > 0xffff) throw new InvariantError(`a join key part of ${first.length} characters`);
+    const hash = hashOfParts(tag, first, second);
+    if (hash === WIDE) {
+      const key = wideKeyOf(tag, first, second);
       if (this.wide.has(key)) return EMPTY;
       const value = this.reserve(0);
       this.wide.set(key, value);
+      this.wideKeys.set(value, [tag, first, second]);
       return value;
     }
-    invariant(key.length <= 0xffff, () => `a join key of ${key.length} characters`);
-    let slot = hashOf(key) & this.mask;
+    let slot = hash & this.mask;
     for (;;) {
       const value = this.slots[slot]!;
       if (value === EMPTY) break;
-      if (this.equals(value, key)) return EMPTY;
+      if (this.equals(value, tag, first, second)) return EMPTY;
       slot = (slot + 1) & this.mask;
     }
-    const value = this.reserve(key.length);
-    const start = this.keyStart[value]!;
-    for (let i = 0; i < key.length; i += 1) this.arena[start + i] = key.charCodeAt(i);
+    const value = this.reserve(3 + first.length + second.length);
+    let at = this.keyStart[value]!;
+    const arena = this.arena;
+    arena[at++] = tag;
+    arena[at++] = first.length & 0xff;
+    arena[at++] = first.length >>> 8;
+    for (let i = 0; i < first.length; i += 1) arena[at++] = first.charCodeAt(i);
+    for (let i = 0; i < second.length; i += 1) arena[at++] = second.charCodeAt(i);
     this.slots[slot] = value;
     if ((this.count * 4) / 3 > this.slots.length) this.rehash();
     return value;
   }
 
-  /** The key stored for a value (slow path: only for the few items a run describes in words). */
-  keyOf(value: number): string {
-    // Narrow keys are never empty (they start with the kind), so length 0 marks a wide one.
-    if (this.keyLength[value] === 0) for (const [key, v] of this.wide) if (v === value) return key;
+  /** The key stored for a value (for the few items a run describes in words). */
+  keyOf(value: number): [tag: number, first: string, second: string] {
     const start = this.keyStart[value]!;
-    return Buffer.from(this.arena.buffer, this.arena.byteOffset + start, this.keyLength[value]).toString(
-      'latin1',
-    );
+    const end = this.keyStart[value + 1]!;
+    if (start === end) return this.wideKeys.get(value)!;
+    const firstLength = this.arena[start + 1]! | (this.arena[start + 2]! << 8);
+    const text = (from: number, to: number): string =>
+      Buffer.from(this.arena.buffer, this.arena.byteOffset + from, to - from).toString('latin1');
+    return [this.arena[start]!, text(start + 3, start + 3 + firstLength), text(start + 3 + firstLength, end)];
   }
 
+  /** Appends a key of `length` bytes; its bytes run from keyStart[value] to keyStart[value + 1]. */
   private reserve(length: number): number {
     const value = this.count;
-    if (value === this.keyStart.length) {
-      this.keyStart = grow(this.keyStart, value * 2);
-      this.keyLength = grow(this.keyLength, value * 2);
-    }
+    if (value + 1 === this.keyStart.length) this.keyStart = grow(this.keyStart, value * 2 + 2);
     if (this.arenaUsed + length > this.arena.length) {
       this.arena = grow(this.arena, Math.max(this.arena.length * 2, this.arenaUsed + length));
     }
     this.keyStart[value] = this.arenaUsed;
-    this.keyLength[value] = length;
     this.arenaUsed += length;
+    this.keyStart[value + 1] = this.arenaUsed;
     this.count += 1;
     return value;
   }
 
-  private equals(value: number, key: string): boolean {
-    if (this.keyLength[value] !== key.length) return false;
-    const start = this.keyStart[value]!;
+  private equals(value: number, tag: number, first: string, second: string): boolean {
+    let at = this.keyStart[value]!;
+    if (this.keyStart[value + 1]! - at !== 3 + first.length + second.length) return false;
     const arena = this.arena;
-    for (let i = 0; i < key.length; i += 1) if (arena[start + i] !== key.charCodeAt(i)) return false;
+    if (arena[at] !== tag || arena[at + 1] !== (first.length & 0xff) || arena[at + 2] !== first.length >>> 8)
+      return false;
+    at += 3;
+    for (let i = 0; i < first.length; i += 1) if (arena[at++] !== first.charCodeAt(i)) return false;
+    for (let i = 0; i < second.length; i += 1) if (arena[at++] !== second.charCodeAt(i)) return false;
     return true;
   }
 
-  /** hashOf(key) of a stored key, read from the arena. */
+  /** The stored key's hash, read from the arena. */
   private hashAt(value: number): number {
     const start = this.keyStart[value]!;
-    const end = start + this.keyLength[value]!;
+    const end = this.keyStart[value + 1]!;
     let h = 0x811c9dc5;
-    for (let i = start; i < end; i += 1) {
-      h ^= this.arena[i]!;
-      h = Math.imul(h, 0x01000193);
-    }
+    for (let i = start; i < end; i += 1) h = Math.imul(h ^ this.arena[i]!, 0x01000193);
     return mix(h);
   }
 
@@ -185,9 +205,8 @@ export class KeyTable {
   }
 }
 
-function isNarrow(key: string): boolean {
-  for (let i = 0; i < key.length; i += 1) if (key.charCodeAt(i) > 0xff) return false;
-  return true;
+function wideKeyOf(tag: number, first: string, second: string): string {
+  return `${tag}|${first.length}|${first}${second}`;
 }
 
 /** A power of two with the table at most 3/4 full. */
@@ -269,8 +288,6 @@ export class InternalItemIndex {
   readonly currencies: string[] = [];
   readonly scales: number[] = [];
   private readonly carriedFrom = new Map<number, string>();
-  /** Refund numbers of refunds, for pairing lines that name none. */
-  private readonly refundNos = new Map<number, string>();
 
   constructor(expected: number) {
     const capacity = Math.max(16, expected);
@@ -295,7 +312,10 @@ export class InternalItemIndex {
       item.kind === 'PAYMENT' || (item.refundNo !== null && item.refundNo !== ''),
       () => `internal refund ${item.id} has no refundNo; payments.transaction.v1 requires one`,
     );
-    const index = this.keys.add(itemKeyOf(item.kind, item.orderNo, item.refundNo));
+    const index =
+      item.kind === 'PAYMENT'
+        ? this.keys.add(TAG_PAYMENT, item.orderNo, '')
+        : this.keys.add(TAG_REFUND, item.orderNo, item.refundNo!);
     if (index === EMPTY)
       throw new InvariantError(
         `two of our items share the join key ${describeKey(item.kind, item.orderNo, item.refundNo)} (the second is #${item.id}); the business key should have refused it at ingest`,
@@ -323,12 +343,13 @@ export class InternalItemIndex {
       (item.inCrossDayWindow ? FLAG_IN_WINDOW : 0) |
       (item.carriedFrom === null ? 0 : FLAG_CARRIED);
     if (item.carriedFrom !== null) this.carriedFrom.set(index, item.carriedFrom);
-    if (item.kind === 'REFUND') this.refundNos.set(index, item.refundNo!);
     return index;
   }
 
   find(kind: InternalItemKind, orderNo: string, refundNo: string | null): number {
-    return this.keys.get(itemKeyOf(kind, orderNo, refundNo));
+    return kind === 'PAYMENT'
+      ? this.keys.get(TAG_PAYMENT, orderNo, '')
+      : this.keys.get(TAG_REFUND, orderNo, refundNo ?? '');
   }
 
   idOf(index: number): string {
@@ -360,16 +381,12 @@ export class InternalItemIndex {
     return this.carriedFrom.get(index) ?? null;
   }
 
-  refundNoOf(index: number): string | null {
-    return this.refundNos.get(index) ?? null;
-  }
-
-  /** Every refund, with its order number (read back from the key). */
-  *refunds(): Generator<{ index: number; orderNo: string; refundNo: string }> {
-    for (const [index, refundNo] of this.refundNos) {
-      const key = this.keys.keyOf(index);
-      const orderLength = key.charCodeAt(1);
-      yield { index, orderNo: key.slice(2, 2 + orderLength), refundNo };
+  /** Refunds no line has paired yet, with their order and refund numbers (read back from the keys). */
+  *unpairedRefunds(): Generator<{ index: number; orderNo: string; refundNo: string }> {
+    for (let index = 0; index < this.size; index += 1) {
+      if ((this.flags[index]! & FLAG_REFUND) === 0 || this.pairedLine[index] !== 0) continue;
+      const [, orderNo, refundNo] = this.keys.keyOf(index);
+      yield { index, orderNo, refundNo };
     }
   }
 

@@ -2,7 +2,14 @@ import { InvariantError, businessDateBounds, businessDateOf, isoInstantToEpochMi
 import fc from 'fast-check';
 import type { StatementLine } from '../statement/statement-line.js';
 import { classify } from './classify.js';
-import { InternalItemIndex, KeyTable, decimalTextOf, minorUnitsOfText } from './internal-item-index.js';
+import {
+  InternalItemIndex,
+  KeyTable,
+  TAG_PAYMENT,
+  TAG_REFUND,
+  decimalTextOf,
+  minorUnitsOfText,
+} from './internal-item-index.js';
 import { D, inputArb, matchPolicy } from './match-arbitraries.js';
 import {
   DEFAULT_CROSS_DAY_GRACE_DAYS,
@@ -17,7 +24,7 @@ import { type LineOutcome, StatementMatcher, roundHalfUpDivide } from './stateme
 /** What both implementations say about each item, comparable. */
 interface Verdict {
   class: MatchClass;
-  key: string;
+  key: string | null;
   line: number | null;
   event: string | null;
   feeDifference: string | null;
@@ -29,7 +36,7 @@ function byClassify(input: MatchInput): Verdict[] {
   return classify(input)
     .rows.map((row) => ({
       class: row.class,
-      key: row.key,
+      key: row.class === 'MATCHED' && row.line !== undefined ? null : row.key,
       line: row.line?.lineNo ?? null,
       event: row.internal?.eventId ?? null,
       feeDifference: row.feeDifference ?? null,
@@ -219,18 +226,34 @@ describe('StatementMatcher', () => {
 
 describe('KeyTable', () => {
   it('keeps exact keys through growth, including keys beyond Latin-1', () => {
-    fc.assert(
-      fc.property(fc.uniqueArray(fc.string({ maxLength: 12 }), { maxLength: 300 }), (keys) => {
-        const table = new KeyTable(2);
-        keys.forEach((key, i) => expect(table.add(key)).toBe(i));
-        keys.forEach((key, i) => {
-          expect(table.get(key)).toBe(i);
-          expect(table.keyOf(i)).toBe(key);
-          expect(table.add(key)).toBe(-1);
-        });
-        expect(table.get('\u4e00never added')).toBe(-1);
-      }),
+    const keyArb = fc.tuple(
+      fc.constantFrom(TAG_PAYMENT, TAG_REFUND),
+      fc.string({ maxLength: 12 }),
+      fc.string({ maxLength: 4 }),
     );
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(keyArb, { maxLength: 300, selector: ([tag, a, b]) => `${tag}|${a.length}|${a}${b}` }),
+        (keys) => {
+          const table = new KeyTable(2);
+          keys.forEach(([tag, a, b], i) => expect(table.add(tag, a, b)).toBe(i));
+          keys.forEach(([tag, a, b], i) => {
+            expect(table.get(tag, a, b)).toBe(i);
+            expect(table.keyOf(i)).toEqual([tag, a, b]);
+            expect(table.add(tag, a, b)).toBe(-1);
+          });
+          expect(table.get(TAG_PAYMENT, '\u4e00never added', '')).toBe(-1);
+        },
+      ),
+    );
+  });
+
+  it('keeps ("AB", "C") and ("A", "BC") apart', () => {
+    const table = new KeyTable(2);
+    expect(table.add(TAG_REFUND, 'AB', 'C')).toBe(0);
+    expect(table.add(TAG_REFUND, 'A', 'BC')).toBe(1);
+    expect(table.get(TAG_REFUND, 'A', 'BC')).toBe(1);
+    expect(table.get(TAG_PAYMENT, 'AB', 'C')).toBe(-1);
   });
 });
 

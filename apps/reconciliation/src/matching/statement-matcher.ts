@@ -39,8 +39,8 @@ export interface LineOutcome {
   internalId: string | null;
   /** DUPLICATE: the line the key is paired on (null when there is none). */
   pairedLineNo: number | null;
-  /** The join key as `classify` writes it. */
-  key: string;
+  /** The join key as `classify` writes it; null for MATCHED (most of a day, and never shown). */
+  key: string | null;
   /** Channel fee − expected fee at the currency's scale, when they differ. */
   feeDifference: string | null;
   /** For a person; null for MATCHED (most of a day: derivable, so never written). */
@@ -253,7 +253,7 @@ export class StatementMatcher {
       internalIndex: index,
       internalId: this.index.idOf(index),
       pairedLineNo: null,
-      key: this.keyOfItem(index),
+      key: klass === 'MATCHED' ? null : this.keyOfItem(index),
       feeDifference,
       reason,
       carriedFrom,
@@ -339,11 +339,8 @@ export class StatementMatcher {
   }
 
   private keyOfItem(index: number): string {
-    const kind = this.index.kindOf(index);
-    const key = this.index.keys.keyOf(index);
-    if (kind === 'PAYMENT') return `PAYMENT|${key.slice(1)}`;
-    const orderLength = key.charCodeAt(1);
-    return `REFUND|${key.slice(2, 2 + orderLength)}|${key.slice(2 + orderLength)}`;
+    const [, orderNo, refundNo] = this.index.keys.keyOf(index);
+    return describeKey(this.index.kindOf(index), orderNo, refundNo);
   }
 
   /**
@@ -386,8 +383,8 @@ export class StatementMatcher {
       else group.push(line);
     }
     const candidates = new Map<string, { index: number; refundNo: string }[]>();
-    for (const refund of this.index.refunds()) {
-      if (this.index.pairedLine[refund.index] !== 0 || !byOrder.has(refund.orderNo)) continue;
+    for (const refund of this.index.unpairedRefunds()) {
+      if (!byOrder.has(refund.orderNo)) continue;
       const group = candidates.get(refund.orderNo);
       if (group === undefined) candidates.set(refund.orderNo, [refund]);
       else group.push(refund);
