@@ -52,7 +52,11 @@ const options = new Command('bench:recon')
   .option('--discrepancy-rate <r>', 'share of items that are discrepancies, spread over 6 classes', '0.005')
   .option('--keep', 'keep the database cse_bench_recon and the statement file')
   .option('--json', 'print one JSON object on stdout, nothing else')
-  .option('--engine <kind>', 'on-import (match while importing) | set-based (import, then the SQL run)', 'on-import')
+  .option(
+    '--engine <kind>',
+    'on-import (match while importing) | set-based (import, then the SQL run)',
+    'on-import',
+  )
   .parse(process.argv)
   .opts<{ lines: string; discrepancyRate: string; keep?: boolean; json?: boolean; engine: string }>();
 if (options.engine !== 'on-import' && options.engine !== 'set-based')

@@ -1,5 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
-import { businessDateBounds, invariant } from '@app/contracts';
+import { InvariantError, businessDateBounds, invariant } from '@app/contracts';
 import { copyRows } from '@app/platform';
 import { to as copyTo } from 'pg-copy-streams';
 import type { EntityManager } from 'typeorm';
@@ -15,7 +15,7 @@ import {
 } from './match-run.service.js';
 import { RUN_TEMP_TABLES_SQL, bind } from './match-run.sql.js';
 import type { MatchClass } from './match.types.js';
-import { type LineOutcome, StatementMatcher } from './statement-matcher.js';
+import { type LineOutcome, StatementMatcher, detached, detachedLine } from './statement-matcher.js';
 
 /**
  * The match run made while a statement file is imported (ADR 013). The importer hands every
@@ -218,11 +218,11 @@ export class ImportMatchRun {
     invariant(outcome.key !== null, () => `line ${line.lineNo}: a ${outcome.class} outcome without a key`);
     return {
       class: outcome.class,
-      key: outcome.key,
+      key: detached(outcome.key),
       internalId: outcome.internalId,
-      line,
+      line: detachedLine(line),
       feeDifference: outcome.feeDifference,
-      reason: outcome.reason,
+      reason: outcome.reason === null ? null : detached(outcome.reason),
       carriedFrom: outcome.carriedFrom,
     };
   }
@@ -341,30 +341,40 @@ export async function loadInternalIndex(
   const client = (await runner.connect()) as { query: (stream: unknown) => AsyncIterable<Buffer> };
   const decoder = new StringDecoder('utf8');
   let rest = '';
-  const addRow = (row: string): void => {
-    const f = row.split('\t');
-    invariant(f.length === 8, () => `internal index row has ${f.length} fields`);
-    index.add({
-      id: f[0]!,
-      kind: f[1] === 'REFUND_SUCCEEDED' ? 'REFUND' : 'PAYMENT',
-      orderNo: copyTextValue(f[2]!)!,
-      refundNo: copyTextValue(f[3]!),
-      amount: f[4]!,
-      currency: f[5]!,
-      inCrossDayWindow: f[6] === 't',
-      carriedFrom: copyTextValue(f[7]!),
-    });
+  // Fields by position, without an array per row: id, event_type, order_no, refund_no, amount,
+  // currency, in_window, carried_from.
+  const addRows = (text: string, from: number, to: number): void => {
+    let start = from;
+    while (start < to) {
+      const end = text.indexOf('\n', start);
+      const t1 = text.indexOf('\t', start);
+      const t2 = text.indexOf('\t', t1 + 1);
+      const t3 = text.indexOf('\t', t2 + 1);
+      const t4 = text.indexOf('\t', t3 + 1);
+      const t5 = text.indexOf('\t', t4 + 1);
+      const t6 = text.indexOf('\t', t5 + 1);
+      const t7 = text.indexOf('\t', t6 + 1);
+      const t8 = text.indexOf('\t', t7 + 1);
+      if (t7 === -1 || t7 > end || (t8 !== -1 && t8 < end))
+        throw new InvariantError(`internal index row is not 8 fields: ${text.slice(start, end)}`);
+      index.add({
+        id: text.slice(start, t1),
+        kind: text.charCodeAt(t1 + 1) === 82 /* R */ ? 'REFUND' : 'PAYMENT',
+        orderNo: copyTextValue(text.slice(t2 + 1, t3))!,
+        refundNo: copyTextValue(text.slice(t3 + 1, t4)),
+        amount: text.slice(t4 + 1, t5),
+        currency: text.slice(t5 + 1, t6),
+        inCrossDayWindow: text.charCodeAt(t6 + 1) === 116 /* t */,
+        carriedFrom: copyTextValue(text.slice(t7 + 1, end)),
+      });
+      start = end + 1;
+    }
   };
   for await (const chunk of client.query(copyTo(sql))) {
     const text = rest + decoder.write(chunk);
-    let start = 0;
-    for (;;) {
-      const end = text.indexOf('\n', start);
-      if (end === -1) break;
-      addRow(text.slice(start, end));
-      start = end + 1;
-    }
-    rest = text.slice(start);
+    const last = text.lastIndexOf('\n') + 1;
+    addRows(text, 0, last);
+    rest = text.slice(last);
   }
   rest += decoder.end();
   invariant(rest === '', 'internal index COPY ended inside a row');

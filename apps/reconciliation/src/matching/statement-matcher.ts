@@ -122,7 +122,7 @@ export class StatementMatcher {
     this.lastLineNo = line.lineNo;
     this.lines += 1;
     if (line.type === 'REFUND' && (line.refundNo === null || line.refundNo === '')) {
-      this.anonymous.push(line);
+      this.anonymous.push(detachedLine(line));
       return null;
     }
     const index = this.index.find(line.type, line.orderNo, line.refundNo);
@@ -185,7 +185,7 @@ export class StatementMatcher {
     const key = describeKey(line.type, line.orderNo, line.refundNo);
     const first = this.unmatchedKeys.get(key);
     if (first === undefined) {
-      this.unmatchedKeys.set(key, line.lineNo);
+      this.unmatchedKeys.set(detached(key), line.lineNo);
       return this.lineOnly(
         line,
         'MISSING_INTERNAL',
@@ -204,7 +204,7 @@ export class StatementMatcher {
       this.index.pairedLine[index] = line.lineNo;
       const outcome = this.pair(index, line, differences);
       if (differences.length > 0) {
-        this.disagreeing.set(index, line);
+        this.disagreeing.set(index, detachedLine(line));
         this.countedAs.set(line.lineNo, outcome.class);
       }
       return outcome;
@@ -224,8 +224,8 @@ export class StatementMatcher {
     }
     if (earlier !== undefined) {
       const repeats = this.duplicatesOf.get(index);
-      if (repeats === undefined) this.duplicatesOf.set(index, [line]);
-      else repeats.push(line);
+      if (repeats === undefined) this.duplicatesOf.set(index, [detachedLine(line)]);
+      else repeats.push(detachedLine(line));
       this.countedAs.set(line.lineNo, 'DUPLICATE');
     }
     return this.duplicateOutcome(line, key, pairedLineNo);
@@ -426,6 +426,32 @@ export class StatementMatcher {
     }
     return out.sort((a, b) => a.line.lineNo - b.line.lineNo);
   }
+}
+
+/**
+ * A copy of a string that shares no memory with the text it was cut from. V8 keeps a slice of a
+ * string as a view of the whole (the parser's lines are slices of 1 MiB chunks), so one line held
+ * to the end of the file would keep its chunk alive, and a few thousand such lines the whole file.
+ */
+export function detached(text: string): string {
+  // Concatenation makes a fresh string; the slice of it then views only that.
+  return text.length === 0 ? text : (' ' + text).slice(1);
+}
+
+/** The line with its strings detached (see `detached`): for lines kept until the end of the file. */
+export function detachedLine(line: StatementLine): StatementLine {
+  return {
+    lineNo: line.lineNo,
+    type: line.type,
+    orderNo: detached(line.orderNo),
+    refundNo: line.refundNo === null ? null : detached(line.refundNo),
+    channelTxnId: line.channelTxnId === null ? null : detached(line.channelTxnId),
+    amount: detached(line.amount),
+    fee: line.fee === null ? null : detached(line.fee),
+    currency: detached(line.currency),
+    status: detached(line.status),
+    tradeTime: detached(line.tradeTime),
+  };
 }
 
 function describeLine(line: StatementLine): string {

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { copyRows, copyRowStream, isUniqueViolation, ProgressReporter } from '@app/platform';
+import {
+  copyRows,
+  copyTextField,
+  copyTextStream,
+  type CopyTextBatch,
+  isUniqueViolation,
+  ProgressReporter,
+} from '@app/platform';
 import type { DataSource, EntityManager } from 'typeorm';
 import { type ImportMatchRun, openImportRun } from '../matching/import-match.js';
 import type { MatchRunResult } from '../matching/match-run.service.js';
@@ -92,7 +99,7 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
  *
  * 1. A first streaming pass computes the file's SHA-256; the same content already imported for the
  *    channel fails with STATEMENT.ALREADY_IMPORTED before anything is written.
- * 2. One transaction: the lines are parsed as a stream into one COPY; only once `lines()` has
+ * 2. One transaction: the lines are parsed as a stream into one COPY; only once `batches()` has
  *    completed (control totals verified) is the statement_file row inserted, under an id reserved
  *    from its sequence at the start. Any error — malformed line, control-total mismatch, encoding,
  *    business-date conflict — rolls the whole transaction back: nothing of the file is kept.
@@ -165,35 +172,50 @@ export class StatementImportService {
           let seq = 0;
           let firstDeferredSeq = 0;
           // One COPY for the whole file: the parser (Node) and the load (Postgres) run side by side.
-          async function* rows(): AsyncGenerator<(string | number | null)[]> {
-            for await (const line of parse.lines()) {
-              if (businessDate === null) businessDate = line.tradeTime.slice(0, 10);
-              else if (request.businessDate === undefined && line.tradeTime.slice(0, 10) !== businessDate)
-                throw new StatementImportError(
-                  'STATEMENT.BUSINESS_DATE_REQUIRED',
-                  `line ${line.lineNo}, field tradeTime: ${line.tradeTime} is not on ${businessDate} like the lines before it; the file spans several dates, give the business date (--date)`,
-                );
-              if (run === null) {
+          // Lines come a batch at a time and each batch is rendered in one loop: an async hop and
+          // generic rendering per line cost more than parsing the line.
+          async function* rows(): AsyncGenerator<CopyTextBatch> {
+            for await (const lines of parse.batches()) {
+              let text = '';
+              const seqBefore = seq;
+              for (const line of lines) {
+                if (businessDate === null) businessDate = line.tradeTime.slice(0, 10);
+                else if (request.businessDate === undefined && line.tradeTime.slice(0, 10) !== businessDate)
+                  throw new StatementImportError(
+                    'STATEMENT.BUSINESS_DATE_REQUIRED',
+                    `line ${line.lineNo}, field tradeTime: ${line.tradeTime} is not on ${businessDate} like the lines before it; the file spans several dates, give the business date (--date)`,
+                  );
+                if (run === null) {
+                  seq += 1;
+                  text += lineCopyText(id, line, seq, null);
+                  continue;
+                }
+                const columns = run.outcomeOf(line, seq + 1);
+                if (columns === undefined) continue; // decided after the last line
                 seq += 1;
-                yield lineRow(id, line, seq, null);
-                continue;
+                text += lineCopyText(id, line, seq, columns);
               }
-              const columns = run.outcomeOf(line, seq + 1);
-              if (columns === undefined) continue; // decided after the last line
-              seq += 1;
-              yield lineRow(id, line, seq, columns);
+              yield { text, rows: seq - seqBefore };
             }
             if (run !== null) {
               firstDeferredSeq = seq + 1;
+              let text = '';
+              let seqBefore = seq;
               for (const { line, columns } of run.remainingLines()) {
                 seq += 1;
-                yield lineRow(id, line, seq, columns);
+                text += lineCopyText(id, line, seq, columns);
+                if (seq - seqBefore === DEFERRED_BATCH_LINES) {
+                  yield { text, rows: seq - seqBefore };
+                  text = '';
+                  seqBefore = seq;
+                }
               }
+              yield { text, rows: seq - seqBefore };
             }
           }
           // A 10M-line file is one COPY: longer than the pool's per-statement limit for requests.
           await tx.query(`SET LOCAL statement_timeout = '1h'`);
-          await copyRowStream(tx, 'reconciliation.statement_line', LINE_COLUMNS, rows(), (n) =>
+          await copyTextStream(tx, 'reconciliation.statement_line', LINE_COLUMNS, rows(), (n) =>
             progress.add(n),
           );
           const summary = parse.summary();
@@ -284,29 +306,23 @@ function alreadyImported(
   );
 }
 
-function lineRow(
+/**
+ * A statement_line row as COPY text, in LINE_COLUMNS order. Only what the file holds as free text
+ * goes through copyTextField: the other fields are ours (ids, numbers, the match class) or have a
+ * format the parser has verified (a canonical amount, an ISO currency code, `YYYY-MM-DD HH:mm:ss`),
+ * none of which can hold a tab, newline, CR or backslash.
+ */
+function lineCopyText(
   statementFileId: string,
   line: StatementLine,
   seq: number,
   match: readonly [MatchClass, string | null] | null,
-): (string | number | null)[] {
-  return [
-    statementFileId,
-    line.lineNo,
-    line.type,
-    line.orderNo,
-    line.refundNo,
-    line.channelTxnId,
-    line.amount,
-    line.fee,
-    line.currency,
-    line.status,
-    line.tradeTime,
-    seq,
-    match?.[0] ?? null,
-    match?.[1] ?? null,
-  ];
+): string {
+  return `${statementFileId}\t${line.lineNo}\t${line.type}\t${copyTextField(line.orderNo)}\t${copyTextField(line.refundNo)}\t${copyTextField(line.channelTxnId)}\t${line.amount}\t${line.fee ?? NULL}\t${line.currency}\t${copyTextField(line.status)}\t${line.tradeTime}\t${seq}\t${match?.[0] ?? NULL}\t${match?.[1] ?? NULL}\n`;
 }
+const NULL = copyTextField(null);
+/** Lines decided after the last one, rendered and written this many at a time. */
+const DEFERRED_BATCH_LINES = 4096;
 
 /** The date part of the first line's trade time, or null for a file without lines. */
 async function firstTradeDate(

@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyStreamFrom } from 'pg-copy-streams';
 import type { EntityManager } from 'typeorm';
 
 /** A value as COPY's text format wants it: null is \N; backslash, tab, newline and CR escaped. */
@@ -46,11 +46,7 @@ export async function copyText(
   text: string,
 ): Promise<void> {
   if (text.length === 0) return;
-  const runner = tx.queryRunner;
-  if (!runner?.isTransactionActive) throw new Error('COPY must run inside a transaction');
-  const client = (await runner.connect()) as { query: (stream: unknown) => NodeJS.WritableStream };
-  const sql = `COPY ${qualifiedTable} (${columns.join(', ')}) FROM STDIN`;
-  await pipeline(Readable.from([text]), client.query(copyFrom(sql)));
+  await copyFrom(tx, 'COPY', qualifiedTable, columns, [text]);
 }
 
 /**
@@ -66,9 +62,6 @@ export async function copyRowStream(
   rows: AsyncIterable<readonly CopyValue[]>,
   onRows?: (count: number) => void,
 ): Promise<number> {
-  const runner = tx.queryRunner;
-  if (!runner?.isTransactionActive) throw new Error('copyRowStream must run inside a transaction');
-  const client = (await runner.connect()) as { query: (stream: unknown) => NodeJS.WritableStream };
   let written = 0;
   async function* chunks(): AsyncGenerator<string> {
     let text = '';
@@ -91,11 +84,73 @@ export async function copyRowStream(
       onRows?.(pending);
     }
   }
-  const sql = `COPY ${qualifiedTable} (${columns.join(', ')}) FROM STDIN`;
-  await pipeline(Readable.from(chunks()), client.query(copyFrom(sql)));
+  await copyFrom(tx, 'copyRowStream', qualifiedTable, columns, chunks());
+  return written;
+}
+
+/** A run of rows rendered as `copyText` takes them. */
+export interface CopyTextBatch {
+  text: string;
+  rows: number;
+}
+
+/**
+ * `copyRowStream` for producers that hand over rows a batch at a time and render them themselves
+ * (as `copyText` takes them), e.g. a parser's lines of one source chunk rendered in one synchronous
+ * loop: an async hop and generic rendering per row cost as much as parsing the row. Same guarantees:
+ * one COPY, memory bounded by a batch, an error thrown by `batches` aborts it.
+ * @returns the number of rows written
+ */
+export async function copyTextStream(
+  tx: EntityManager,
+  qualifiedTable: string,
+  columns: readonly string[],
+  batches: AsyncIterable<CopyTextBatch>,
+  onRows?: (count: number) => void,
+): Promise<number> {
+  let written = 0;
+  async function* chunks(): AsyncGenerator<string> {
+    let text = '';
+    let pending = 0;
+    for await (const batch of batches) {
+      if (batch.rows === 0) continue;
+      // A batch not ending its last row would run it into the next batch's first.
+      if (!batch.text.endsWith('\n'))
+        throw new Error(`copyTextStream: a batch of ${batch.rows} rows does not end in a newline`);
+      text += batch.text;
+      pending += batch.rows;
+      if (text.length >= COPY_CHUNK_CHARS) {
+        yield text;
+        written += pending;
+        onRows?.(pending);
+        text = '';
+        pending = 0;
+      }
+    }
+    if (pending > 0) {
+      yield text;
+      written += pending;
+      onRows?.(pending);
+    }
+  }
+  await copyFrom(tx, 'copyTextStream', qualifiedTable, columns, chunks());
   return written;
 }
 const COPY_CHUNK_CHARS = 64 * 1024;
+
+async function copyFrom(
+  tx: EntityManager,
+  caller: string,
+  qualifiedTable: string,
+  columns: readonly string[],
+  chunks: Iterable<string> | AsyncIterable<string>,
+): Promise<void> {
+  const runner = tx.queryRunner;
+  if (!runner?.isTransactionActive) throw new Error(`${caller} must run inside a transaction`);
+  const client = (await runner.connect()) as { query: (stream: unknown) => NodeJS.WritableStream };
+  const sql = `COPY ${qualifiedTable} (${columns.join(', ')}) FROM STDIN`;
+  await pipeline(Readable.from(chunks), client.query(copyStreamFrom(sql)));
+}
 
 export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;

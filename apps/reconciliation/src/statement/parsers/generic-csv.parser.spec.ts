@@ -189,6 +189,74 @@ describe('GenericCsvParser configuration and quoting', () => {
   });
 });
 
+describe('GenericCsvParser cell by cell', () => {
+  const header = 'channel_txn_id,order_no,type,amount,fee,currency,status,trade_time';
+
+  it('reads each line in its own currency: scale, totals per currency in order of appearance', async () => {
+    const file = [
+      header,
+      'T1,O1,PAYMENT,1.5,0.01,CNY,SUCCESS,2026-11-22 10:00:00',
+      'T2,O2,PAYMENT,1500,,JPY,success,2026-11-22 10:00:01',
+      'T3,O3,REFUND,2,-1,jpy,SUCCESS,2026-11-22 10:00:02',
+      'T4,O4,PAYMENT,1.25,0.001,BHD,SUCCESS,2026-11-22 10:00:03',
+      'T5,O5,PAYMENT,2.00,, CNY ,SUCCESS,2026-11-22 10:00:04',
+    ].join('\n');
+    const { lines, summary } = await parseAll(parser, Buffer.from(file));
+    expect(lines.map((l) => [l.amount, l.fee, l.currency, l.status])).toEqual([
+      ['1.50', '0.01', 'CNY', 'SUCCESS'],
+      ['1500', null, 'JPY', 'SUCCESS'],
+      ['2', '-1', 'JPY', 'SUCCESS'],
+      ['1.250', '0.001', 'BHD', 'SUCCESS'],
+      ['2.00', null, 'CNY', 'SUCCESS'],
+    ]);
+    expect(summary.totals).toEqual([
+      {
+        currency: 'CNY',
+        paymentCount: 2,
+        paymentAmount: '3.50',
+        refundCount: 0,
+        refundAmount: '0.00',
+        fee: '0.01',
+      },
+      {
+        currency: 'JPY',
+        paymentCount: 1,
+        paymentAmount: '1500',
+        refundCount: 1,
+        refundAmount: '2',
+        fee: '-1',
+      },
+      {
+        currency: 'BHD',
+        paymentCount: 1,
+        paymentAmount: '1.250',
+        refundCount: 0,
+        refundAmount: '0.000',
+        fee: '0.001',
+      },
+    ]);
+  });
+
+  it('fails a currency cell after valid ones, and a type word that is only inherited', async () => {
+    const badCurrency = await parseError(
+      parser,
+      Buffer.from(
+        `${header}\nT1,O1,PAYMENT,1.00,,CNY,SUCCESS,2026-11-22 10:00:00\nT2,O2,PAYMENT,1.00,,CNYX,SUCCESS,2026-11-22 10:00:00\n`,
+      ),
+    );
+    expect(badCurrency.message).toBe(
+      'line 3, field currency: "CNYX" is not a supported ISO 4217 currency (column currency)',
+    );
+    for (const word of ['constructor', 'toString', '__proto__']) {
+      const error = await parseError(
+        parser,
+        Buffer.from(`${header}\nT1,O1,${word},1.00,,CNY,SUCCESS,2026-11-22 10:00:00\n`),
+      );
+      expect(error.message).toBe(`line 2, field type: "${word}" is not one of "PAYMENT", "REFUND"`);
+    }
+  });
+});
+
 describe('GenericCsvParser on malformed lines', () => {
   const text = sample.toString('utf8');
 
