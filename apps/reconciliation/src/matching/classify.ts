@@ -460,11 +460,12 @@ function addFeeDifference(row: MatchResultRow, policy: ResolvedPolicy): void {
   row.reason += `; fee ${fee.toString()} (channel) ≠ ${expected.toString()} expected at rate ${policy.expectedFeeRate.toString()}`;
 }
 
-function describeLine(line: StatementLine): string {
+/** How reasons name a line (shared with StatementMatcher, so both say the same). */
+export function describeLine(line: StatementLine): string {
   return `line ${line.lineNo} ${line.type} ${line.amount} ${line.currency} ${line.status}`;
 }
 
-function keyDescription(line: StatementLine): string {
+export function keyDescription(line: StatementLine): string {
   return line.type === 'PAYMENT'
     ? `order ${line.orderNo}`
     : `refund ${line.refundNo ?? `of order ${line.orderNo}`}`;

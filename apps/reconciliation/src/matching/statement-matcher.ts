@@ -1,5 +1,6 @@
 import { invariant, minorUnitOf } from '@app/contracts';
 import type { StatementLine } from '../statement/statement-line.js';
+import { describeLine, keyDescription } from './classify.js';
 import {
   type InternalItemIndex,
   decimalTextOf,
@@ -261,15 +262,11 @@ export class StatementMatcher {
   }
 
   private duplicateOutcome(line: StatementLine, key: string, pairedLineNo: number): LineOutcome {
-    const what =
-      line.type === 'PAYMENT'
-        ? `order ${line.orderNo}`
-        : `refund ${line.refundNo ?? `of order ${line.orderNo}`}`;
     return this.lineOnly(
       line,
       'DUPLICATE',
       key,
-      `${describeLine(line)} repeats ${what} already on line ${pairedLineNo}`,
+      `${describeLine(line)} repeats ${keyDescription(line)} already on line ${pairedLineNo}`,
       pairedLineNo,
     );
   }
@@ -452,10 +449,6 @@ export function detachedLine(line: StatementLine): StatementLine {
     status: detached(line.status),
     tradeTime: detached(line.tradeTime),
   };
-}
-
-function describeLine(line: StatementLine): string {
-  return `line ${line.lineNo} ${line.type} ${line.amount} ${line.currency} ${line.status}`;
 }
 
 /** round_half_up(a × r / 10^s) for a ≥ 0 minor units and a rate r / 10^s, exactly. */

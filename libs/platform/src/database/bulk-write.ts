@@ -62,30 +62,14 @@ export async function copyRowStream(
   rows: AsyncIterable<readonly CopyValue[]>,
   onRows?: (count: number) => void,
 ): Promise<number> {
-  let written = 0;
-  async function* chunks(): AsyncGenerator<string> {
-    let text = '';
-    let pending = 0;
+  async function* batches(): AsyncGenerator<CopyTextBatch> {
     for await (const row of rows) {
+      let text = '';
       for (let i = 0; i < row.length; i += 1) text += (i === 0 ? '' : '\t') + copyTextField(row[i]);
-      text += '\n';
-      pending += 1;
-      if (text.length >= COPY_CHUNK_CHARS) {
-        yield text;
-        written += pending;
-        onRows?.(pending);
-        text = '';
-        pending = 0;
-      }
-    }
-    if (pending > 0) {
-      yield text;
-      written += pending;
-      onRows?.(pending);
+      yield { text: `${text}\n`, rows: 1 };
     }
   }
-  await copyFrom(tx, 'copyRowStream', qualifiedTable, columns, chunks());
-  return written;
+  return copyBatches(tx, 'copyRowStream', qualifiedTable, columns, batches(), onRows);
 }
 
 /** A run of rows rendered as `copyText` takes them. */
@@ -108,6 +92,18 @@ export async function copyTextStream(
   batches: AsyncIterable<CopyTextBatch>,
   onRows?: (count: number) => void,
 ): Promise<number> {
+  return copyBatches(tx, 'copyTextStream', qualifiedTable, columns, batches, onRows);
+}
+
+/** The two streams' common loop: batches gathered into ~64 KiB chunks of one COPY. */
+async function copyBatches(
+  tx: EntityManager,
+  caller: string,
+  qualifiedTable: string,
+  columns: readonly string[],
+  batches: AsyncIterable<CopyTextBatch>,
+  onRows?: (count: number) => void,
+): Promise<number> {
   let written = 0;
   async function* chunks(): AsyncGenerator<string> {
     let text = '';
@@ -116,7 +112,7 @@ export async function copyTextStream(
       if (batch.rows === 0) continue;
       // A batch not ending its last row would run it into the next batch's first.
       if (!batch.text.endsWith('\n'))
-        throw new Error(`copyTextStream: a batch of ${batch.rows} rows does not end in a newline`);
+        throw new Error(`${caller}: a batch of ${batch.rows} rows does not end in a newline`);
       text += batch.text;
       pending += batch.rows;
       if (text.length >= COPY_CHUNK_CHARS) {
@@ -133,7 +129,7 @@ export async function copyTextStream(
       onRows?.(pending);
     }
   }
-  await copyFrom(tx, 'copyTextStream', qualifiedTable, columns, chunks());
+  await copyFrom(tx, caller, qualifiedTable, columns, chunks());
   return written;
 }
 const COPY_CHUNK_CHARS = 64 * 1024;
