@@ -145,6 +145,47 @@ export class KeyTable {
     return value;
   }
 
+  /**
+   * `add` for a key read as bytes (the loader's COPY output), without building its strings: the
+   * parts are bytes[first, firstEnd) and bytes[second, secondEnd), every byte below 0x80 (the caller
+   * checks), so they are the strings' characters and hash and compare as `add`'s would.
+   */
+  addAscii(
+    tag: number,
+    bytes: Uint8Array,
+    first: number,
+    firstEnd: number,
+    second: number,
+    secondEnd: number,
+  ): number {
+    const firstLength = firstEnd - first;
+    if (firstLength > 0xffff) throw new InvariantError(`a join key part of ${firstLength} characters`);
+    let h = Math.imul(0x811c9dc5 ^ tag, 0x01000193);
+    h = Math.imul(h ^ (firstLength & 0xff), 0x01000193);
+    h = Math.imul(h ^ (firstLength >>> 8), 0x01000193);
+    for (let i = first; i < firstEnd; i += 1) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+    for (let i = second; i < secondEnd; i += 1) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+    const length = 3 + firstLength + secondEnd - second;
+    let slot = mix(h) & this.mask;
+    for (;;) {
+      const value = this.slots[slot]!;
+      if (value === EMPTY) break;
+      if (this.equalsBytes(value, tag, bytes, first, firstEnd, second, secondEnd, length)) return EMPTY;
+      slot = (slot + 1) & this.mask;
+    }
+    const value = this.reserve(length);
+    let at = this.keyStart[value]!;
+    const arena = this.arena;
+    arena[at++] = tag;
+    arena[at++] = firstLength & 0xff;
+    arena[at++] = firstLength >>> 8;
+    for (let i = first; i < firstEnd; i += 1) arena[at++] = bytes[i]!;
+    for (let i = second; i < secondEnd; i += 1) arena[at++] = bytes[i]!;
+    this.slots[slot] = value;
+    if ((this.count * 4) / 3 > this.slots.length) this.rehash();
+    return value;
+  }
+
   /** The key stored for a value (for the few items a run describes in words). */
   keyOf(value: number): [tag: number, first: string, second: string] {
     const start = this.keyStart[value]!;
@@ -182,6 +223,28 @@ export class KeyTable {
     return true;
   }
 
+  private equalsBytes(
+    value: number,
+    tag: number,
+    bytes: Uint8Array,
+    first: number,
+    firstEnd: number,
+    second: number,
+    secondEnd: number,
+    length: number,
+  ): boolean {
+    let at = this.keyStart[value]!;
+    if (this.keyStart[value + 1]! - at !== length) return false;
+    const arena = this.arena;
+    const firstLength = firstEnd - first;
+    if (arena[at] !== tag || arena[at + 1] !== (firstLength & 0xff) || arena[at + 2] !== firstLength >>> 8)
+      return false;
+    at += 3;
+    for (let i = first; i < firstEnd; i += 1) if (arena[at++] !== bytes[i]) return false;
+    for (let i = second; i < secondEnd; i += 1) if (arena[at++] !== bytes[i]) return false;
+    return true;
+  }
+
   /** The stored key's hash, read from the arena. */
   private hashAt(value: number): number {
     const start = this.keyStart[value]!;
@@ -216,10 +279,7 @@ function slotCountFor(expected: number): number {
   return n;
 }
 
-function grow<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(
-  array: T,
-  length: number,
-): T {
+function grow<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(array: T, length: number): T {
   const bigger = new (array.constructor as new (n: number) => T)(length);
   bigger.set(array);
   return bigger;
@@ -264,6 +324,46 @@ export function minorUnitsOfText(text: string, scale: number): number | undefine
   return negative ? -units : units;
 }
 
+/** `minorUnitsOfText` of the ASCII text bytes[start, end). */
+export function minorUnitsOfBytes(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  scale: number,
+): number | undefined {
+  let negative = false;
+  let i = start;
+  if (bytes[i] === 45 /* - */) {
+    negative = true;
+    i += 1;
+  }
+  let units = 0;
+  let digits = 0;
+  let fraction = -1;
+  for (; i < end; i += 1) {
+    const c = bytes[i]!;
+    if (c === 46 /* . */) {
+      if (fraction !== -1) return undefined;
+      fraction = 0;
+      continue;
+    }
+    if (c < 48 || c > 57) return undefined;
+    if (fraction !== -1) {
+      if (fraction === scale) {
+        if (c !== 48) return undefined;
+        continue;
+      }
+      fraction += 1;
+    }
+    units = units * 10 + (c - 48);
+    digits += 1;
+  }
+  if (digits === 0) return undefined;
+  for (let f = Math.max(fraction, 0); f < scale; f += 1) units *= 10;
+  invariant(units <= SAFE, 'an amount beyond 2^53 minor units');
+  return negative ? -units : units;
+}
+
 /** Minor units back to the canonical decimal text at the currency's scale. */
 export function decimalTextOf(units: number, scale: number): string {
   const negative = units < 0;
@@ -273,13 +373,41 @@ export function decimalTextOf(units: number, scale: number): string {
 }
 
 /**
+ * One of our items as the loader reads it out of COPY's text output, without a string per field:
+ * the join key's parts and the amount as byte ranges of one row, every key byte below 0x80 (the
+ * loader takes a row with any other byte, or an escape, through `add`). One object, refilled per row.
+ */
+export interface AsciiInternalItem {
+  bytes: Uint8Array;
+  id: number;
+  refund: boolean;
+  orderStart: number;
+  orderEnd: number;
+  /** Refunds only (an empty range for a payment). */
+  refundStart: number;
+  refundEnd: number;
+  amountStart: number;
+  amountEnd: number;
+  currency: string;
+  inCrossDayWindow: boolean;
+  carriedFrom: string | null;
+}
+
+/** Amounts at or beyond this many minor units (21 million yuan) are kept apart from the int32 column. */
+const AMOUNT_APART = 2 ** 31 - 1;
+
+/**
  * The items of one run, by exact join key. Each item is a number 0…n−1 indexing the arrays below;
- * `pairedLine` is what the matcher writes back (0: no line yet).
+ * `pairedLine` is what the matcher writes back (0: no line yet). About 14 bytes an item plus its
+ * key: ids as 32 + 16 bits (internal_transaction ids stay below 2^48, asserted), amounts as int32
+ * minor units with the rare larger ones in a map.
  */
 export class InternalItemIndex {
   readonly keys: KeyTable;
-  private ids: Float64Array;
-  private amounts: Float64Array;
+  private idLow: Uint32Array;
+  private idHigh: Uint16Array;
+  private amounts: Int32Array;
+  private readonly largeAmounts = new Map<number, number>();
   private currencyOf: Uint8Array;
   private flags: Uint8Array;
   /** Line paired with the item so far (line numbers start at 1; 0 = none). */
@@ -292,8 +420,9 @@ export class InternalItemIndex {
   constructor(expected: number) {
     const capacity = Math.max(16, expected);
     this.keys = new KeyTable(capacity);
-    this.ids = new Float64Array(capacity);
-    this.amounts = new Float64Array(capacity);
+    this.idLow = new Uint32Array(capacity);
+    this.idHigh = new Uint16Array(capacity);
+    this.amounts = new Int32Array(capacity);
     this.currencyOf = new Uint8Array(capacity);
     this.flags = new Uint8Array(capacity);
     this.pairedLine = new Int32Array(capacity);
@@ -320,30 +449,79 @@ export class InternalItemIndex {
       throw new InvariantError(
         `two of our items share the join key ${describeKey(item.kind, item.orderNo, item.refundNo)} (the second is #${item.id}); the business key should have refused it at ingest`,
       );
-    if (index === this.ids.length) this.growTo(index * 2);
-    const id = Number(item.id);
-    invariant(Number.isSafeInteger(id) && id > 0, () => `internal transaction id ${item.id}`);
-    let currency = this.currencies.indexOf(item.currency);
-    if (currency === -1) {
-      invariant(this.currencies.length < 255, 'more than 255 currencies in one run');
-      currency = this.currencies.push(item.currency) - 1;
-      this.scales.push(minorUnitOf(item.currency));
-    }
+    const currency = this.currencyIndexOf(item.currency);
     const amount = minorUnitsOfText(item.amount, this.scales[currency]!);
+    this.store(index, Number(item.id), item.kind === 'REFUND', currency, amount, item, item.amount);
+    return index;
+  }
+
+  /** `add` for a row read as bytes (see AsciiInternalItem). */
+  addAscii(item: AsciiInternalItem): number {
+    const b = item.bytes;
+    invariant(
+      !item.refund || item.refundEnd > item.refundStart,
+      () => `internal refund ${item.id} has no refundNo; payments.transaction.v1 requires one`,
+    );
+    const index = item.refund
+      ? this.keys.addAscii(TAG_REFUND, b, item.orderStart, item.orderEnd, item.refundStart, item.refundEnd)
+      : this.keys.addAscii(TAG_PAYMENT, b, item.orderStart, item.orderEnd, 0, 0);
+    if (index === EMPTY) {
+      const text = (from: number, to: number) =>
+        Buffer.from(b.buffer, b.byteOffset + from, to - from).toString('latin1');
+      throw new InvariantError(
+        `two of our items share the join key ${describeKey(item.refund ? 'REFUND' : 'PAYMENT', text(item.orderStart, item.orderEnd), text(item.refundStart, item.refundEnd))} (the second is #${item.id}); the business key should have refused it at ingest`,
+      );
+    }
+    const currency = this.currencyIndexOf(item.currency);
+    const amount = minorUnitsOfBytes(b, item.amountStart, item.amountEnd, this.scales[currency]!);
+    this.store(index, item.id, item.refund, currency, amount, item, () =>
+      Buffer.from(b.buffer, b.byteOffset + item.amountStart, item.amountEnd - item.amountStart).toString(
+        'latin1',
+      ),
+    );
+    return index;
+  }
+
+  private store(
+    index: number,
+    id: number,
+    refund: boolean,
+    currency: number,
+    amount: number | undefined,
+    item: { inCrossDayWindow: boolean; carriedFrom: string | null; currency: string },
+    amountText: string | (() => string),
+  ): void {
+    if (index === this.idLow.length) this.growTo(index * 2);
+    invariant(Number.isSafeInteger(id) && id > 0 && id < 2 ** 48, () => `internal transaction id ${id}`);
     invariant(
       amount !== undefined && amount > 0,
       () =>
-        `internal transaction ${item.id}: amount ${item.amount} is not a positive ${item.currency} amount`,
+        `internal transaction ${id}: amount ${typeof amountText === 'string' ? amountText : amountText()} is not a positive ${item.currency} amount`,
     );
-    this.ids[index] = id;
-    this.amounts[index] = amount;
+    this.idLow[index] = id % 2 ** 32;
+    this.idHigh[index] = Math.floor(id / 2 ** 32);
+    if (amount < AMOUNT_APART) {
+      this.amounts[index] = amount;
+    } else {
+      this.amounts[index] = -1;
+      this.largeAmounts.set(index, amount);
+    }
     this.currencyOf[index] = currency;
     this.flags[index] =
-      (item.kind === 'REFUND' ? FLAG_REFUND : 0) |
+      (refund ? FLAG_REFUND : 0) |
       (item.inCrossDayWindow ? FLAG_IN_WINDOW : 0) |
       (item.carriedFrom === null ? 0 : FLAG_CARRIED);
     if (item.carriedFrom !== null) this.carriedFrom.set(index, item.carriedFrom);
-    return index;
+  }
+
+  private currencyIndexOf(code: string): number {
+    let currency = this.currencies.indexOf(code);
+    if (currency === -1) {
+      invariant(this.currencies.length < 255, 'more than 255 currencies in one run');
+      currency = this.currencies.push(code) - 1;
+      this.scales.push(minorUnitOf(code));
+    }
+    return currency;
   }
 
   find(kind: InternalItemKind, orderNo: string, refundNo: string | null): number {
@@ -353,7 +531,11 @@ export class InternalItemIndex {
   }
 
   idOf(index: number): string {
-    return String(this.ids[index]);
+    return String(this.idNumberOf(index));
+  }
+
+  idNumberOf(index: number): number {
+    return this.idHigh[index]! * 2 ** 32 + this.idLow[index]!;
   }
 
   kindOf(index: number): InternalItemKind {
@@ -361,7 +543,12 @@ export class InternalItemIndex {
   }
 
   amountUnitsOf(index: number): number {
-    return this.amounts[index]!;
+    const amount = this.amounts[index]!;
+    return amount === -1 ? this.largeAmounts.get(index)! : amount;
+  }
+
+  currencyIndexOfItem(index: number): number {
+    return this.currencyOf[index]!;
   }
 
   currencyOfItem(index: number): string {
@@ -370,7 +557,7 @@ export class InternalItemIndex {
 
   /** The item's amount as canonical decimal text. */
   amountOf(index: number): string {
-    return decimalTextOf(this.amounts[index]!, this.scales[this.currencyOf[index]!]!);
+    return decimalTextOf(this.amountUnitsOf(index), this.scales[this.currencyOf[index]!]!);
   }
 
   inCrossDayWindow(index: number): boolean {
@@ -378,7 +565,7 @@ export class InternalItemIndex {
   }
 
   carriedFromOf(index: number): string | null {
-    return this.carriedFrom.get(index) ?? null;
+    return (this.flags[index]! & FLAG_CARRIED) === 0 ? null : this.carriedFrom.get(index)!;
   }
 
   /** Refunds no line has paired yet, with their order and refund numbers (read back from the keys). */
@@ -391,7 +578,8 @@ export class InternalItemIndex {
   }
 
   private growTo(length: number): void {
-    this.ids = grow(this.ids, length);
+    this.idLow = grow(this.idLow, length);
+    this.idHigh = grow(this.idHigh, length);
     this.amounts = grow(this.amounts, length);
     this.currencyOf = grow(this.currencyOf, length);
     this.flags = grow(this.flags, length);
