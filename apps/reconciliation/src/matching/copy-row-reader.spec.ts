@@ -84,19 +84,23 @@ describe('CopyRowReader', () => {
         fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 }),
         (items, cuts) => {
           const byStrings = new InternalItemIndex(2);
-          for (const item of items) byStrings.add(item);
+          const refs = items.map((item) => byStrings.add(item));
           const byBytes = readInChunks(items.map(rowOf).join(''), cuts);
           expect(byBytes.size).toBe(items.length);
+          const walked: number[] = [];
+          for (let ref = byBytes.first(); ref !== -1; ref = byBytes.next(ref)) walked.push(ref);
+          expect(walked).toEqual(refs);
           items.forEach((item, i) => {
-            expect(byBytes.find(item.kind, item.orderNo, item.refundNo)).toBe(i);
-            expect(byStrings.find(item.kind, item.orderNo, item.refundNo)).toBe(i);
-            expect(byBytes.keys.keyOf(i)).toEqual(byStrings.keys.keyOf(i));
-            expect(byBytes.idOf(i)).toBe(item.id);
-            expect(byBytes.kindOf(i)).toBe(item.kind);
-            expect(byBytes.amountOf(i)).toBe(item.amount);
-            expect(byBytes.currencyOfItem(i)).toBe(item.currency);
-            expect(byBytes.inCrossDayWindow(i)).toBe(item.inCrossDayWindow);
-            expect(byBytes.carriedFromOf(i)).toBe(item.carriedFrom);
+            const at = refs[i]!;
+            expect(byBytes.find(item.kind, item.orderNo, item.refundNo)).toBe(at);
+            expect(byStrings.find(item.kind, item.orderNo, item.refundNo)).toBe(at);
+            expect(byBytes.keyOf(at)).toEqual([item.orderNo, item.refundNo ?? '']);
+            expect(byBytes.idOf(at)).toBe(item.id);
+            expect(byBytes.kindOf(at)).toBe(item.kind);
+            expect(byBytes.amountOf(at)).toBe(item.amount);
+            expect(byBytes.currencyOfItem(at)).toBe(item.currency);
+            expect(byBytes.inCrossDayWindow(at)).toBe(item.inCrossDayWindow);
+            expect(byBytes.carriedFromOf(at)).toBe(item.carriedFrom);
           });
         },
       ),

@@ -2,12 +2,12 @@ import { InvariantError, invariant, minorUnitOf } from '@app/contracts';
 import type { InternalItemKind } from './match.types.js';
 
 /**
- * Our side of one match run, held compactly enough for a 10M-item day (ADR 013): typed arrays
- * instead of an object per item, and the join keys as bytes in one arena behind an
- * open-addressing table. About 45 bytes an item plus its key, where a Map of objects took ~300.
- *
- * Keys are exact (the bytes are compared on every probe), never a fingerprint: a collision
- * would pair a line with someone else's payment.
+ * Our side of one match run, held compactly enough for a 10M-item day (ADR 013): one record per
+ * item, its figures and its join key's bytes side by side, in 1 MiB pages, behind an
+ * open-addressing table. A line's lookup touches the table's slot and the item's record (two cache
+ * misses), where parallel arrays per field took one miss per field; a key is compared exactly,
+ * byte for byte, never only by a fingerprint: a collision would pair a line with someone else's
+ * payment. The slot's 4 hash bits only spare most of the records a probe would otherwise read.
  */
 
 /** One of our items as the run's loader hands it over (internal_transaction, plus what the run computed). */
@@ -27,14 +27,16 @@ export interface IndexedInternalItem {
   carriedFrom: string | null;
 }
 
-const EMPTY = -1;
+const NONE = -1;
 const FLAG_REFUND = 1;
 const FLAG_IN_WINDOW = 2;
 const FLAG_CARRIED = 4;
+/** The key holds a character above U+00FF: kept in a Map, not as bytes. */
+const FLAG_WIDE = 8;
 /** Largest id / minor-unit amount a float64 holds exactly. */
 const SAFE = Number.MAX_SAFE_INTEGER;
 
-/** A key's tag: which kind of item it names. */
+/** A key's tag: which kind of item it names (hashed with the key). */
 export const TAG_PAYMENT = 0x50; // 'P'
 export const TAG_REFUND = 0x52; // 'R'
 
@@ -65,6 +67,21 @@ function hashOfParts(tag: number, first: string, second: string): number {
   return wide > 0xff ? WIDE : mix(h);
 }
 
+/** hashOfParts of parts given as bytes: bytes[from, from + firstLength) and the next secondLength. */
+function hashOfBytes(
+  tag: number,
+  bytes: Uint8Array,
+  from: number,
+  firstLength: number,
+  length: number,
+): number {
+  let h = Math.imul(0x811c9dc5 ^ tag, 0x01000193);
+  h = Math.imul(h ^ (firstLength & 0xff), 0x01000193);
+  h = Math.imul(h ^ (firstLength >>> 8), 0x01000193);
+  for (let i = from; i < from + length; i += 1) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return mix(h);
+}
+
 function mix(hash: number): number {
   let h = hash ^ (hash >>> 15);
   h = Math.imul(h, 0x2c1b3c6d);
@@ -72,218 +89,29 @@ function mix(hash: number): number {
   return h >>> 0;
 }
 
-/**
- * An exact (tag, first, second) → small integer table, the keys' bytes in one growing arena:
- * (tag, orderNo, '') for a payment, (tag, orderNo, refundNo) for a refund — refund numbers are
- * unique only within an order, and the stored length of the first part keeps ("AB","C") apart from
- * ("A","BC"). Keys with a character above U+00FF (never seen in order numbers, but a file is not
- * ours) are kept in a Map.
- */
-export class KeyTable {
-  private slots: Int32Array;
-  private mask: number;
-  private arena: Uint8Array;
-  private arenaUsed = 0;
-  private keyStart: Uint32Array;
-  private count = 0;
-  private readonly wide = new Map<string, number>();
-  private readonly wideKeys = new Map<number, [number, string, string]>();
-
-  constructor(expected: number) {
-    const capacity = Math.max(16, expected);
-    this.slots = new Int32Array(slotCountFor(capacity)).fill(EMPTY);
-    this.mask = this.slots.length - 1;
-    this.keyStart = new Uint32Array(capacity + 1);
-    this.arena = new Uint8Array(Math.max(1024, capacity * 16));
-  }
-
-  get size(): number {
-    return this.count;
-  }
-
-  /** The value stored for the key, or -1. */
-  get(tag: number, first: string, second: string): number {
-    const hash = hashOfParts(tag, first, second);
-    if (hash === WIDE) return this.wide.get(wideKeyOf(tag, first, second)) ?? EMPTY;
-    let slot = hash & this.mask;
-    for (;;) {
-      const value = this.slots[slot]!;
-      if (value === EMPTY || this.equals(value, tag, first, second)) return value;
-      slot = (slot + 1) & this.mask;
-    }
-  }
-
-  /** Stores the key → the next value (0, 1, 2 …) and returns it; -1 when the key is already there. */
-  add(tag: number, first: string, second: string): number {
-    if (first.length > 0xffff) throw new InvariantError(`a join key part of ${first.length} characters`);
-    const hash = hashOfParts(tag, first, second);
-    if (hash === WIDE) {
-      const key = wideKeyOf(tag, first, second);
-      if (this.wide.has(key)) return EMPTY;
-      const value = this.reserve(0);
-      this.wide.set(key, value);
-      this.wideKeys.set(value, [tag, first, second]);
-      return value;
-    }
-    let slot = hash & this.mask;
-    for (;;) {
-      const value = this.slots[slot]!;
-      if (value === EMPTY) break;
-      if (this.equals(value, tag, first, second)) return EMPTY;
-      slot = (slot + 1) & this.mask;
-    }
-    const value = this.reserve(3 + first.length + second.length);
-    let at = this.keyStart[value]!;
-    const arena = this.arena;
-    arena[at++] = tag;
-    arena[at++] = first.length & 0xff;
-    arena[at++] = first.length >>> 8;
-    for (let i = 0; i < first.length; i += 1) arena[at++] = first.charCodeAt(i);
-    for (let i = 0; i < second.length; i += 1) arena[at++] = second.charCodeAt(i);
-    this.slots[slot] = value;
-    if ((this.count * 4) / 3 > this.slots.length) this.rehash();
-    return value;
-  }
-
-  /**
-   * `add` for a key read as bytes (the loader's COPY output), without building its strings: the
-   * parts are bytes[first, firstEnd) and bytes[second, secondEnd), every byte below 0x80 (the caller
-   * checks), so they are the strings' characters and hash and compare as `add`'s would.
-   */
-  addAscii(
-    tag: number,
-    bytes: Uint8Array,
-    first: number,
-    firstEnd: number,
-    second: number,
-    secondEnd: number,
-  ): number {
-    const firstLength = firstEnd - first;
-    if (firstLength > 0xffff) throw new InvariantError(`a join key part of ${firstLength} characters`);
-    let h = Math.imul(0x811c9dc5 ^ tag, 0x01000193);
-    h = Math.imul(h ^ (firstLength & 0xff), 0x01000193);
-    h = Math.imul(h ^ (firstLength >>> 8), 0x01000193);
-    for (let i = first; i < firstEnd; i += 1) h = Math.imul(h ^ bytes[i]!, 0x01000193);
-    for (let i = second; i < secondEnd; i += 1) h = Math.imul(h ^ bytes[i]!, 0x01000193);
-    const length = 3 + firstLength + secondEnd - second;
-    let slot = mix(h) & this.mask;
-    for (;;) {
-      const value = this.slots[slot]!;
-      if (value === EMPTY) break;
-      if (this.equalsBytes(value, tag, bytes, first, firstEnd, second, secondEnd, length)) return EMPTY;
-      slot = (slot + 1) & this.mask;
-    }
-    const value = this.reserve(length);
-    let at = this.keyStart[value]!;
-    const arena = this.arena;
-    arena[at++] = tag;
-    arena[at++] = firstLength & 0xff;
-    arena[at++] = firstLength >>> 8;
-    for (let i = first; i < firstEnd; i += 1) arena[at++] = bytes[i]!;
-    for (let i = second; i < secondEnd; i += 1) arena[at++] = bytes[i]!;
-    this.slots[slot] = value;
-    if ((this.count * 4) / 3 > this.slots.length) this.rehash();
-    return value;
-  }
-
-  /** The key stored for a value (for the few items a run describes in words). */
-  keyOf(value: number): [tag: number, first: string, second: string] {
-    const start = this.keyStart[value]!;
-    const end = this.keyStart[value + 1]!;
-    if (start === end) return this.wideKeys.get(value)!;
-    const firstLength = this.arena[start + 1]! | (this.arena[start + 2]! << 8);
-    const text = (from: number, to: number): string =>
-      Buffer.from(this.arena.buffer, this.arena.byteOffset + from, to - from).toString('latin1');
-    return [this.arena[start]!, text(start + 3, start + 3 + firstLength), text(start + 3 + firstLength, end)];
-  }
-
-  /** Appends a key of `length` bytes; its bytes run from keyStart[value] to keyStart[value + 1]. */
-  private reserve(length: number): number {
-    const value = this.count;
-    if (value + 1 === this.keyStart.length) this.keyStart = grow(this.keyStart, value * 2 + 2);
-    if (this.arenaUsed + length > this.arena.length) {
-      this.arena = grow(this.arena, Math.max(this.arena.length * 2, this.arenaUsed + length));
-    }
-    this.keyStart[value] = this.arenaUsed;
-    this.arenaUsed += length;
-    this.keyStart[value + 1] = this.arenaUsed;
-    this.count += 1;
-    return value;
-  }
-
-  private equals(value: number, tag: number, first: string, second: string): boolean {
-    let at = this.keyStart[value]!;
-    if (this.keyStart[value + 1]! - at !== 3 + first.length + second.length) return false;
-    const arena = this.arena;
-    if (arena[at] !== tag || arena[at + 1] !== (first.length & 0xff) || arena[at + 2] !== first.length >>> 8)
-      return false;
-    at += 3;
-    for (let i = 0; i < first.length; i += 1) if (arena[at++] !== first.charCodeAt(i)) return false;
-    for (let i = 0; i < second.length; i += 1) if (arena[at++] !== second.charCodeAt(i)) return false;
-    return true;
-  }
-
-  private equalsBytes(
-    value: number,
-    tag: number,
-    bytes: Uint8Array,
-    first: number,
-    firstEnd: number,
-    second: number,
-    secondEnd: number,
-    length: number,
-  ): boolean {
-    let at = this.keyStart[value]!;
-    if (this.keyStart[value + 1]! - at !== length) return false;
-    const arena = this.arena;
-    const firstLength = firstEnd - first;
-    if (arena[at] !== tag || arena[at + 1] !== (firstLength & 0xff) || arena[at + 2] !== firstLength >>> 8)
-      return false;
-    at += 3;
-    for (let i = first; i < firstEnd; i += 1) if (arena[at++] !== bytes[i]) return false;
-    for (let i = second; i < secondEnd; i += 1) if (arena[at++] !== bytes[i]) return false;
-    return true;
-  }
-
-  /** The stored key's hash, read from the arena. */
-  private hashAt(value: number): number {
-    const start = this.keyStart[value]!;
-    const end = this.keyStart[value + 1]!;
-    let h = 0x811c9dc5;
-    for (let i = start; i < end; i += 1) h = Math.imul(h ^ this.arena[i]!, 0x01000193);
-    return mix(h);
-  }
-
-  private rehash(): void {
-    const slots = new Int32Array(this.slots.length * 2).fill(EMPTY);
-    const mask = slots.length - 1;
-    for (const value of this.slots) {
-      if (value === EMPTY) continue;
-      let slot = this.hashAt(value) & mask;
-      while (slots[slot] !== EMPTY) slot = (slot + 1) & mask;
-      slots[slot] = value;
-    }
-    this.slots = slots;
-    this.mask = mask;
-  }
-}
-
 function wideKeyOf(tag: number, first: string, second: string): string {
   return `${tag}|${first.length}|${first}${second}`;
 }
 
-/** A power of two with the table at most 3/4 full. */
-function slotCountFor(expected: number): number {
-  let n = 16;
-  while (n * 3 < expected * 4) n *= 2;
-  return n;
-}
-
-function grow<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(array: T, length: number): T {
-  const bigger = new (array.constructor as new (n: number) => T)(length);
-  bigger.set(array);
-  return bigger;
-}
+// A record: 5 int32 words, then the key's bytes (first part, second part), padded to 8 bytes. Its
+// reference is its page (high bits) and its offset in 8-byte units (low PAGE_BITS bits).
+const PAGE_BITS = 17;
+const PAGE_UNITS = 1 << PAGE_BITS; // 1 MiB
+const UNIT_MASK = PAGE_UNITS - 1;
+const W_PAIRED_LINE = 0;
+const W_AMOUNT = 1;
+const W_ID_LOW = 2;
+/** id's high 16 bits | flags << 16 | currency << 24 */
+const W_META = 3;
+/** key length in bytes | first part's length << 16 */
+const W_KEY = 4;
+const HEADER_BYTES = 20;
+/** Slots hold ref + 1 in their low 28 bits (0 = empty) and 4 bits of the key's hash above. */
+const REF_BITS = 28;
+const REF_MASK = (1 << REF_BITS) - 1;
+const MAX_PAGES = (REF_MASK - 1) >>> PAGE_BITS;
+/** Amounts at or beyond this many minor units (21 million yuan) are kept apart from the int32 field. */
+const AMOUNT_APART = 2 ** 31 - 1;
 
 /**
  * Exact minor units of a decimal text at `scale` fraction digits ("12.3" at 2 → 1230), as a JS
@@ -393,43 +221,38 @@ export interface AsciiInternalItem {
   carriedFrom: string | null;
 }
 
-/** Amounts at or beyond this many minor units (21 million yuan) are kept apart from the int32 column. */
-const AMOUNT_APART = 2 ** 31 - 1;
-
 /**
- * The items of one run, by exact join key. Each item is a number 0…n−1 indexing the arrays below;
- * `pairedLine` is what the matcher writes back (0: no line yet). About 14 bytes an item plus its
- * key: ids as 32 + 16 bits (internal_transaction ids stay below 2^48, asserted), amounts as int32
- * minor units with the rare larger ones in a map.
+ * The items of one run, by exact join key. An item is named by its record's reference (a
+ * non-negative number; `first`/`next` walk them in the order they were added); `pairedLine` is what
+ * the matcher writes back (0: no line yet). About 20 bytes an item plus its key, padded to 8; the
+ * table adds 4–8 bytes an item.
  */
 export class InternalItemIndex {
-  readonly keys: KeyTable;
-  private idLow: Uint32Array;
-  private idHigh: Uint16Array;
-  private amounts: Int32Array;
+  private readonly words: Int32Array[] = [];
+  private readonly bytes: Uint8Array[] = [];
+  /** Units used in each page. */
+  private readonly pageUsed: number[] = [];
+  private slots: Uint32Array;
+  private mask: number;
+  private count = 0;
+  private readonly wide = new Map<string, number>();
+  private readonly wideKeys = new Map<number, [string, string]>();
   private readonly largeAmounts = new Map<number, number>();
-  private currencyOf: Uint8Array;
-  private flags: Uint8Array;
-  /** Line paired with the item so far (line numbers start at 1; 0 = none). */
-  pairedLine: Int32Array;
+  private readonly carriedFrom = new Map<number, string>();
   /** The few currencies a channel day holds, by index. */
   readonly currencies: string[] = [];
   readonly scales: number[] = [];
-  private readonly carriedFrom = new Map<number, string>();
 
-  constructor(expected: number) {
-    const capacity = Math.max(16, expected);
-    this.keys = new KeyTable(capacity);
-    this.idLow = new Uint32Array(capacity);
-    this.idHigh = new Uint16Array(capacity);
-    this.amounts = new Int32Array(capacity);
-    this.currencyOf = new Uint8Array(capacity);
-    this.flags = new Uint8Array(capacity);
-    this.pairedLine = new Int32Array(capacity);
+  /** `expected`: how many items to make room for before the table first grows. */
+  constructor(expected = 1024) {
+    let n = 16;
+    while (n * 3 < expected * 4) n *= 2;
+    this.slots = new Uint32Array(n);
+    this.mask = n - 1;
   }
 
   get size(): number {
-    return this.keys.size;
+    return this.count;
   }
 
   /**
@@ -437,22 +260,41 @@ export class InternalItemIndex {
    *   the second, so two here means the loader is broken, and pairing either would be a guess.
    */
   add(item: IndexedInternalItem): number {
+    const refund = item.kind === 'REFUND';
     invariant(
-      item.kind === 'PAYMENT' || (item.refundNo !== null && item.refundNo !== ''),
+      !refund || (item.refundNo !== null && item.refundNo !== ''),
       () => `internal refund ${item.id} has no refundNo; payments.transaction.v1 requires one`,
     );
-    const index =
-      item.kind === 'PAYMENT'
-        ? this.keys.add(TAG_PAYMENT, item.orderNo, '')
-        : this.keys.add(TAG_REFUND, item.orderNo, item.refundNo!);
-    if (index === EMPTY)
-      throw new InvariantError(
+    const first = item.orderNo;
+    const second = refund ? item.refundNo! : '';
+    const tag = refund ? TAG_REFUND : TAG_PAYMENT;
+    const hash = hashOfParts(tag, first, second);
+    const duplicate = (): InvariantError =>
+      new InvariantError(
         `two of our items share the join key ${describeKey(item.kind, item.orderNo, item.refundNo)} (the second is #${item.id}); the business key should have refused it at ingest`,
       );
+    let ref: number;
+    if (hash === WIDE) {
+      const key = wideKeyOf(tag, first, second);
+      if (this.wide.has(key)) throw duplicate();
+      ref = this.append(0);
+      this.wide.set(key, ref);
+      this.wideKeys.set(ref, [first, second]);
+    } else {
+      if (this.findSlot(hash, refund, first, second) !== NONE) throw duplicate();
+      ref = this.append(first.length + second.length);
+      const page = this.bytes[ref >>> PAGE_BITS]!;
+      let at = ((ref & UNIT_MASK) << 3) + HEADER_BYTES;
+      for (let i = 0; i < first.length; i += 1) page[at++] = first.charCodeAt(i);
+      for (let i = 0; i < second.length; i += 1) page[at++] = second.charCodeAt(i);
+      this.setKeyLengths(ref, first.length, second.length);
+    }
     const currency = this.currencyIndexOf(item.currency);
     const amount = minorUnitsOfText(item.amount, this.scales[currency]!);
-    this.store(index, Number(item.id), item.kind === 'REFUND', currency, amount, item, item.amount);
-    return index;
+    this.store(ref, Number(item.id), refund, hash === WIDE, currency, amount, item, item.amount);
+    // After store: a rehash reads the record's flags.
+    if (hash !== WIDE) this.insert(hash, ref);
+    return ref;
   }
 
   /** `add` for a row read as bytes (see AsciiInternalItem). */
@@ -462,56 +304,216 @@ export class InternalItemIndex {
       !item.refund || item.refundEnd > item.refundStart,
       () => `internal refund ${item.id} has no refundNo; payments.transaction.v1 requires one`,
     );
-    const index = item.refund
-      ? this.keys.addAscii(TAG_REFUND, b, item.orderStart, item.orderEnd, item.refundStart, item.refundEnd)
-      : this.keys.addAscii(TAG_PAYMENT, b, item.orderStart, item.orderEnd, 0, 0);
-    if (index === EMPTY) {
-      const text = (from: number, to: number) =>
-        Buffer.from(b.buffer, b.byteOffset + from, to - from).toString('latin1');
+    const firstLength = item.orderEnd - item.orderStart;
+    const secondLength = item.refund ? item.refundEnd - item.refundStart : 0;
+    const ref = this.append(firstLength + secondLength);
+    const page = this.bytes[ref >>> PAGE_BITS]!;
+    const from = ((ref & UNIT_MASK) << 3) + HEADER_BYTES;
+    let at = from;
+    for (let i = item.orderStart; i < item.orderEnd; i += 1) page[at++] = b[i]!;
+    for (let i = item.refundStart; i < item.refundStart + secondLength; i += 1) page[at++] = b[i]!;
+    this.setKeyLengths(ref, firstLength, secondLength);
+    const hash = hashOfBytes(
+      item.refund ? TAG_REFUND : TAG_PAYMENT,
+      page,
+      from,
+      firstLength,
+      firstLength + secondLength,
+    );
+    if (this.findRecord(hash, item.refund, page, from, firstLength, secondLength) !== NONE) {
+      this.unappend(ref);
+      const text = (start: number, end: number) =>
+        Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
       throw new InvariantError(
         `two of our items share the join key ${describeKey(item.refund ? 'REFUND' : 'PAYMENT', text(item.orderStart, item.orderEnd), text(item.refundStart, item.refundEnd))} (the second is #${item.id}); the business key should have refused it at ingest`,
       );
     }
     const currency = this.currencyIndexOf(item.currency);
     const amount = minorUnitsOfBytes(b, item.amountStart, item.amountEnd, this.scales[currency]!);
-    this.store(index, item.id, item.refund, currency, amount, item, () =>
+    this.store(ref, item.id, item.refund, false, currency, amount, item, () =>
       Buffer.from(b.buffer, b.byteOffset + item.amountStart, item.amountEnd - item.amountStart).toString(
         'latin1',
       ),
     );
-    return index;
+    this.insert(hash, ref);
+    return ref;
+  }
+
+  /** The item with the join key, or -1. */
+  find(kind: InternalItemKind, orderNo: string, refundNo: string | null): number {
+    const refund = kind === 'REFUND';
+    const second = refund ? (refundNo ?? '') : '';
+    const tag = refund ? TAG_REFUND : TAG_PAYMENT;
+    const hash = hashOfParts(tag, orderNo, second);
+    if (hash === WIDE) return this.wide.get(wideKeyOf(tag, orderNo, second)) ?? NONE;
+    return this.findSlot(hash, refund, orderNo, second);
+  }
+
+  /** The first item added, or -1 when there is none. */
+  first(): number {
+    return this.count === 0 ? NONE : 0;
+  }
+
+  /** The item added after `ref`, or -1. */
+  next(ref: number): number {
+    const page = ref >>> PAGE_BITS;
+    const offset =
+      (ref & UNIT_MASK) + this.unitsOf(this.words[page]![((ref & UNIT_MASK) << 1) + W_KEY]! & 0xffff);
+    if (offset < this.pageUsed[page]!) return (page << PAGE_BITS) | offset;
+    return page + 1 < this.words.length ? (page + 1) << PAGE_BITS : NONE;
+  }
+
+  pairedLineOf(ref: number): number {
+    return this.words[ref >>> PAGE_BITS]![((ref & UNIT_MASK) << 1) + W_PAIRED_LINE]!;
+  }
+
+  setPairedLine(ref: number, lineNo: number): void {
+    this.words[ref >>> PAGE_BITS]![((ref & UNIT_MASK) << 1) + W_PAIRED_LINE] = lineNo;
+  }
+
+  idOf(ref: number): string {
+    return String(this.idNumberOf(ref));
+  }
+
+  idNumberOf(ref: number): number {
+    const words = this.words[ref >>> PAGE_BITS]!;
+    const w = (ref & UNIT_MASK) << 1;
+    return (words[w + W_META]! & 0xffff) * 2 ** 32 + (words[w + W_ID_LOW]! >>> 0);
+  }
+
+  kindOf(ref: number): InternalItemKind {
+    return (this.flagsOf(ref) & FLAG_REFUND) !== 0 ? 'REFUND' : 'PAYMENT';
+  }
+
+  amountUnitsOf(ref: number): number {
+    const amount = this.words[ref >>> PAGE_BITS]![((ref & UNIT_MASK) << 1) + W_AMOUNT]!;
+    return amount === -1 ? this.largeAmounts.get(ref)! : amount;
+  }
+
+  currencyIndexOfItem(ref: number): number {
+    return this.words[ref >>> PAGE_BITS]![((ref & UNIT_MASK) << 1) + W_META]! >>> 24;
+  }
+
+  currencyOfItem(ref: number): string {
+    return this.currencies[this.currencyIndexOfItem(ref)]!;
+  }
+
+  /** The item's amount as canonical decimal text. */
+  amountOf(ref: number): string {
+    return decimalTextOf(this.amountUnitsOf(ref), this.scales[this.currencyIndexOfItem(ref)]!);
+  }
+
+  inCrossDayWindow(ref: number): boolean {
+    return (this.flagsOf(ref) & FLAG_IN_WINDOW) !== 0;
+  }
+
+  carriedFromOf(ref: number): string | null {
+    return (this.flagsOf(ref) & FLAG_CARRIED) === 0 ? null : this.carriedFrom.get(ref)!;
+  }
+
+  /** The key's parts: order number, and refund number ('' for a payment). */
+  keyOf(ref: number): [first: string, second: string] {
+    if ((this.flagsOf(ref) & FLAG_WIDE) !== 0) return this.wideKeys.get(ref)!;
+    const page = this.bytes[ref >>> PAGE_BITS]!;
+    const lengths = this.words[ref >>> PAGE_BITS]![((ref & UNIT_MASK) << 1) + W_KEY]!;
+    const from = page.byteOffset + ((ref & UNIT_MASK) << 3) + HEADER_BYTES;
+    const firstLength = lengths >>> 16;
+    const text = (start: number, length: number): string =>
+      Buffer.from(page.buffer, start, length).toString('latin1');
+    return [text(from, firstLength), text(from + firstLength, (lengths & 0xffff) - firstLength)];
+  }
+
+  /** Refunds no line has paired yet, with their order and refund numbers (read back from the keys). */
+  *unpairedRefunds(): Generator<{ index: number; orderNo: string; refundNo: string }> {
+    for (let ref = this.first(); ref !== NONE; ref = this.next(ref)) {
+      if ((this.flagsOf(ref) & FLAG_REFUND) === 0 || this.pairedLineOf(ref) !== 0) continue;
+      const [orderNo, refundNo] = this.keyOf(ref);
+      yield { index: ref, orderNo, refundNo };
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private flagsOf(ref: number): number {
+    return (this.words[ref >>> PAGE_BITS]![((ref & UNIT_MASK) << 1) + W_META]! >>> 16) & 0xff;
+  }
+
+  private unitsOf(keyLength: number): number {
+    return (HEADER_BYTES + keyLength + 7) >>> 3;
+  }
+
+  /** Room for a record with a key of `keyLength` bytes; returns its reference. */
+  private append(keyLength: number): number {
+    invariant(keyLength <= 0xffff, () => `a join key of ${keyLength} bytes`);
+    const units = this.unitsOf(keyLength);
+    if (this.words.length === 0 || this.pageUsed[this.words.length - 1]! + units > PAGE_UNITS) {
+      invariant(
+        this.words.length < MAX_PAGES,
+        () => `the internal item index is full at ${this.count} items (${MAX_PAGES} MiB of records)`,
+      );
+      const buffer = new ArrayBuffer(PAGE_UNITS * 8);
+      this.words.push(new Int32Array(buffer));
+      this.bytes.push(new Uint8Array(buffer));
+      this.pageUsed.push(0);
+    }
+    const page = this.words.length - 1;
+    const ref = (page << PAGE_BITS) | this.pageUsed[page]!;
+    this.pageUsed[page]! += units;
+    this.count += 1;
+    return ref;
+  }
+
+  /** Takes back the record just appended (its key was refused). */
+  private unappend(ref: number): void {
+    const words = this.words[ref >>> PAGE_BITS]!;
+    const w = (ref & UNIT_MASK) << 1;
+    words.fill(0, w, w + 2 * this.unitsOf(words[w + W_KEY]! & 0xffff));
+    this.pageUsed[ref >>> PAGE_BITS] = ref & UNIT_MASK;
+    this.count -= 1;
+    if ((ref & UNIT_MASK) === 0) {
+      this.words.pop();
+      this.bytes.pop();
+      this.pageUsed.pop();
+    }
+  }
+
+  private setKeyLengths(ref: number, firstLength: number, secondLength: number): void {
+    this.words[ref >>> PAGE_BITS]![((ref & UNIT_MASK) << 1) + W_KEY] =
+      (firstLength + secondLength) | (firstLength << 16);
   }
 
   private store(
-    index: number,
+    ref: number,
     id: number,
     refund: boolean,
+    wide: boolean,
     currency: number,
     amount: number | undefined,
     item: { inCrossDayWindow: boolean; carriedFrom: string | null; currency: string },
     amountText: string | (() => string),
   ): void {
-    if (index === this.idLow.length) this.growTo(index * 2);
     invariant(Number.isSafeInteger(id) && id > 0 && id < 2 ** 48, () => `internal transaction id ${id}`);
     invariant(
       amount !== undefined && amount > 0,
       () =>
         `internal transaction ${id}: amount ${typeof amountText === 'string' ? amountText : amountText()} is not a positive ${item.currency} amount`,
     );
-    this.idLow[index] = id % 2 ** 32;
-    this.idHigh[index] = Math.floor(id / 2 ** 32);
+    const words = this.words[ref >>> PAGE_BITS]!;
+    const w = (ref & UNIT_MASK) << 1;
     if (amount < AMOUNT_APART) {
-      this.amounts[index] = amount;
+      words[w + W_AMOUNT] = amount;
     } else {
-      this.amounts[index] = -1;
-      this.largeAmounts.set(index, amount);
+      words[w + W_AMOUNT] = -1;
+      this.largeAmounts.set(ref, amount);
     }
-    this.currencyOf[index] = currency;
-    this.flags[index] =
+    words[w + W_ID_LOW] = id % 2 ** 32;
+    const flags =
       (refund ? FLAG_REFUND : 0) |
       (item.inCrossDayWindow ? FLAG_IN_WINDOW : 0) |
-      (item.carriedFrom === null ? 0 : FLAG_CARRIED);
-    if (item.carriedFrom !== null) this.carriedFrom.set(index, item.carriedFrom);
+      (item.carriedFrom === null ? 0 : FLAG_CARRIED) |
+      (wide ? FLAG_WIDE : 0);
+    words[w + W_META] = Math.floor(id / 2 ** 32) | (flags << 16) | (currency << 24);
+    if (item.carriedFrom !== null) this.carriedFrom.set(ref, item.carriedFrom);
   }
 
   private currencyIndexOf(code: string): number {
@@ -524,66 +526,100 @@ export class InternalItemIndex {
     return currency;
   }
 
-  find(kind: InternalItemKind, orderNo: string, refundNo: string | null): number {
-    return kind === 'PAYMENT'
-      ? this.keys.get(TAG_PAYMENT, orderNo, '')
-      : this.keys.get(TAG_REFUND, orderNo, refundNo ?? '');
-  }
-
-  idOf(index: number): string {
-    return String(this.idNumberOf(index));
-  }
-
-  idNumberOf(index: number): number {
-    return this.idHigh[index]! * 2 ** 32 + this.idLow[index]!;
-  }
-
-  kindOf(index: number): InternalItemKind {
-    return (this.flags[index]! & FLAG_REFUND) !== 0 ? 'REFUND' : 'PAYMENT';
-  }
-
-  amountUnitsOf(index: number): number {
-    const amount = this.amounts[index]!;
-    return amount === -1 ? this.largeAmounts.get(index)! : amount;
-  }
-
-  currencyIndexOfItem(index: number): number {
-    return this.currencyOf[index]!;
-  }
-
-  currencyOfItem(index: number): string {
-    return this.currencies[this.currencyOf[index]!]!;
-  }
-
-  /** The item's amount as canonical decimal text. */
-  amountOf(index: number): string {
-    return decimalTextOf(this.amountUnitsOf(index), this.scales[this.currencyOf[index]!]!);
-  }
-
-  inCrossDayWindow(index: number): boolean {
-    return (this.flags[index]! & FLAG_IN_WINDOW) !== 0;
-  }
-
-  carriedFromOf(index: number): string | null {
-    return (this.flags[index]! & FLAG_CARRIED) === 0 ? null : this.carriedFrom.get(index)!;
-  }
-
-  /** Refunds no line has paired yet, with their order and refund numbers (read back from the keys). */
-  *unpairedRefunds(): Generator<{ index: number; orderNo: string; refundNo: string }> {
-    for (let index = 0; index < this.size; index += 1) {
-      if ((this.flags[index]! & FLAG_REFUND) === 0 || this.pairedLine[index] !== 0) continue;
-      const [, orderNo, refundNo] = this.keys.keyOf(index);
-      yield { index, orderNo, refundNo };
+  /** The record with the key given as strings, or -1. */
+  private findSlot(hash: number, refund: boolean, first: string, second: string): number {
+    const tag = hash >>> REF_BITS;
+    const length = first.length + second.length;
+    let slot = hash & this.mask;
+    for (;;) {
+      const entry = this.slots[slot]!;
+      if (entry === 0) return NONE;
+      if (entry >>> REF_BITS === tag) {
+        const ref = (entry & REF_MASK) - 1;
+        const page = ref >>> PAGE_BITS;
+        const w = (ref & UNIT_MASK) << 1;
+        const words = this.words[page]!;
+        if (
+          words[w + W_KEY] === (length | (first.length << 16)) &&
+          ((words[w + W_META]! >>> 16) & FLAG_REFUND) === (refund ? FLAG_REFUND : 0)
+        ) {
+          const bytes = this.bytes[page]!;
+          let at = (w << 2) + HEADER_BYTES;
+          let same = true;
+          for (let i = 0; same && i < first.length; i += 1) same = bytes[at++] === first.charCodeAt(i);
+          for (let i = 0; same && i < second.length; i += 1) same = bytes[at++] === second.charCodeAt(i);
+          if (same) return ref;
+        }
+      }
+      slot = (slot + 1) & this.mask;
     }
   }
 
-  private growTo(length: number): void {
-    this.idLow = grow(this.idLow, length);
-    this.idHigh = grow(this.idHigh, length);
-    this.amounts = grow(this.amounts, length);
-    this.currencyOf = grow(this.currencyOf, length);
-    this.flags = grow(this.flags, length);
-    this.pairedLine = grow(this.pairedLine, length);
+  /** The record with the key given as bytes, or -1. */
+  private findRecord(
+    hash: number,
+    refund: boolean,
+    keyBytes: Uint8Array,
+    from: number,
+    firstLength: number,
+    secondLength: number,
+  ): number {
+    const tag = hash >>> REF_BITS;
+    const length = firstLength + secondLength;
+    let slot = hash & this.mask;
+    for (;;) {
+      const entry = this.slots[slot]!;
+      if (entry === 0) return NONE;
+      if (entry >>> REF_BITS === tag) {
+        const ref = (entry & REF_MASK) - 1;
+        const page = ref >>> PAGE_BITS;
+        const w = (ref & UNIT_MASK) << 1;
+        const words = this.words[page]!;
+        if (
+          words[w + W_KEY] === (length | (firstLength << 16)) &&
+          ((words[w + W_META]! >>> 16) & FLAG_REFUND) === (refund ? FLAG_REFUND : 0)
+        ) {
+          const bytes = this.bytes[page]!;
+          const at = (w << 2) + HEADER_BYTES;
+          let i = 0;
+          while (i < length && bytes[at + i] === keyBytes[from + i]) i += 1;
+          if (i === length) return ref;
+        }
+      }
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  private insert(hash: number, ref: number): void {
+    let slot = hash & this.mask;
+    while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
+    this.slots[slot] = (((hash >>> REF_BITS) << REF_BITS) | (ref + 1)) >>> 0;
+    if (this.count * 4 > this.slots.length * 3) this.rehash();
+  }
+
+  /** A table twice the size, filled by walking the records in order (sequential reads). */
+  private rehash(): void {
+    const slots = new Uint32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let ref = this.first(); ref !== NONE; ref = this.next(ref)) {
+      const words = this.words[ref >>> PAGE_BITS]!;
+      const w = (ref & UNIT_MASK) << 1;
+      const flags = (words[w + W_META]! >>> 16) & 0xff;
+      if ((flags & FLAG_WIDE) !== 0) continue;
+      const lengths = words[w + W_KEY]!;
+      const hash = hashOfBytes(
+        (flags & FLAG_REFUND) !== 0 ? TAG_REFUND : TAG_PAYMENT,
+        this.bytes[ref >>> PAGE_BITS]!,
+        (w << 2) + HEADER_BYTES,
+        lengths >>> 16,
+        lengths & 0xffff,
+      );
+      let slot = hash & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = (((hash >>> REF_BITS) << REF_BITS) | (ref + 1)) >>> 0;
+    }
+    this.slots = slots;
+    this.mask = mask;
   }
 }
 

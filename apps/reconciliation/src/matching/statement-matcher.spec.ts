@@ -2,14 +2,7 @@ import { InvariantError, businessDateBounds, businessDateOf, isoInstantToEpochMi
 import fc from 'fast-check';
 import type { StatementLine } from '../statement/statement-line.js';
 import { classify } from './classify.js';
-import {
-  InternalItemIndex,
-  KeyTable,
-  TAG_PAYMENT,
-  TAG_REFUND,
-  decimalTextOf,
-  minorUnitsOfText,
-} from './internal-item-index.js';
+import { InternalItemIndex, decimalTextOf, describeKey, minorUnitsOfText } from './internal-item-index.js';
 import { D, inputArb, matchPolicy } from './match-arbitraries.js';
 import {
   DEFAULT_CROSS_DAY_GRACE_DAYS,
@@ -224,36 +217,83 @@ describe('StatementMatcher', () => {
   });
 });
 
-describe('KeyTable', () => {
+describe('InternalItemIndex keys', () => {
+  const itemOf = (kind: 'PAYMENT' | 'REFUND', orderNo: string, refundNo: string, id: number) => ({
+    id: String(id),
+    kind,
+    orderNo,
+    refundNo: kind === 'REFUND' ? refundNo : null,
+    amount: '1.00',
+    currency: 'CNY',
+    inCrossDayWindow: false,
+    carriedFrom: null,
+  });
+
   it('keeps exact keys through growth, including keys beyond Latin-1', () => {
     const keyArb = fc.tuple(
-      fc.constantFrom(TAG_PAYMENT, TAG_REFUND),
+      fc.constantFrom('PAYMENT' as const, 'REFUND' as const),
       fc.string({ maxLength: 12 }),
-      fc.string({ maxLength: 4 }),
+      fc.string({ minLength: 1, maxLength: 4 }),
     );
     fc.assert(
       fc.property(
-        fc.uniqueArray(keyArb, { maxLength: 300, selector: ([tag, a, b]) => `${tag}|${a.length}|${a}${b}` }),
+        fc.uniqueArray(keyArb, {
+          maxLength: 300,
+          selector: ([kind, a, b]) => describeKey(kind, a, kind === 'REFUND' ? b : null),
+        }),
         (keys) => {
-          const table = new KeyTable(2);
-          keys.forEach(([tag, a, b], i) => expect(table.add(tag, a, b)).toBe(i));
-          keys.forEach(([tag, a, b], i) => {
-            expect(table.get(tag, a, b)).toBe(i);
-            expect(table.keyOf(i)).toEqual([tag, a, b]);
-            expect(table.add(tag, a, b)).toBe(-1);
+          const index = new InternalItemIndex(2);
+          const refs = keys.map(([kind, a, b], i) => index.add(itemOf(kind, a, b, i + 1)));
+          keys.forEach(([kind, a, b], i) => {
+            expect(index.find(kind, a, b)).toBe(refs[i]);
+            expect(index.keyOf(refs[i]!)).toEqual([a, kind === 'REFUND' ? b : '']);
+            expect(() => index.add(itemOf(kind, a, b, 999))).toThrow(InvariantError);
           });
-          expect(table.get(TAG_PAYMENT, '\u4e00never added', '')).toBe(-1);
+          expect(index.size).toBe(keys.length);
+          expect(index.find('PAYMENT', '\u4e00never added', null)).toBe(-1);
         },
       ),
     );
   });
 
-  it('keeps ("AB", "C") and ("A", "BC") apart', () => {
-    const table = new KeyTable(2);
-    expect(table.add(TAG_REFUND, 'AB', 'C')).toBe(0);
-    expect(table.add(TAG_REFUND, 'A', 'BC')).toBe(1);
-    expect(table.get(TAG_REFUND, 'A', 'BC')).toBe(1);
-    expect(table.get(TAG_PAYMENT, 'AB', 'C')).toBe(-1);
+  it('keeps ("AB", "C") and ("A", "BC") apart, and a payment from a refund', () => {
+    const index = new InternalItemIndex();
+    const ab = index.add(itemOf('REFUND', 'AB', 'C', 1));
+    const a = index.add(itemOf('REFUND', 'A', 'BC', 2));
+    const payment = index.add(itemOf('PAYMENT', 'ABC', '', 3));
+    expect(index.find('REFUND', 'A', 'BC')).toBe(a);
+    expect(index.find('REFUND', 'AB', 'C')).toBe(ab);
+    expect(index.find('PAYMENT', 'AB', 'C')).toBe(-1);
+    expect(index.find('PAYMENT', 'ABC', null)).toBe(payment);
+    expect(index.find('REFUND', 'ABC', '')).toBe(-1);
+  });
+
+  it('walks, finds and pairs items over many pages', () => {
+    const n = 120_000;
+    const index = new InternalItemIndex();
+    const refs: number[] = [];
+    for (let i = 1; i <= n; i += 1)
+      refs.push(
+        index.add(
+          i % 7 === 0 ? itemOf('REFUND', `O${i - 1}`, `R${i}`, i) : itemOf('PAYMENT', `O${i}`, '', i),
+        ),
+      );
+    const walked: number[] = [];
+    for (let ref = index.first(); ref !== -1; ref = index.next(ref)) walked.push(ref);
+    expect(walked).toEqual(refs);
+    const found: number[] = [];
+    const ids: string[] = [];
+    for (let i = 1; i <= n; i += 1) {
+      const ref =
+        i % 7 === 0 ? index.find('REFUND', `O${i - 1}`, `R${i}`) : index.find('PAYMENT', `O${i}`, null);
+      found.push(ref);
+      ids.push(index.idOf(ref));
+      index.setPairedLine(ref, i);
+    }
+    expect(found).toEqual(refs);
+    expect(ids).toEqual(refs.map((_, i) => String(i + 1)));
+    expect(index.pairedLineOf(refs[n - 1]!)).toBe(n);
+    expect(index.find('PAYMENT', `O${n + 1}`, null)).toBe(-1);
   });
 });
 

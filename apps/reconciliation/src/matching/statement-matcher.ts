@@ -141,8 +141,8 @@ export class StatementMatcher {
     const internalOnly: InternalOnlyOutcome[] = [];
     const D = this.policy.businessDate;
     const grace = this.policy.crossDayGraceDays;
-    for (let i = 0; i < this.index.size; i += 1) {
-      if (this.index.pairedLine[i] !== 0) continue;
+    for (let i = this.index.first(); i !== -1; i = this.index.next(i)) {
+      if (this.index.pairedLineOf(i) !== 0) continue;
       const carriedFrom = this.index.carriedFromOf(i);
       const klass =
         carriedFrom !== null
@@ -165,7 +165,8 @@ export class StatementMatcher {
     // Invariant 6 (DESIGN §7): every line in one row, every item of ours in one row.
     const rows = MATCH_CLASSES.reduce((sum, c) => sum + this.counts[c], 0);
     let pairedItems = 0;
-    for (let i = 0; i < this.index.size; i += 1) if (this.index.pairedLine[i] !== 0) pairedItems += 1;
+    for (let i = this.index.first(); i !== -1; i = this.index.next(i))
+      if (this.index.pairedLineOf(i) !== 0) pairedItems += 1;
     invariant(
       rows === this.lines + internalOnly.length && pairedItems + internalOnly.length === this.index.size,
       () =>
@@ -200,9 +201,9 @@ export class StatementMatcher {
 
   private paired(index: number, line: StatementLine): LineOutcome {
     const differences = this.differencesOf(index, line);
-    const pairedLineNo = this.index.pairedLine[index]!;
+    const pairedLineNo = this.index.pairedLineOf(index);
     if (pairedLineNo === 0) {
-      this.index.pairedLine[index] = line.lineNo;
+      this.index.setPairedLine(index, line.lineNo);
       const outcome = this.pair(index, line, differences);
       if (differences.length > 0) {
         this.disagreeing.set(index, detachedLine(line));
@@ -216,7 +217,7 @@ export class StatementMatcher {
       // The first line that agrees with our record takes the pair (classify's rule); the line
       // it had, and that line's repeats, now repeat this one.
       this.disagreeing.delete(index);
-      this.index.pairedLine[index] = line.lineNo;
+      this.index.setPairedLine(index, line.lineNo);
       const repeats = this.duplicatesOf.get(index) ?? [];
       this.duplicatesOf.delete(index);
       this.correct(earlier, this.duplicateOutcome(earlier, key, line.lineNo));
@@ -336,7 +337,7 @@ export class StatementMatcher {
   }
 
   private keyOfItem(index: number): string {
-    const [, orderNo, refundNo] = this.index.keys.keyOf(index);
+    const [orderNo, refundNo] = this.index.keyOf(index);
     return describeKey(this.index.kindOf(index), orderNo, refundNo);
   }
 
@@ -416,7 +417,7 @@ export class StatementMatcher {
             ),
           });
         } else {
-          this.index.pairedLine[index] = line.lineNo;
+          this.index.setPairedLine(index, line.lineNo);
           out.push({ line, outcome: this.pair(index, line, this.differencesOf(index, line)) });
         }
       }
