@@ -1,5 +1,5 @@
 import { InvariantError, businessDateBounds, invariant } from '@app/contracts';
-import { copyRows } from '@app/platform';
+import { copyRows, copyTextValue } from '@app/platform';
 import { to as copyTo } from 'pg-copy-streams';
 import type { EntityManager } from 'typeorm';
 import type { StatementLine } from '../statement/statement-line.js';
@@ -69,32 +69,27 @@ export class ImportMatchRun {
     return this.columnsOf(line, seq, outcome);
   }
 
-  /** The lines decided at the end, with their columns: the importer writes them after the others. */
-  remainingLines(): { line: StatementLine; columns: LineMatchColumns }[] {
+  /**
+   * The lines decided at the end, with their columns, for the importer to write after the others
+   * from seq `firstSeq` on, one after another.
+   */
+  *remainingLines(firstSeq: number): Generator<{ line: StatementLine; columns: LineMatchColumns }> {
     invariant(this.result === undefined, 'ImportMatchRun.remainingLines twice');
     this.result = this.matcher.finish();
-    return this.result.deferred.map(({ line, outcome }) => ({
-      line,
-      columns: this.columnsOf(line, null, outcome),
-    }));
+    const deferred = this.result.deferred;
+    for (let k = 0; k < deferred.size; k += 1) {
+      const line = deferred.line(k);
+      yield { line, columns: this.columnsOf(line, firstSeq + k, deferred.outcome(k)) };
+    }
   }
 
   /**
    * Writes the rest of the run, in the importer's transaction: corrections of lines a later line
    * took the pair from, the non-matched items, their discrepancies and the match_run row.
-   * `firstDeferredSeq`: the seq the first of `remainingLines` was written at.
    */
-  async complete(
-    tx: EntityManager,
-    statementFileId: string,
-    firstDeferredSeq: number,
-  ): Promise<MatchRunResult> {
+  async complete(tx: EntityManager, statementFileId: string): Promise<MatchRunResult> {
     const result = this.result;
     invariant(result !== undefined, 'ImportMatchRun.complete before remainingLines');
-    result.deferred.forEach(({ outcome }, i) => {
-      const row = this.exceptions.get(outcome.lineNo);
-      if (row !== undefined) row.seq = firstDeferredSeq + i;
-    });
     for (const correction of result.corrections) {
       const row = this.exceptions.get(correction.lineNo);
       invariant(row !== undefined, () => `line ${correction.lineNo} is corrected but was not an exception`);
@@ -474,18 +469,6 @@ function digitsOf(bytes: Uint8Array, start: number, end: number): number {
     value = value * 10 + d;
   }
   return value;
-}
-
-/** A field of COPY's text format: \N is null, backslash escapes as Postgres writes them. */
-export function copyTextValue(field: string): string | null {
-  if (field === '\\N') return null;
-  if (!field.includes('\\')) return field;
-  return field.replace(/\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|(.))/g, (_, octal, hex, c) => {
-    if (octal !== undefined) return String.fromCharCode(Number.parseInt(octal as string, 8));
-    if (hex !== undefined) return String.fromCharCode(Number.parseInt(hex as string, 16));
-    const escapes: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
-    return escapes[c as string] ?? (c as string);
-  });
 }
 
 /**

@@ -80,7 +80,11 @@ function byMatcher(input: MatchInput): Verdict[] {
     if (outcome !== null) outcomes.set(line.lineNo, outcome);
   }
   const result = matcher.finish();
-  for (const { outcome } of result.deferred) outcomes.set(outcome.lineNo, outcome);
+  for (let k = 0; k < result.deferred.size; k += 1) {
+    const outcome = result.deferred.outcome(k);
+    expect(result.deferred.line(k).lineNo).toBe(outcome.lineNo);
+    outcomes.set(outcome.lineNo, outcome);
+  }
   for (const outcome of result.corrections) outcomes.set(outcome.lineNo, outcome);
   expect(outcomes.size).toBe(input.lines.length);
 
@@ -191,6 +195,46 @@ describe('StatementMatcher', () => {
       [4, 'DUPLICATE', 5],
     ]);
     expect(result.counts).toMatchObject({ MATCHED: 1, DUPLICATE: 3, AMOUNT_MISMATCH: 0 });
+  });
+
+  it('gives back the held lines exactly as they came, whatever their text', () => {
+    const index = new InternalItemIndex();
+    const matcher = new StatementMatcher(index, {
+      businessDate: D,
+      crossDayGraceDays: 1,
+      expectedFeeRate: null,
+      successStatuses: { PAYMENT: new Set(['SUCCESS']), REFUND: new Set(['SUCCESS']) },
+    });
+    const textArb = fc.oneof(fc.string(), fc.constantFrom('a\tb', '\\N', '\\', 'x\ny\r', '订单-é'));
+    const lines: StatementLine[] = [];
+    fc.assert(
+      fc.property(
+        textArb,
+        fc.option(textArb),
+        fc.constantFrom(null, ''),
+        (orderNo, channelTxnId, refundNo) => {
+          lines.push({
+            lineNo: lines.length + 1,
+            type: 'REFUND',
+            orderNo,
+            refundNo,
+            channelTxnId,
+            amount: '1.00',
+            fee: lines.length % 2 === 0 ? null : '-0.01',
+            currency: 'CNY',
+            status: 'SUCCESS',
+            tradeTime: '2026-11-22 10:00:00',
+          });
+        },
+      ),
+    );
+    for (const line of lines) expect(matcher.match(line)).toBeNull();
+    const { deferred } = matcher.finish();
+    expect(deferred.size).toBe(lines.length);
+    lines.forEach((line, k) => {
+      expect(deferred.line(k)).toEqual(line);
+      expect(deferred.outcome(k)).toMatchObject({ lineNo: line.lineNo, class: 'MISSING_INTERNAL' });
+    });
   });
 
   it('refuses lines out of file order', () => {

@@ -1,4 +1,5 @@
 import { invariant, minorUnitOf } from '@app/contracts';
+import { copyTextField, copyTextValue } from '@app/platform';
 import type { StatementLine } from '../statement/statement-line.js';
 import { describeLine, keyDescription } from './classify.js';
 import {
@@ -59,9 +60,16 @@ export interface InternalOnlyOutcome {
   carriedFrom: string | null;
 }
 
+/** Refund lines that named no refund number, decided at the end: k = 0 … size − 1, in line order. */
+export interface DeferredLines {
+  size: number;
+  /** The line, read back from where it was held (a new object per call). */
+  line(k: number): StatementLine;
+  outcome(k: number): LineOutcome;
+}
+
 export interface MatcherResult {
-  /** Refund lines that named no refund number, decided now, with their lines. */
-  deferred: { line: StatementLine; outcome: LineOutcome }[];
+  deferred: DeferredLines;
   /** Lines already handed out whose outcome changed (a later line took their pair). */
   corrections: LineOutcome[];
   internalOnly: InternalOnlyOutcome[];
@@ -84,7 +92,7 @@ export class StatementMatcher {
     MatchClass,
     number
   >;
-  private readonly anonymous: StatementLine[] = [];
+  private readonly held = new HeldLines();
   /** Keys no item of ours has → the first line with the key. */
   private readonly unmatchedKeys = new Map<string, number>();
   /** Items whose line so far disagrees with our record: a later agreeing line takes the pair. */
@@ -123,7 +131,7 @@ export class StatementMatcher {
     this.lastLineNo = line.lineNo;
     this.lines += 1;
     if (line.type === 'REFUND' && (line.refundNo === null || line.refundNo === '')) {
-      this.anonymous.push(detachedLine(line));
+      this.held.hold(line);
       return null;
     }
     const index = this.index.find(line.type, line.orderNo, line.refundNo);
@@ -135,8 +143,7 @@ export class StatementMatcher {
   finish(): MatcherResult {
     invariant(!this.finished, 'StatementMatcher.finish twice');
     this.finished = true;
-    const deferred = this.pairAnonymousRefunds();
-    for (const { outcome } of deferred) this.counts[outcome.class] += 1;
+    const deferred = this.pairHeldRefunds();
 
     const internalOnly: InternalOnlyOutcome[] = [];
     const D = this.policy.businessDate;
@@ -370,59 +377,168 @@ export class StatementMatcher {
   /**
    * Refund lines naming no refund number, tied to one of our refunds of the same order that no line
    * claimed by number: same money first (lines in line order, refunds in refund-number order), then
-   * whatever is left; a line left over is MISSING_INTERNAL.
+   * whatever is left; a line left over is MISSING_INTERNAL. Lines are read back one order at a time;
+   * only outcomes that say more than "matched to this item" are kept as objects.
    */
-  private pairAnonymousRefunds(): { line: StatementLine; outcome: LineOutcome }[] {
-    if (this.anonymous.length === 0) return [];
-    const byOrder = new Map<string, StatementLine[]>();
-    for (const line of this.anonymous) {
-      const group = byOrder.get(line.orderNo);
-      if (group === undefined) byOrder.set(line.orderNo, [line]);
-      else group.push(line);
+  private pairHeldRefunds(): DeferredLines {
+    const held = this.held;
+    const pairedWith = new Int32Array(held.size).fill(-1);
+    const kept = new Map<number, LineOutcome>();
+    const byOrder = new Map<string, number[]>();
+    for (let k = 0; k < held.size; k += 1) {
+      const orderNo = held.orderNoAt(k);
+      const group = byOrder.get(orderNo);
+      if (group === undefined) byOrder.set(detached(orderNo), [k]);
+      else group.push(k);
     }
-    const candidates = new Map<string, { index: number; refundNo: string }[]>();
-    for (const refund of this.index.unpairedRefunds()) {
-      if (!byOrder.has(refund.orderNo)) continue;
-      const group = candidates.get(refund.orderNo);
-      if (group === undefined) candidates.set(refund.orderNo, [refund]);
-      else group.push(refund);
-    }
-    const out: { line: StatementLine; outcome: LineOutcome }[] = [];
-    for (const [orderNo, lines] of byOrder) {
-      const pool = (candidates.get(orderNo) ?? []).sort((a, b) =>
-        a.refundNo < b.refundNo ? -1 : a.refundNo > b.refundNo ? 1 : 0,
-      );
-      const taken = new Set<number>();
-      const chosen = new Map<StatementLine, number>();
-      const pick = (line: StatementLine, test: (index: number) => boolean): void => {
-        if (chosen.has(line)) return;
-        const candidate = pool.find((c) => !taken.has(c.index) && test(c.index));
-        if (candidate === undefined) return;
-        taken.add(candidate.index);
-        chosen.set(line, candidate.index);
-      };
-      for (const line of lines) pick(line, (index) => this.sameAmount(index, line));
-      for (const line of lines) pick(line, () => true);
-      for (const line of lines) {
-        const index = chosen.get(line);
-        if (index === undefined) {
-          out.push({
-            line,
-            outcome: this.lineOnly(
-              line,
-              'MISSING_INTERNAL',
-              `REFUND?|${orderNo}|line ${line.lineNo}`,
-              `${describeLine(line)} names no refundNo and none of our refunds of order ${orderNo} is left to pair it with`,
-              null,
-            ),
-          });
-        } else {
-          this.index.setPairedLine(index, line.lineNo);
-          out.push({ line, outcome: this.pair(index, line, this.differencesOf(index, line)) });
-        }
+    const candidates = new Map<string, number[]>();
+    if (byOrder.size > 0) {
+      for (const refund of this.index.unpairedRefunds()) {
+        if (!byOrder.has(refund.orderNo)) continue;
+        const group = candidates.get(refund.orderNo);
+        if (group === undefined) candidates.set(refund.orderNo, [refund.index]);
+        else group.push(refund.index);
       }
     }
-    return out.sort((a, b) => a.line.lineNo - b.line.lineNo);
+    for (const [orderNo, ks] of byOrder) {
+      const pool = candidates.get(orderNo) ?? [];
+      if (pool.length > 1) {
+        const refundNos = new Map(pool.map((ref) => [ref, this.index.keyOf(ref)[1]]));
+        pool.sort((a, b) => {
+          const x = refundNos.get(a)!;
+          const y = refundNos.get(b)!;
+          return x < y ? -1 : x > y ? 1 : 0;
+        });
+      }
+      const lines = ks.map((k) => held.line(k));
+      const taken = new Set<number>();
+      const chosen: number[] = ks.map(() => -1);
+      const pick = (at: number, test: (ref: number) => boolean): void => {
+        if (chosen[at] !== -1) return;
+        const ref = pool.find((c) => !taken.has(c) && test(c));
+        if (ref === undefined) return;
+        taken.add(ref);
+        chosen[at] = ref;
+      };
+      lines.forEach((line, at) => pick(at, (ref) => this.sameAmount(ref, line)));
+      lines.forEach((_, at) => pick(at, () => true));
+      lines.forEach((line, at) => {
+        const ref = chosen[at]!;
+        let outcome: LineOutcome;
+        if (ref === -1) {
+          outcome = this.lineOnly(
+            line,
+            'MISSING_INTERNAL',
+            `REFUND?|${orderNo}|line ${line.lineNo}`,
+            `${describeLine(line)} names no refundNo and none of our refunds of order ${orderNo} is left to pair it with`,
+            null,
+          );
+        } else {
+          this.index.setPairedLine(ref, line.lineNo);
+          pairedWith[ks[at]!] = ref;
+          outcome = this.pair(ref, line, this.differencesOf(ref, line));
+        }
+        this.counts[outcome.class] += 1;
+        const plain =
+          outcome.class === 'MATCHED' && outcome.feeDifference === null && outcome.carriedFrom === null;
+        if (!plain) kept.set(ks[at]!, outcome);
+      });
+    }
+    return {
+      size: held.size,
+      line: (k) => held.line(k),
+      outcome: (k) =>
+        kept.get(k) ?? {
+          lineNo: held.lineNoAt(k),
+          class: 'MATCHED',
+          internalIndex: pairedWith[k]!,
+          internalId: this.index.idOf(pairedWith[k]!),
+          pairedLineNo: null,
+          key: null,
+          feeDifference: null,
+          reason: null,
+          carriedFrom: null,
+        },
+    };
+  }
+}
+
+/**
+ * Lines held until the end of the file (refund lines naming no refund number: all of a day's
+ * refunds in a file without the column), kept as COPY-escaped text in 1 MiB pages: ~100 bytes a
+ * line, where a line object with its strings took ~600 and kept the heap busy.
+ */
+class HeldLines {
+  private static readonly PAGE_BYTES = 1 << 20;
+  private readonly pages: Buffer[] = [];
+  private used = HeldLines.PAGE_BYTES;
+  /** page × PAGE_BYTES + offset of line k, and its length in bytes. */
+  private readonly starts: number[] = [];
+  private readonly lengths: number[] = [];
+  private readonly lineNos: number[] = [];
+
+  get size(): number {
+    return this.starts.length;
+  }
+
+  hold(line: StatementLine): void {
+    const text = [
+      line.lineNo,
+      line.type,
+      line.orderNo,
+      line.refundNo,
+      line.channelTxnId,
+      line.amount,
+      line.fee,
+      line.currency,
+      line.status,
+      line.tradeTime,
+    ]
+      .map(copyTextField)
+      .join('\t');
+    if (this.used + text.length * 3 > HeldLines.PAGE_BYTES) {
+      invariant(text.length * 3 <= HeldLines.PAGE_BYTES, () => `line ${line.lineNo} is over 300 KiB`);
+      this.pages.push(Buffer.allocUnsafe(HeldLines.PAGE_BYTES));
+      this.used = 0;
+    }
+    const length = this.pages[this.pages.length - 1]!.write(text, this.used, 'utf8');
+    this.starts.push((this.pages.length - 1) * HeldLines.PAGE_BYTES + this.used);
+    this.lengths.push(length);
+    this.lineNos.push(line.lineNo);
+    this.used += length;
+  }
+
+  lineNoAt(k: number): number {
+    return this.lineNos[k]!;
+  }
+
+  orderNoAt(k: number): string {
+    const text = this.textAt(k);
+    const from = text.indexOf('\t', text.indexOf('\t') + 1) + 1;
+    return copyTextValue(text.slice(from, text.indexOf('\t', from)))!;
+  }
+
+  line(k: number): StatementLine {
+    const f = this.textAt(k).split('\t').map(copyTextValue);
+    return {
+      lineNo: Number(f[0]),
+      type: f[1] as StatementLine['type'],
+      orderNo: f[2]!,
+      refundNo: f[3]!,
+      channelTxnId: f[4]!,
+      amount: f[5]!,
+      fee: f[6]!,
+      currency: f[7]!,
+      status: f[8]!,
+      tradeTime: f[9]!,
+    };
+  }
+
+  private textAt(k: number): string {
+    const start = this.starts[k]!;
+    const page = this.pages[Math.floor(start / HeldLines.PAGE_BYTES)]!;
+    const offset = start % HeldLines.PAGE_BYTES;
+    return page.toString('utf8', offset, offset + this.lengths[k]!);
   }
 }
 

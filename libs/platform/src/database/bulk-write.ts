@@ -13,6 +13,21 @@ const NEEDS_ESCAPE = /[\\\t\n\r]/;
 const ESCAPABLE = /[\\\t\n\r]/g;
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
+/**
+ * A field of COPY's text format read back: \N is null, backslash escapes as Postgres writes them
+ * (and as copyTextField writes them).
+ */
+export function copyTextValue(field: string): string | null {
+  if (field === '\\N') return null;
+  if (!field.includes('\\')) return field;
+  return field.replace(/\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|(.))/g, (_, octal, hex, c) => {
+    if (octal !== undefined) return String.fromCharCode(Number.parseInt(octal as string, 8));
+    if (hex !== undefined) return String.fromCharCode(Number.parseInt(hex as string, 16));
+    const escapes: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+    return escapes[c as string] ?? (c as string);
+  });
+}
+
 type CopyValue = string | number | bigint | boolean | null | undefined;
 
 /**
