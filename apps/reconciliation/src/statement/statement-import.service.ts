@@ -170,7 +170,6 @@ export class StatementImportService {
             run = await openImportRun(tx, channel, businessDate);
           }
           let seq = 0;
-          let firstDeferredSeq = 0;
           // One COPY for the whole file: the parser (Node) and the load (Postgres) run side by side.
           // Lines come a batch at a time and each batch is rendered in one loop: an async hop and
           // generic rendering per line cost more than parsing the line.
@@ -198,10 +197,9 @@ export class StatementImportService {
               yield { text, rows: seq - seqBefore };
             }
             if (run !== null) {
-              firstDeferredSeq = seq + 1;
               let text = '';
               let seqBefore = seq;
-              for (const { line, columns } of run.remainingLines()) {
+              for (const { line, columns } of run.remainingLines(seq + 1)) {
                 seq += 1;
                 text += lineCopyText(id, line, seq, columns);
                 if (seq - seqBefore === DEFERRED_BATCH_LINES) {
@@ -227,7 +225,7 @@ export class StatementImportService {
               'STATEMENT.BUSINESS_DATE_REQUIRED',
               'the file has no lines to take the business date from; give it (--date)',
             );
-          const matchRun = run === null ? null : await run.complete(tx, id, firstDeferredSeq);
+          const matchRun = run === null ? null : await run.complete(tx, id);
           await tx.query(
             `INSERT INTO reconciliation.statement_file
              (id, channel, business_date, format, file_name, content_sha256, line_count, totals,
@@ -348,3 +346,4 @@ function isDate(value: string): boolean {
   const d = new Date(`${value}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
 }
+
