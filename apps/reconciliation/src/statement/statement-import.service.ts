@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import {
   copyRows,
-  copyTextField,
+  CopyRowBuilder,
   copyTextStream,
   type CopyTextBatch,
   isUniqueViolation,
@@ -174,8 +174,8 @@ export class StatementImportService {
           // Lines come a batch at a time and each batch is rendered in one loop: an async hop and
           // generic rendering per line cost more than parsing the line.
           async function* rows(): AsyncGenerator<CopyTextBatch> {
+            const out = new CopyRowBuilder();
             for await (const lines of parse.batches()) {
-              let text = '';
               const seqBefore = seq;
               for (const line of lines) {
                 if (businessDate === null) businessDate = line.tradeTime.slice(0, 10);
@@ -186,29 +186,27 @@ export class StatementImportService {
                   );
                 if (run === null) {
                   seq += 1;
-                  text += lineCopyText(id, line, seq, null);
+                  writeLineRow(out, id, line, seq, null);
                   continue;
                 }
                 const columns = run.outcomeOf(line, seq + 1);
                 if (columns === undefined) continue; // decided after the last line
                 seq += 1;
-                text += lineCopyText(id, line, seq, columns);
+                writeLineRow(out, id, line, seq, columns);
               }
-              yield { text, rows: seq - seqBefore };
+              yield { text: out.take(), rows: seq - seqBefore };
             }
             if (run !== null) {
-              let text = '';
               let seqBefore = seq;
               for (const { line, columns } of run.remainingLines(seq + 1)) {
                 seq += 1;
-                text += lineCopyText(id, line, seq, columns);
+                writeLineRow(out, id, line, seq, columns);
                 if (seq - seqBefore === DEFERRED_BATCH_LINES) {
-                  yield { text, rows: seq - seqBefore };
-                  text = '';
+                  yield { text: out.take(), rows: seq - seqBefore };
                   seqBefore = seq;
                 }
               }
-              yield { text, rows: seq - seqBefore };
+              yield { text: out.take(), rows: seq - seqBefore };
             }
           }
           // A 10M-line file is one COPY: longer than the pool's per-statement limit for requests.
@@ -305,20 +303,36 @@ function alreadyImported(
 }
 
 /**
- * A statement_line row as COPY text, in LINE_COLUMNS order. Only what the file holds as free text
- * goes through copyTextField: the other fields are ours (ids, numbers, the match class) or have a
- * format the parser has verified (a canonical amount, an ISO currency code, `YYYY-MM-DD HH:mm:ss`),
- * none of which can hold a tab, newline, CR or backslash.
+ * A statement_line row, in LINE_COLUMNS order, into the COPY bytes. What the file holds as free text
+ * is escaped (`text`); the other fields are ours (ids, numbers, the match class) or have a format
+ * the parser has verified (a canonical amount, an ISO currency code, `YYYY-MM-DD HH:mm:ss`).
  */
-function lineCopyText(
+function writeLineRow(
+  out: CopyRowBuilder,
   statementFileId: string,
   line: StatementLine,
   seq: number,
   match: readonly [MatchClass, string | null] | null,
-): string {
-  return `${statementFileId}\t${line.lineNo}\t${line.type}\t${copyTextField(line.orderNo)}\t${copyTextField(line.refundNo)}\t${copyTextField(line.channelTxnId)}\t${line.amount}\t${line.fee ?? NULL}\t${line.currency}\t${copyTextField(line.status)}\t${line.tradeTime}\t${seq}\t${match?.[0] ?? NULL}\t${match?.[1] ?? NULL}\n`;
+): void {
+  out
+    .plain(statementFileId)
+    .int(line.lineNo)
+    .plain(line.type)
+    .text(line.orderNo)
+    .text(line.refundNo)
+    .text(line.channelTxnId)
+    .plain(line.amount);
+  if (line.fee === null) out.null();
+  else out.plain(line.fee);
+  out.plain(line.currency).text(line.status).plain(line.tradeTime).int(seq);
+  if (match === null) out.null().null();
+  else {
+    out.plain(match[0]);
+    if (match[1] === null) out.null();
+    else out.plain(match[1]);
+  }
+  out.endRow();
 }
-const NULL = copyTextField(null);
 /** Lines decided after the last one, rendered and written this many at a time. */
 const DEFERRED_BATCH_LINES = 4096;
 

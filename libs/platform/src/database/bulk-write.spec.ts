@@ -1,7 +1,14 @@
 import { Writable } from 'node:stream';
-import fc from 'fast-check';
 import type { EntityManager } from 'typeorm';
-import { type CopyTextBatch, copyRowStream, copyTextField, copyTextStream } from './bulk-write.js';
+import fc from 'fast-check';
+import {
+  type CopyTextBatch,
+  CopyRowBuilder,
+  copyRowStream,
+  copyTextField,
+  copyTextStream,
+  copyTextValue,
+} from './bulk-write.js';
 
 describe('copyTextField', () => {
   it('writes null as \\N and escapes the characters COPY text format gives meaning to', () => {
@@ -47,6 +54,58 @@ async function* from<T>(items: T[], failAfter?: Error): AsyncGenerator<T> {
   if (failAfter !== undefined) throw failAfter;
 }
 
+describe('CopyRowBuilder', () => {
+  type Field =
+    | { kind: 'text'; value: string | null }
+    | { kind: 'plain'; value: string }
+    | { kind: 'int'; value: number };
+  const fieldArb: fc.Arbitrary<Field> = fc.oneof(
+    fc.record({ kind: fc.constant('text' as const), value: fc.option(fc.string({ unit: 'binary' })) }),
+    fc.record({
+      kind: fc.constant('text' as const),
+      value: fc.constantFrom('a\tb', '\\N', 'x\ny\r', '订单-é', '😀\\', ''),
+    }),
+    fc.record({
+      kind: fc.constant('plain' as const),
+      value: fc.oneof(fc.stringMatching(/^[0-9A-Z.: -]{0,20}$/), fc.string()),
+    }),
+    fc.record({ kind: fc.constant('int' as const), value: fc.nat() }),
+  );
+
+  it('writes the bytes copyTextField would, field by field, across growth', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(fieldArb, { minLength: 1, maxLength: 8 }), { maxLength: 40 }), (rows) => {
+        const builder = new CopyRowBuilder(16);
+        let expected = '';
+        for (const row of rows) {
+          for (const f of row) {
+            if (f.kind === 'text') builder.text(f.value);
+            else if (f.kind === 'plain') builder.plain(f.value);
+            else builder.int(f.value);
+          }
+          builder.endRow();
+          expected += `${row.map((f) => copyTextField(f.value)).join('\t')}\n`;
+        }
+        const bytes = builder.take();
+        expect(bytes.toString('utf8')).toBe(expected);
+        expect(bytes.equals(Buffer.from(expected, 'utf8'))).toBe(true);
+        expect(builder.byteLength).toBe(0);
+        // Read back, every text field is what went in.
+        rows.forEach((row, r) => {
+          const fields = expected.split('\n')[r]!.split('\t').map(copyTextValue);
+          expect(fields).toEqual(row.map((f) => (f.kind === 'int' ? String(f.value) : f.value)));
+        });
+      }),
+    );
+  });
+
+  it('refuses a negative or fractional int and a take inside a row', () => {
+    expect(() => new CopyRowBuilder().int(-1)).toThrow('CopyRowBuilder.int: -1');
+    expect(() => new CopyRowBuilder().int(1.5)).toThrow('CopyRowBuilder.int: 1.5');
+    expect(() => new CopyRowBuilder().null().take()).toThrow('CopyRowBuilder.take inside a row');
+  });
+});
+
 describe('copyTextStream', () => {
   const rows = (from: number, count: number): CopyTextBatch => ({
     text: Array.from({ length: count }, (_, i) => `${from + i}\tname ${from + i}\n`).join(''),
@@ -63,6 +122,27 @@ describe('copyTextStream', () => {
     expect(chunks.join('')).toBe(batches.map((b) => b.text).join(''));
     expect(progress).toEqual([5003, 2]); // the small first batch waits for the big one
     expect(chunks[0]!.length).toBeGreaterThanOrEqual(64 * 1024);
+  });
+
+  it('passes byte batches through in order, after the text gathered before them', async () => {
+    const { tx, chunks } = fakeTransaction();
+    const bytes = new CopyRowBuilder().int(7).text('seven').endRow().int(8).null().endRow().take();
+    const progress: number[] = [];
+    const written = await copyTextStream(
+      tx,
+      's.t',
+      ['id', 'name'],
+      from([rows(0, 2), { text: bytes, rows: 2 }, rows(9, 1)]),
+      (n) => progress.push(n),
+    );
+    expect(written).toBe(5);
+    expect(chunks.map((c) => c.toString()).join('')).toBe(
+      '0\tname 0\n1\tname 1\n7\tseven\n8\t\\N\n9\tname 9\n',
+    );
+    expect(progress).toEqual([4, 1]);
+    await expect(
+      copyTextStream(tx, 's.t', ['id'], from([{ text: Buffer.from('1\n2'), rows: 2 }])),
+    ).rejects.toThrow('copyTextStream: a batch of 2 rows does not end in a newline');
   });
 
   it("refuses a batch whose last row has no newline, and stops on the source's error", async () => {
