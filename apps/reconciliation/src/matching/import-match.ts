@@ -81,6 +81,9 @@ export class ImportMatchRun {
       const line = deferred.line(k);
       yield { line, columns: this.columnsOf(line, firstSeq + k, deferred.outcome(k)) };
     }
+    // Every item is decided and every line has its columns: what is left to write needs none of
+    // the index (internalOnly carries its ids and keys).
+    this.index.release();
   }
 
   /**
@@ -382,6 +385,7 @@ export class CopyRowReader {
 
   end(): void {
     invariant(this.rest === null, 'internal index COPY ended inside a row');
+    this.index.flushAdded();
   }
 
   /** Adds every row of bytes[0, end); `end` is just past a newline. */
@@ -433,6 +437,7 @@ export class CopyRowReader {
       }
       start = at + 1;
     }
+    this.index.flushAdded();
   }
 
   /** The row's currency: the last one seen again (one per channel day, nearly always) without a string. */

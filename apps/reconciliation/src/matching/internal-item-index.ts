@@ -232,6 +232,11 @@ export class InternalItemIndex {
   private readonly bytes: Uint8Array[] = [];
   /** Units used in each page. */
   private readonly pageUsed: number[] = [];
+  private released = false;
+  /** Records addAscii stored whose keys are not in the table yet. */
+  private readonly pendingHashes = new Uint32Array(4096);
+  private readonly pendingRefs = new Int32Array(4096);
+  private pending = 0;
   private slots: Uint32Array;
   private mask: number;
   private count = 0;
@@ -260,6 +265,7 @@ export class InternalItemIndex {
    *   the second, so two here means the loader is broken, and pairing either would be a guess.
    */
   add(item: IndexedInternalItem): number {
+    this.flushAdded();
     const refund = item.kind === 'REFUND';
     invariant(
       !refund || (item.refundNo !== null && item.refundNo !== ''),
@@ -297,7 +303,11 @@ export class InternalItemIndex {
     return ref;
   }
 
-  /** `add` for a row read as bytes (see AsciiInternalItem). */
+  /**
+   * `add` for a row read as bytes (see AsciiInternalItem). The record is stored at once; its key
+   * enters the table at the next `flushAdded` (the loader calls it per chunk): a chunk's keys
+   * inserted in one tight loop let the CPU overlap their cache misses.
+   */
   addAscii(item: AsciiInternalItem): number {
     const b = item.bytes;
     invariant(
@@ -313,21 +323,6 @@ export class InternalItemIndex {
     for (let i = item.orderStart; i < item.orderEnd; i += 1) page[at++] = b[i]!;
     for (let i = item.refundStart; i < item.refundStart + secondLength; i += 1) page[at++] = b[i]!;
     this.setKeyLengths(ref, firstLength, secondLength);
-    const hash = hashOfBytes(
-      item.refund ? TAG_REFUND : TAG_PAYMENT,
-      page,
-      from,
-      firstLength,
-      firstLength + secondLength,
-    );
-    if (this.findRecord(hash, item.refund, page, from, firstLength, secondLength) !== NONE) {
-      this.unappend(ref);
-      const text = (start: number, end: number) =>
-        Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
-      throw new InvariantError(
-        `two of our items share the join key ${describeKey(item.refund ? 'REFUND' : 'PAYMENT', text(item.orderStart, item.orderEnd), text(item.refundStart, item.refundEnd))} (the second is #${item.id}); the business key should have refused it at ingest`,
-      );
-    }
     const currency = this.currencyIndexOf(item.currency);
     const amount = minorUnitsOfBytes(b, item.amountStart, item.amountEnd, this.scales[currency]!);
     this.store(ref, item.id, item.refund, false, currency, amount, item, () =>
@@ -335,8 +330,61 @@ export class InternalItemIndex {
         'latin1',
       ),
     );
-    this.insert(hash, ref);
+    if (this.pending === this.pendingRefs.length) this.flushAdded();
+    this.pendingHashes[this.pending] = hashOfBytes(
+      item.refund ? TAG_REFUND : TAG_PAYMENT,
+      page,
+      from,
+      firstLength,
+      firstLength + secondLength,
+    );
+    this.pendingRefs[this.pending] = ref;
+    this.pending += 1;
     return ref;
+  }
+
+  /**
+   * Enters the keys of the records `addAscii` stored since the last call.
+   * @throws InvariantError when a key is already there (see `add`).
+   */
+  flushAdded(): void {
+    const n = this.pending;
+    if (n === 0) return;
+    // The pending records are the last ones appended: a rehash enters only those before them.
+    if (this.count * 4 > this.slots.length * 3) this.rehash(this.pendingRefs[0]);
+    this.pending = 0;
+    const slots = this.slots;
+    const mask = this.mask;
+    for (let i = 0; i < n; i += 1) {
+      const ref = this.pendingRefs[i]!;
+      const hash = this.pendingHashes[i]!;
+      const tag = hash >>> REF_BITS;
+      let slot = hash & mask;
+      for (;;) {
+        const entry = slots[slot]!;
+        if (entry === 0) break;
+        if (entry >>> REF_BITS === tag && this.sameKey(ref, (entry & REF_MASK) - 1))
+          throw new InvariantError(
+            `two of our items share the join key ${describeKey(this.kindOf(ref), ...this.keyOf(ref))} (the second is #${this.idOf(ref)}); the business key should have refused it at ingest`,
+          );
+        slot = (slot + 1) & mask;
+      }
+      slots[slot] = ((tag << REF_BITS) | (ref + 1)) >>> 0;
+    }
+  }
+
+  /**
+   * Gives the records and the table back to the garbage collector (a 10M-item day holds ~380 MB):
+   * for a run whose pairing is done while it still writes what is not a line. Only `size` answers
+   * after this.
+   */
+  release(): void {
+    this.words.length = 0;
+    this.bytes.length = 0;
+    this.pageUsed.length = 0;
+    this.slots = new Uint32Array(16);
+    this.mask = 15;
+    this.released = true;
   }
 
   /** The item with the join key, or -1. */
@@ -345,12 +393,17 @@ export class InternalItemIndex {
     const second = refund ? (refundNo ?? '') : '';
     const tag = refund ? TAG_REFUND : TAG_PAYMENT;
     const hash = hashOfParts(tag, orderNo, second);
+    invariant(
+      !this.released && this.pending === 0,
+      'InternalItemIndex.find after release or before flushAdded',
+    );
     if (hash === WIDE) return this.wide.get(wideKeyOf(tag, orderNo, second)) ?? NONE;
     return this.findSlot(hash, refund, orderNo, second);
   }
 
   /** The first item added, or -1 when there is none. */
   first(): number {
+    invariant(!this.released, 'InternalItemIndex used after release');
     return this.count === 0 ? NONE : 0;
   }
 
@@ -444,6 +497,7 @@ export class InternalItemIndex {
 
   /** Room for a record with a key of `keyLength` bytes; returns its reference. */
   private append(keyLength: number): number {
+    invariant(!this.released, 'InternalItemIndex used after release');
     invariant(keyLength <= 0xffff, () => `a join key of ${keyLength} bytes`);
     const units = this.unitsOf(keyLength);
     if (this.words.length === 0 || this.pageUsed[this.words.length - 1]! + units > PAGE_UNITS) {
@@ -526,6 +580,23 @@ export class InternalItemIndex {
     return currency;
   }
 
+  /** Whether two records hold the same key (and kind). */
+  private sameKey(a: number, b: number): boolean {
+    const wa = this.words[a >>> PAGE_BITS]!;
+    const wb = this.words[b >>> PAGE_BITS]!;
+    const ia = (a & UNIT_MASK) << 1;
+    const ib = (b & UNIT_MASK) << 1;
+    if (wa[ia + W_KEY] !== wb[ib + W_KEY]) return false;
+    if ((((wa[ia + W_META]! ^ wb[ib + W_META]!) >>> 16) & FLAG_REFUND) !== 0) return false;
+    const ba = this.bytes[a >>> PAGE_BITS]!;
+    const bb = this.bytes[b >>> PAGE_BITS]!;
+    const length = wa[ia + W_KEY]! & 0xffff;
+    const fa = (ia << 2) + HEADER_BYTES;
+    const fb = (ib << 2) + HEADER_BYTES;
+    for (let i = 0; i < length; i += 1) if (ba[fa + i] !== bb[fb + i]) return false;
+    return true;
+  }
+
   /** The record with the key given as strings, or -1. */
   private findSlot(hash: number, refund: boolean, first: string, second: string): number {
     const tag = hash >>> REF_BITS;
@@ -555,41 +626,6 @@ export class InternalItemIndex {
     }
   }
 
-  /** The record with the key given as bytes, or -1. */
-  private findRecord(
-    hash: number,
-    refund: boolean,
-    keyBytes: Uint8Array,
-    from: number,
-    firstLength: number,
-    secondLength: number,
-  ): number {
-    const tag = hash >>> REF_BITS;
-    const length = firstLength + secondLength;
-    let slot = hash & this.mask;
-    for (;;) {
-      const entry = this.slots[slot]!;
-      if (entry === 0) return NONE;
-      if (entry >>> REF_BITS === tag) {
-        const ref = (entry & REF_MASK) - 1;
-        const page = ref >>> PAGE_BITS;
-        const w = (ref & UNIT_MASK) << 1;
-        const words = this.words[page]!;
-        if (
-          words[w + W_KEY] === (length | (firstLength << 16)) &&
-          ((words[w + W_META]! >>> 16) & FLAG_REFUND) === (refund ? FLAG_REFUND : 0)
-        ) {
-          const bytes = this.bytes[page]!;
-          const at = (w << 2) + HEADER_BYTES;
-          let i = 0;
-          while (i < length && bytes[at + i] === keyBytes[from + i]) i += 1;
-          if (i === length) return ref;
-        }
-      }
-      slot = (slot + 1) & this.mask;
-    }
-  }
-
   private insert(hash: number, ref: number): void {
     let slot = hash & this.mask;
     while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
@@ -597,11 +633,16 @@ export class InternalItemIndex {
     if (this.count * 4 > this.slots.length * 3) this.rehash();
   }
 
-  /** A table twice the size, filled by walking the records in order (sequential reads). */
-  private rehash(): void {
-    const slots = new Uint32Array(this.slots.length * 2);
+  /**
+   * A table twice the size (or more), filled by walking the records in order (sequential reads),
+   * up to `until` (a record not entered yet) when given.
+   */
+  private rehash(until = NONE): void {
+    let size = this.slots.length * 2;
+    while (this.count * 4 > size * 3) size *= 2;
+    const slots = new Uint32Array(size);
     const mask = slots.length - 1;
-    for (let ref = this.first(); ref !== NONE; ref = this.next(ref)) {
+    for (let ref = this.first(); ref !== NONE && ref !== until; ref = this.next(ref)) {
       const words = this.words[ref >>> PAGE_BITS]!;
       const w = (ref & UNIT_MASK) << 1;
       const flags = (words[w + W_META]! >>> 16) & 0xff;

@@ -312,6 +312,16 @@ describe('InternalItemIndex keys', () => {
     expect(index.find('REFUND', 'ABC', '')).toBe(-1);
   });
 
+  it('answers only its size once released', () => {
+    const index = new InternalItemIndex();
+    index.add(itemOf('PAYMENT', 'O1', '', 1));
+    index.release();
+    expect(index.size).toBe(1);
+    expect(() => index.find('PAYMENT', 'O1', null)).toThrow(/after release/);
+    expect(() => index.first()).toThrow(/after release/);
+    expect(() => index.add(itemOf('PAYMENT', 'O2', '', 2))).toThrow(/after release/);
+  });
+
   it('walks, finds and pairs items over many pages', () => {
     const n = 120_000;
     const index = new InternalItemIndex();
