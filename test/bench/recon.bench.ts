@@ -3,10 +3,11 @@
  * channel day takes — statement import, match run, marking and discrepancy records — against a bare
  * COPY + one FULL OUTER JOIN of the same data, both measured in this one run on this machine.
  *
- *   setup (timed, reported apart): N internal transactions of channel BENCH on 2026-11-22
- *     (Asia/Shanghai) COPYed straight into reconciliation.internal_transaction, then VACUUM ANALYZE;
- *     the N-line generic-CSV statement written to a temp file (see recon-workload.ts for the rules
- *     and the discrepancies of every class, ~0.5% in all);
+ *   setup (timed, reported apart, in a child process: recon-setup.ts): N internal transactions of
+ *     channel BENCH on 2026-11-22 (Asia/Shanghai) COPYed straight into
+ *     reconciliation.internal_transaction, then VACUUM ANALYZE; the N-line generic-CSV statement
+ *     written to a temp file (see recon-workload.ts for the rules and the discrepancies of every
+ *     class, ~0.5% in all);
  *   engine: `StatementImportService.import` of the file with `match: true` (the day's match run
  *     made in the same pass, ADR 013); `--engine set-based` imports, then runs `MatchRunService.run`
  *     (ADR 007). The classes it counts must equal the planned ones exactly (the bench fails otherwise);
@@ -23,8 +24,9 @@ import 'reflect-metadata';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { spawnSync } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { Logger } from '@nestjs/common';
 import { LEDGER_SCHEMA, ledgerMigrations } from '@app/ledger';
@@ -42,11 +44,7 @@ import { StatementImportService } from '../../apps/reconciliation/src/statement/
 import {
   BENCH_BUSINESS_DATE,
   BENCH_CHANNEL,
-  BENCH_ZONE,
-  INTERNAL_COPY_COLUMNS,
-  internalCopyChunks,
   planWorkload,
-  statementCsvChunks,
 } from './recon-workload.js';
 
 const options = new Command('bench:recon')
@@ -166,27 +164,30 @@ try {
   say(
     `setup: ${LINES.toLocaleString('en-US')} internal transactions, ${workload.perClass} per discrepancy class`,
   );
+  // Generated in a process of its own: the one the engine is measured in never holds the rows.
+  const setupRun = spawnSync(
+    process.execPath,
+    [
+      ...process.execArgv.filter((a) => a !== '--expose-gc'),
+      path.join(path.dirname(fileURLToPath(import.meta.url)), 'recon-setup.ts'),
+      databaseUrl,
+      statementPath,
+      String(LINES),
+      options.discrepancyRate,
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
+  );
+  if (setupRun.status !== 0) throw new Error(`setup failed (exit ${setupRun.status}): ${setupRun.stdout}`);
+  const { internalCopyMs, statementFileMs } = JSON.parse(setupRun.stdout) as {
+    internalCopyMs: number;
+    statementFileMs: number;
+  };
+
   let t0 = performance.now();
-  await raw.query(
-    `INSERT INTO reconciliation.channel_calendar (channel, zone, cutoff_local_time) VALUES ($1, $2, '00:00')
-     ON CONFLICT (channel) DO NOTHING`,
-    [BENCH_CHANNEL, BENCH_ZONE],
-  );
-  await pipeline(
-    Readable.from(internalCopyChunks(workload)),
-    raw.query(
-      copyFrom(`COPY reconciliation.internal_transaction (${INTERNAL_COPY_COLUMNS.join(', ')}) FROM STDIN`),
-    ),
-  );
-  const internalCopyMs = since(t0);
-  t0 = performance.now();
   // A day's transactions arrive over the day and autovacuum analyzes the table as they do; a bulk
   // load must not leave the match run planning against an empty-looking table.
   await raw.query('VACUUM ANALYZE reconciliation.internal_transaction');
   const analyzeMs = since(t0);
-  t0 = performance.now();
-  await pipeline(Readable.from(statementCsvChunks(workload)), fs.createWriteStream(statementPath));
-  const statementFileMs = since(t0);
   const statementFileMiB = mib(fs.statSync(statementPath).size);
   say(
     `setup: internal COPY ${seconds(internalCopyMs)} s, VACUUM ANALYZE ${seconds(analyzeMs)} s, ` +
