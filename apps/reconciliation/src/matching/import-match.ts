@@ -62,9 +62,17 @@ export class ImportMatchRun {
     },
   ) {}
 
-  /** The line's columns, or undefined when it is decided at the end (see `remainingLines`). */
-  outcomeOf(line: StatementLine, seq: number): LineMatchColumns | undefined {
-    const outcome = this.matcher.match(line);
+  /** The items a batch of lines names, for `outcomeOf` (see StatementMatcher.lookUp). */
+  lookUp(lines: readonly StatementLine[]): Int32Array {
+    return this.matcher.lookUp(lines);
+  }
+
+  /**
+   * The line's columns, or undefined when it is decided at the end (see `remainingLines`).
+   * `found`: the line's entry in `lookUp`'s answer for its batch.
+   */
+  outcomeOf(line: StatementLine, seq: number, found?: number): LineMatchColumns | undefined {
+    const outcome = this.matcher.match(line, found);
     if (outcome === null) return undefined;
     return this.columnsOf(line, seq, outcome);
   }

@@ -42,6 +42,11 @@ export const TAG_REFUND = 0x52; // 'R'
 
 /** hashOfParts' answer for a key holding a character above U+00FF (not a hash: those are < 2^32). */
 const WIDE = 2 ** 32;
+/**
+ * findAll's mark, in its Uint32Array of hashes, for a line it looks up the slow way. A real hash can
+ * equal it: that line just takes the slow way too.
+ */
+const WIDE_MARK = 0xffffffff;
 
 /**
  * FNV-1a over a key's bytes — tag, first part's length (2 bytes), first part, second part — read
@@ -233,6 +238,9 @@ export class InternalItemIndex {
   /** Units used in each page. */
   private readonly pageUsed: number[] = [];
   private released = false;
+  /** findAll's scratch: the batch's hashes and first probed slots. */
+  private hashes = new Uint32Array(0);
+  private slotsOf = new Int32Array(0);
   /** Records addAscii stored whose keys are not in the table yet. */
   private readonly pendingHashes = new Uint32Array(4096);
   private readonly pendingRefs = new Int32Array(4096);
@@ -399,6 +407,72 @@ export class InternalItemIndex {
     );
     if (hash === WIDE) return this.wide.get(wideKeyOf(tag, orderNo, second)) ?? NONE;
     return this.findSlot(hash, refund, orderNo, second);
+  }
+
+  /**
+   * `find` for a batch of lines, in three passes (hash every key, then probe, then compare) so the
+   * cache misses of different lines overlap. A refund line naming no refund number gets -1.
+   */
+  findAll(
+    lines: readonly { type: InternalItemKind; orderNo: string; refundNo: string | null }[],
+  ): Int32Array {
+    invariant(
+      !this.released && this.pending === 0,
+      'InternalItemIndex.findAll after release or before flushAdded',
+    );
+    const n = lines.length;
+    if (this.hashes.length < n) {
+      this.hashes = new Uint32Array(n);
+      this.slotsOf = new Int32Array(n);
+    }
+    const hashes = this.hashes;
+    const found = new Int32Array(n);
+    for (let i = 0; i < n; i += 1) {
+      const line = lines[i]!;
+      const refund = line.type === 'REFUND';
+      if (refund && (line.refundNo === null || line.refundNo === '')) {
+        hashes[i] = WIDE_MARK;
+        continue;
+      }
+      const hash = hashOfParts(refund ? TAG_REFUND : TAG_PAYMENT, line.orderNo, refund ? line.refundNo! : '');
+      hashes[i] = hash === WIDE ? WIDE_MARK : hash;
+    }
+    // The first slot whose hash bits agree (or the empty one ending the run): one read per line here.
+    const slots = this.slots;
+    const mask = this.mask;
+    const slotsOf = this.slotsOf;
+    for (let i = 0; i < n; i += 1) {
+      const hash = hashes[i]!;
+      if (hash === WIDE_MARK) continue;
+      const tag = hash >>> REF_BITS;
+      let slot = hash & mask;
+      let entry = slots[slot]!;
+      while (entry !== 0 && entry >>> REF_BITS !== tag) {
+        slot = (slot + 1) & mask;
+        entry = slots[slot]!;
+      }
+      slotsOf[i] = slot;
+    }
+    for (let i = 0; i < n; i += 1) {
+      const line = lines[i]!;
+      const hash = hashes[i]!;
+      if (hash === WIDE_MARK) {
+        const refund = line.type === 'REFUND';
+        found[i] =
+          refund && (line.refundNo === null || line.refundNo === '')
+            ? NONE
+            : this.find(line.type, line.orderNo, line.refundNo);
+        continue;
+      }
+      found[i] = this.probeFrom(
+        slotsOf[i]!,
+        hash,
+        line.type === 'REFUND',
+        line.orderNo,
+        line.type === 'REFUND' ? line.refundNo! : '',
+      );
+    }
+    return found;
   }
 
   /** The first item added, or -1 when there is none. */
@@ -599,9 +673,14 @@ export class InternalItemIndex {
 
   /** The record with the key given as strings, or -1. */
   private findSlot(hash: number, refund: boolean, first: string, second: string): number {
+    return this.probeFrom(hash & this.mask, hash, refund, first, second);
+  }
+
+  /** findSlot's probe, from `slot` on. */
+  private probeFrom(start: number, hash: number, refund: boolean, first: string, second: string): number {
     const tag = hash >>> REF_BITS;
     const length = first.length + second.length;
-    let slot = hash & this.mask;
+    let slot = start;
     for (;;) {
       const entry = this.slots[slot]!;
       if (entry === 0) return NONE;

@@ -75,9 +75,20 @@ function byMatcher(input: MatchInput): Verdict[] {
     },
   });
   const outcomes = new Map<number, LineOutcome>();
-  for (const line of [...input.lines].sort((a, b) => a.lineNo - b.lineNo)) {
-    const outcome = matcher.match(line);
-    if (outcome !== null) outcomes.set(line.lineNo, outcome);
+  // As the importer does: each batch's lines looked up together, then matched in order.
+  const sorted = [...input.lines].sort((a, b) => a.lineNo - b.lineNo);
+  for (let from = 0; from < sorted.length; from += 7) {
+    const batch = sorted.slice(from, from + 7);
+    const found = matcher.lookUp(batch);
+    batch.forEach((line, i) => {
+      expect(found[i]).toBe(
+        line.type === 'REFUND' && (line.refundNo ?? '') === ''
+          ? -1
+          : index.find(line.type, line.orderNo, line.refundNo),
+      );
+      const outcome = matcher.match(line, found[i]);
+      if (outcome !== null) outcomes.set(line.lineNo, outcome);
+    });
   }
   const result = matcher.finish();
   for (let k = 0; k < result.deferred.size; k += 1) {
@@ -295,6 +306,12 @@ describe('InternalItemIndex keys', () => {
           });
           expect(index.size).toBe(keys.length);
           expect(index.find('PAYMENT', '\u4e00never added', null)).toBe(-1);
+          const lines = [
+            ...keys.map(([type, orderNo, b]) => ({ type, orderNo, refundNo: type === 'REFUND' ? b : null })),
+            { type: 'PAYMENT' as const, orderNo: '\u4e00never added', refundNo: null },
+            { type: 'REFUND' as const, orderNo: 'x', refundNo: null },
+          ];
+          expect(Array.from(index.findAll(lines))).toEqual([...refs, -1, -1]);
         },
       ),
     );
