@@ -314,12 +314,16 @@ export async function loadInternalIndex(
   invariant(/^[0-9T:.+\-Z]{10,40}$/.test(q.closesAt), () => `cut-off ${q.closesAt}`);
   invariant(Number.isInteger(q.windowMinutes) && q.windowMinutes >= 0, 'window');
   invariant(q.previousRunId === null || /^\d{1,19}$/.test(q.previousRunId), 'previous run id');
-  // Narrow output (a boolean for the type, the window as one comparison): Postgres's COPY out is
-  // the load's bottleneck.
+  // Narrow output (a boolean for the type, the window as one comparison with a constant): Postgres's
+  // COPY out is the load's bottleneck. `timestamptz - interval` is not folded into a constant (it
+  // depends on the session's time zone in general), so the window's start is computed here: the
+  // same instant, minutes being exact.
+  const windowOpens = new Date(Date.parse(q.closesAt) - q.windowMinutes * 60_000).toISOString();
+  invariant(/^[0-9T:.\-Z]{24}$/.test(windowOpens), () => `window start ${windowOpens}`);
   const columns = `it.id, it.event_type = 'REFUND_SUCCEEDED', it.order_no, it.refund_no, it.amount, it.currency`;
   const sql = `COPY (
       SELECT ${columns},
-             it.occurred_at >= '${q.closesAt}'::timestamptz - make_interval(mins => ${q.windowMinutes}),
+             it.occurred_at >= '${windowOpens}'::timestamptz,
              NULL::date
       FROM reconciliation.internal_transaction it
       WHERE it.channel = '${q.channel}' AND it.business_date = '${q.businessDate}'::date
