@@ -41,11 +41,7 @@ import {
   reconciliationMigrations,
 } from '../../apps/reconciliation/src/migrations/index.js';
 import { StatementImportService } from '../../apps/reconciliation/src/statement/statement-import.service.js';
-import {
-  BENCH_BUSINESS_DATE,
-  BENCH_CHANNEL,
-  planWorkload,
-} from './recon-workload.js';
+import { BENCH_BUSINESS_DATE, BENCH_CHANNEL, planWorkload } from './recon-workload.js';
 
 const options = new Command('bench:recon')
   .option('--lines <n>', 'internal transactions, and statement lines', '1000000')
