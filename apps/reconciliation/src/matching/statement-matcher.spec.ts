@@ -2,7 +2,13 @@ import { InvariantError, businessDateBounds, businessDateOf, isoInstantToEpochMi
 import fc from 'fast-check';
 import type { StatementLine } from '../statement/statement-line.js';
 import { classify } from './classify.js';
-import { InternalItemIndex, decimalTextOf, describeKey, minorUnitsOfText } from './internal-item-index.js';
+import {
+  InternalItemIndex,
+  decimalTextOf,
+  describeKey,
+  minorUnitsOfBytes,
+  minorUnitsOfText,
+} from './internal-item-index.js';
 import { D, inputArb, matchPolicy } from './match-arbitraries.js';
 import {
   DEFAULT_CROSS_DAY_GRACE_DAYS,
@@ -382,6 +388,16 @@ describe('minor units', () => {
       fc.property(fc.integer({ min: -1e12, max: 1e12 }), fc.constantFrom(0, 2, 3), (units, scale) => {
         expect(minorUnitsOfText(decimalTextOf(units, scale), scale)).toBe(units);
       }),
+    );
+  });
+
+  it('reads an amount from bytes exactly as from its text, refusals included', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^-?[0-9.x]{0,12}$/), fc.constantFrom(0, 2, 3), (text, scale) => {
+        const bytes = Buffer.from(`,${text};`, 'latin1');
+        expect(minorUnitsOfBytes(bytes, 1, bytes.length - 1, scale)).toBe(minorUnitsOfText(text, scale));
+      }),
+      { numRuns: 2000 },
     );
   });
 
