@@ -64,6 +64,17 @@ describe('ledger balance deltas and compaction (real Postgres)', () => {
     return row;
   };
 
+  /** Makes the next ledger account id `id` (the test's connection is the database owner). */
+  const nextAccountId = async (id: number) => {
+    await ds.query("SELECT setval(pg_get_serial_sequence('ledger.account', 'id'), $1, false)", [id]);
+  };
+  const accountId = async (code: string) => {
+    const [row] = await ds.query<{ id: string }[]>('SELECT id::text FROM ledger.account WHERE code = $1', [
+      code,
+    ]);
+    return row?.id;
+  };
+
   beforeAll(async () => {
     await useIsolatedDatabase('ledger_compaction');
     await migrateAll();
@@ -113,8 +124,42 @@ describe('ledger balance deltas and compaction (real Postgres)', () => {
     expect((await runLedgerChecks(ds)).checks.filter((c) => !c.ok)).toEqual([]);
   });
 
+  it('compaction waits for a writer holding a lower account id instead of deadlocking with it (99 < 100)', async () => {
+    // The two accounts straddle a power of ten, where a text sort ("100" < "99") and the numeric
+    // lock order part ways: compaction once sorted so and deadlocked with writers.
+    await nextAccountId(99);
+    await ds.transaction((tx) => ledger.post(tx, [credit('r-99', 'R99', '10.00')]));
+    await ds.transaction((tx) => ledger.post(tx, [credit('r-100', 'R100', '10.00')]));
+    expect(await accountId('2203:R99')).toBe('99');
+    expect(await accountId('2203:R100')).toBe('100');
+    const observer = await openDataSource('ledger');
+    const deadlocksBefore = await deadlocks(ds);
+    try {
+      let compaction: Promise<unknown> | undefined;
+      // A payout on 99 holds its balance row; compaction must then queue on 99 holding nothing
+      // another locker needs, so the same payout transaction can go on to lock 100.
+      await ds.transaction(async (tx) => {
+        await ledger.post(tx, [payOut('rp-99', 'R99', '3.00')]);
+        compaction = compactBalanceDeltas(ds);
+        await waitForLockWait(observer);
+        await ledger.post(tx, [payOut('rp-100', 'R100', '4.00')]);
+      });
+      await compaction;
+    } finally {
+      await observer.destroy();
+    }
+    expect((await deadlocks(ds)) - deadlocksBefore).toBe(0);
+    expect(await balanceRow('2203:R99')).toEqual({ credit: '10.00', debit: '3.00' });
+    expect(await balanceRow('2203:R100')).toEqual({ credit: '10.00', debit: '4.00' });
+    expect(await deltaRows('2203:R99')).toBe(0);
+    expect(await deltaRows('2203:R100')).toBe(0);
+  });
+
   it('compaction running all the time beside writers that credit and pay out the same merchants', async () => {
     const MERCHANTS = ['Q1', 'Q2', 'Q3', 'Q4', 'Q5', 'Q6'];
+    // The merchants' ids straddle 1000 (sequence gaps from racing creations aside), so text and
+    // numeric order disagree among the rows the writers and the compactor both lock.
+    await nextAccountId(997);
     const WRITERS = 4;
     const ROUNDS = 60;
     // Each writer credits every merchant 1.00 + w cents per round and pays out 0.50 of it, in
@@ -170,6 +215,20 @@ describe('ledger balance deltas and compaction (real Postgres)', () => {
     );
   });
 });
+
+/** Until another session of this database waits for a heavyweight lock (a row lock, here). */
+async function waitForLockWait(observer: DataSource): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const [row] = await observer.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+    );
+    if (row!.n > 0) return;
+    if (Date.now() > deadline) throw new Error('nobody waited for a lock within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 async function deadlocks(ds: DataSource): Promise<number> {
   const [row] = await ds.query<{ n: string }[]>(

@@ -597,13 +597,13 @@ async function foldOnce(
              RETURNING account_id, debit, credit
            )
            SELECT account_id::text, sum(debit)::text AS debit, sum(credit)::text AS credit, count(*)::int AS n
-           FROM d GROUP BY account_id ORDER BY account_id`,
+           FROM d GROUP BY d.account_id`,
           [batchMax],
         );
         if (sums.length === 0) return { folded: 0, accounts: 0 };
         const ids = `{${sums.map((r) => r.account_id).join(',')}}`;
-        // Balance rows locked in account-id order, as a posting that lowers a floored account locks
-        // them: the two wait for each other instead of deadlocking.
+        // Balance rows locked in account-id order (lockBalanceRows sorts), as a posting that lowers
+        // a floored account locks them: the two wait for each other instead of deadlocking.
         await lockBalanceRows(
           tx,
           sums.map((r) => r.account_id),

@@ -515,7 +515,6 @@ export class Ledger {
       );
     }
     if (guarded.length === 0) return;
-    guarded.sort((a, b) => compareIds(a.account.id, b.account.id));
     await lockBalanceRows(
       tx,
       guarded.map((d) => d.account.id),
@@ -839,10 +838,6 @@ function arrayLiteral<T>(items: readonly T[], value: (item: T) => string): strin
 /** The batch takes the account down on its normal side (the side its balance is kept on). */
 function lowers(d: BalanceDelta): boolean {
   return d.account.normalSide === 'DEBIT' ? d.credit > d.debit : d.debit > d.credit;
-}
-
-function compareIds(a: string, b: string): number {
-  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 function transpose(rows: unknown[][], width: number): unknown[][] {

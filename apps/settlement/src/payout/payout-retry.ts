@@ -209,7 +209,7 @@ export class PayoutRetryService {
     // The returned funds are the merchant's next record's unless a retry takes them first.
     const open = await tx.query<{ id: string }[]>(
       `SELECT id::text FROM settlement.returned_funds
-       WHERE record_id = $1 AND consumed_by_record_id IS NULL ORDER BY id FOR UPDATE`,
+       WHERE record_id = $1 AND consumed_by_record_id IS NULL ORDER BY returned_funds.id FOR UPDATE`,
       [recordId],
     );
     if (open.length === 0) {

@@ -31,13 +31,16 @@ export async function recordReturnedFunds(
   );
 }
 
-/** The merchants' returns not yet paid, locked until the caller's transaction ends. */
+/**
+ * The merchants' returns not yet paid, locked until the caller's transaction ends, in id order
+ * (qualified: a bare `id` names the text column selected above, which sorts "10" before "9").
+ */
 export async function openReturnsOf(tx: EntityManager, merchants: readonly string[]): Promise<OpenReturn[]> {
   return tx.query<OpenReturn[]>(
     `SELECT id::text, record_id::text, merchant_id, currency::text AS currency, amount::text AS amount
      FROM settlement.returned_funds
      WHERE merchant_id = ANY($1) AND consumed_by_record_id IS NULL
-     ORDER BY id FOR UPDATE`,
+     ORDER BY returned_funds.id FOR UPDATE`,
     [merchants],
   );
 }
