@@ -9,7 +9,7 @@ import type { DataSource } from 'typeorm';
 import { DEFAULT_CHANNEL_CALENDAR } from '../../apps/reconciliation/src/ingest/channel-calendar.repository.js';
 import { toInternalTransaction } from '../../apps/reconciliation/src/ingest/internal-transaction.js';
 import { InternalTransactionRepository } from '../../apps/reconciliation/src/ingest/internal-transaction.repository.js';
-import { MatchRunService } from '../../apps/reconciliation/src/matching/match-run.service.js';
+import { latestRunOf, MatchRunService } from '../../apps/reconciliation/src/matching/match-run.service.js';
 import type { StatementFormat } from '../../apps/reconciliation/src/statement/parsers/index.js';
 import { StatementImportService } from '../../apps/reconciliation/src/statement/statement-import.service.js';
 import { migrateAll, openDataSource, readLines, SAMPLES_DIR, useIsolatedDatabase } from '../support/infra.js';
@@ -148,6 +148,19 @@ describe('match run (real Postgres, generic statement)', () => {
       ['MATCHED', 'BOTH', '2026-11-22'],
     ]);
     expect(items.map((i) => i.event_id).sort()).toEqual(pendingBefore.map((p) => p.event_id));
+  });
+
+  it("the previous day's latest run is the newest by id, also where ids pass 99 (numbers, not text)", async () => {
+    // A bare `ORDER BY id` over `id::text AS id` sorts the text column: "99" > "100", so the run
+    // before a re-run was taken for the latest one once ids gained a digit.
+    await db.query("SELECT setval(pg_get_serial_sequence('reconciliation.match_run', 'id'), 99, false)");
+    const ids = await db.query<{ id: string }[]>(
+      `INSERT INTO reconciliation.match_run (channel, business_date, started_at, finished_at, counts)
+       SELECT 'ALIPAY', '2026-11-20', now(), now(), '{}'::jsonb FROM generate_series(1, 2)
+       RETURNING id::text AS id`,
+    );
+    expect(ids.map((r) => r.id)).toEqual(['99', '100']);
+    expect(await db.transaction((tx) => latestRunOf(tx, 'ALIPAY', '2026-11-20'))).toBe('100');
   });
 });
 

@@ -143,7 +143,7 @@ async function entriesBalanced(db: Db): Promise<LedgerCheck> {
       WHERE c.debits <> c.credits OR e.postings < 2 OR c.entry_id IN (SELECT entry_id FROM misnumbered))
     SELECT entry_id::text, idempotency_key, currency, postings::text, debits::text, credits::text,
            count(*) OVER ()::text AS total
-    FROM broken ORDER BY entry_id, currency ${LIMIT}`);
+    FROM broken ORDER BY broken.entry_id, currency ${LIMIT}`);
   const total = totalOf(rows);
   const entries = await count(db, 'SELECT count(*)::text AS n FROM ledger.journal_entry');
   return {
@@ -484,7 +484,7 @@ async function reversalsMirror(db: Db): Promise<LedgerCheck> {
       WHERE o.reverses_entry_id IS NOT NULL)
     SELECT reversal_id::text, original_id::text, problem, account_id::text, side, amount::text, currency,
            in_original::text, in_reversal::text, count(*) OVER ()::text AS total
-    FROM broken ORDER BY reversal_id, account_id ${LIMIT}`);
+    FROM broken ORDER BY broken.reversal_id, broken.account_id ${LIMIT}`);
   const total = totalOf(rows);
   const reversals = await count(
     db,

@@ -75,7 +75,7 @@ export class BatchFeeRules {
          AND (channel IS NULL OR channel = ANY($3::text[]))
          AND effective_from <= $5::timestamptz
          AND (effective_to IS NULL OR effective_to > $4::timestamptz)
-       ORDER BY id`,
+       ORDER BY fee_rule.id`,
       [
         distinct(needs.map((n) => n.currency)),
         distinct(needs.map((n) => n.merchantId)),

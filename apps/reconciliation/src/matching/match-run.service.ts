@@ -341,7 +341,7 @@ export async function latestStatementOf(
   const rows = await tx.query<{ id: string }[]>(
     `SELECT id::text AS id FROM reconciliation.statement_file
      WHERE channel = $1 AND business_date = $2::date
-     ORDER BY imported_at DESC, id DESC LIMIT 1`,
+     ORDER BY imported_at DESC, statement_file.id DESC LIMIT 1`,
     [channel, date],
   );
   return rows[0]?.id ?? null;
@@ -351,7 +351,7 @@ export async function latestRunOf(tx: EntityManager, channel: string, date: stri
   const rows = await tx.query<{ id: string }[]>(
     `SELECT id::text AS id FROM reconciliation.match_run
      WHERE channel = $1 AND business_date = $2::date
-     ORDER BY id DESC LIMIT 1`,
+     ORDER BY match_run.id DESC LIMIT 1`,
     [channel, date],
   );
   return rows[0]?.id ?? null;

@@ -159,7 +159,7 @@ async function releaseMatchedLines(
     `SELECT id::text AS id, published_through_seq AS through, line_count AS lines
      FROM reconciliation.statement_file
      WHERE match_run_id IS NOT NULL AND published_through_seq < line_count
-     ORDER BY id LIMIT 1`,
+     ORDER BY statement_file.id LIMIT 1`,
   );
   if (file === undefined) return [];
   let through = file.through;

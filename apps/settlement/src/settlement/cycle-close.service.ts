@@ -338,7 +338,7 @@ export class CycleCloseService {
       `SELECT record_id::text, merchant_id, currency::text AS currency, amount::text AS amount,
               to_char(release_on, 'YYYY-MM-DD') AS release_on, ledger_hold_id::text
        FROM settlement.reserve_hold WHERE merchant_id = ANY($1) AND released_by_record_id IS NULL
-       ORDER BY merchant_id, release_on, record_id`,
+       ORDER BY reserve_hold.merchant_id, reserve_hold.release_on, reserve_hold.record_id`,
       [merchants],
     );
     const holdsOf = new Map<string, OutstandingHold[]>();

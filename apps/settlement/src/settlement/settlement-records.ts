@@ -51,7 +51,7 @@ export async function listSettlementRecords(
      FROM settlement.settlement_record
      WHERE ($1::date IS NULL OR closes_on = $1) AND ($2::text IS NULL OR merchant_id = $2)
        AND ($3::text IS NULL OR status = $3)
-     ORDER BY closes_on, merchant_id, currency, id
+     ORDER BY settlement_record.closes_on, merchant_id, settlement_record.currency, settlement_record.id
      LIMIT $4`,
     [
       filter.date ?? null,
