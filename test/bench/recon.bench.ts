@@ -18,7 +18,10 @@
  * generated rows) does not count against the engine: a `statement import` process starts without it.
  * Prints seconds, lines/s and the Node process's peak RSS per phase, the ratio engine ÷ baseline
  * (target ≤ 1.0) and whether the engine stayed under 1 GiB. Works in its own database
- * (cse_bench_recon), dropped at the end unless --keep. Not part of `npm test`.
+ * (cse_bench_recon), dropped at the end unless --keep. `--reuse FILE` measures again on what a
+ * `--keep` run left (that database and that statement file, same --lines and --discrepancy-rate):
+ * the engine's and the baseline's tables are emptied, the setup is skipped, and both are kept.
+ * Not part of `npm test`.
  */
 import 'reflect-metadata';
 import fs from 'node:fs';
@@ -47,6 +50,7 @@ const options = new Command('bench:recon')
   .option('--lines <n>', 'internal transactions, and statement lines', '1000000')
   .option('--discrepancy-rate <r>', 'share of items that are discrepancies, spread over 6 classes', '0.005')
   .option('--keep', 'keep the database cse_bench_recon and the statement file')
+  .option('--reuse <file>', 'measure on the database and the statement file a --keep run left')
   .option('--json', 'print one JSON object on stdout, nothing else')
   .option(
     '--engine <kind>',
@@ -54,7 +58,14 @@ const options = new Command('bench:recon')
     'on-import',
   )
   .parse(process.argv)
-  .opts<{ lines: string; discrepancyRate: string; keep?: boolean; json?: boolean; engine: string }>();
+  .opts<{
+    lines: string;
+    discrepancyRate: string;
+    keep?: boolean;
+    reuse?: string;
+    json?: boolean;
+    engine: string;
+  }>();
 if (options.engine !== 'on-import' && options.engine !== 'set-based')
   throw new Error(`--engine must be on-import or set-based, got "${options.engine}"`);
 const MATCH_ON_IMPORT = options.engine === 'on-import';
@@ -72,10 +83,11 @@ const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:543
 await ensurePostgres({ databaseUrl: serverUrl, quiet: true });
 const DATABASE_NAME = 'cse_bench_recon';
 const databaseUrl = withDatabaseName(serverUrl, DATABASE_NAME);
-const statementPath = path.join(
-  os.tmpdir(),
-  `cse-bench-recon-${process.pid}-${BENCH_CHANNEL}-${BENCH_BUSINESS_DATE}.csv`,
-);
+const REUSE = options.reuse !== undefined;
+const KEEP = options.keep === true || REUSE;
+const statementPath =
+  options.reuse ??
+  path.join(os.tmpdir(), `cse-bench-recon-${process.pid}-${BENCH_CHANNEL}-${BENCH_BUSINESS_DATE}.csv`);
 
 /** Peak RSS of this process over one phase. */
 class RssSampler {
@@ -144,8 +156,10 @@ let dataSource: DataSource | undefined;
 const raw = new pg.Client({ connectionString: databaseUrl, application_name: 'cse-bench-raw' });
 let rawConnected = false;
 try {
-  await dropDatabase(databaseUrl);
-  await createDatabase(databaseUrl);
+  if (!REUSE) {
+    await dropDatabase(databaseUrl);
+    await createDatabase(databaseUrl);
+  }
   await (await migrate(LEDGER_SCHEMA, ledgerMigrations, 2)).destroy();
   dataSource = await migrate(RECONCILIATION_SCHEMA, reconciliationMigrations, 10);
   await raw.connect();
@@ -160,24 +174,45 @@ try {
   say(
     `setup: ${LINES.toLocaleString('en-US')} internal transactions, ${workload.perClass} per discrepancy class`,
   );
-  // Generated in a process of its own: the one the engine is measured in never holds the rows.
-  const setupRun = spawnSync(
-    process.execPath,
-    [
-      ...process.execArgv.filter((a) => a !== '--expose-gc'),
-      path.join(path.dirname(fileURLToPath(import.meta.url)), 'recon-setup.ts'),
-      databaseUrl,
-      statementPath,
-      String(LINES),
-      options.discrepancyRate,
-    ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
-  );
-  if (setupRun.status !== 0) throw new Error(`setup failed (exit ${setupRun.status}): ${setupRun.stdout}`);
-  const { internalCopyMs, statementFileMs } = JSON.parse(setupRun.stdout) as {
-    internalCopyMs: number;
-    statementFileMs: number;
-  };
+  let internalCopyMs = 0;
+  let statementFileMs = 0;
+  if (REUSE) {
+    // What the last run wrote is emptied (the append-only guards are triggers, off for this
+    // superuser session only), so the engine meets the same empty tables as a first run.
+    if (!fs.existsSync(statementPath)) throw new Error(`--reuse: no statement file ${statementPath}`);
+    const [{ n }] = (
+      await raw.query<{ n: number }>('SELECT count(*)::int AS n FROM reconciliation.internal_transaction')
+    ).rows as [{ n: number }];
+    if (n !== LINES)
+      throw new Error(`--reuse: ${DATABASE_NAME} holds ${n} internal transactions, --lines is ${LINES}`);
+    await raw.query('SET session_replication_role = replica');
+    await raw.query(
+      `TRUNCATE reconciliation.statement_file, reconciliation.statement_line, reconciliation.match_run,
+         reconciliation.match_item, reconciliation.matched_item, reconciliation.discrepancy,
+         reconciliation.discrepancy_history, reconciliation.statement_rejected_line`,
+    );
+    await raw.query('SET session_replication_role = DEFAULT');
+    await raw.query('DROP SCHEMA IF EXISTS bench_baseline CASCADE');
+  } else {
+    // Generated in a process of its own: the one the engine is measured in never holds the rows.
+    const setupRun = spawnSync(
+      process.execPath,
+      [
+        ...process.execArgv.filter((a) => a !== '--expose-gc'),
+        path.join(path.dirname(fileURLToPath(import.meta.url)), 'recon-setup.ts'),
+        databaseUrl,
+        statementPath,
+        String(LINES),
+        options.discrepancyRate,
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
+    );
+    if (setupRun.status !== 0) throw new Error(`setup failed (exit ${setupRun.status}): ${setupRun.stdout}`);
+    ({ internalCopyMs, statementFileMs } = JSON.parse(setupRun.stdout) as {
+      internalCopyMs: number;
+      statementFileMs: number;
+    });
+  }
 
   let t0 = performance.now();
   // A day's transactions arrive over the day and autovacuum analyzes the table as they do; a bulk
@@ -394,7 +429,7 @@ try {
 } finally {
   if (dataSource?.isInitialized) await dataSource.destroy().catch(() => undefined);
   if (rawConnected) await raw.end().catch(() => undefined);
-  if (options.keep) {
+  if (KEEP) {
     say(`kept: database ${DATABASE_NAME}, statement file ${statementPath}`);
   } else {
     fs.rmSync(statementPath, { force: true });

@@ -104,6 +104,61 @@ describe('statement import (real Postgres)', () => {
     expect(await stored('WECHAT')).toEqual({ files: 1, lines: 33 });
   });
 
+  it('refuses the same file again when matching as it imports, and leaves no second run or line behind', async () => {
+    const file = sample('generic-2026-11-23.csv');
+    const first = await service.import({
+      channel: 'DUP_MATCH',
+      format: 'generic',
+      filePath: file,
+      businessDate: '2026-11-23',
+      silent: true,
+      match: true,
+    });
+    expect(first.matchRun).not.toBeNull();
+    const runs = async () =>
+      (
+        await db.query<[{ n: number }]>(
+          `SELECT count(*)::int AS n FROM reconciliation.match_run WHERE channel = 'DUP_MATCH'`,
+        )
+      )[0].n;
+    const before = { ...(await stored('DUP_MATCH')), runs: await runs() };
+    expect(before.files).toBe(1);
+    expect(before.runs).toBe(1);
+    // The content hash is read after our side of the day is loaded: the refusal still comes before
+    // the first line is written, and the whole transaction (the run's lock and ids) rolls back.
+    const again = await failure(
+      service.import({
+        channel: 'DUP_MATCH',
+        format: 'generic',
+        filePath: file,
+        businessDate: '2026-11-23',
+        silent: true,
+        match: true,
+      }),
+    );
+    expect(again).toBeInstanceOf(StatementImportError);
+    expect(again.code).toBe('STATEMENT.ALREADY_IMPORTED');
+    expect(again.message).toContain(`#${first.statementFileId}`);
+    expect({ ...(await stored('DUP_MATCH')), runs: await runs() }).toEqual(before);
+  });
+
+  it('fails a missing file with the reading error, matching or not, and keeps nothing', async () => {
+    for (const match of [false, true]) {
+      const missing = await failure(
+        service.import({
+          channel: 'MISSING_FILE',
+          format: 'generic',
+          filePath: path.join(tmp, 'no-such-statement.csv'),
+          businessDate: '2026-11-22',
+          silent: true,
+          match,
+        }),
+      );
+      expect(missing.message).toMatch(/ENOENT|no such file/);
+    }
+    expect(await stored('MISSING_FILE')).toEqual({ files: 0, lines: 0 });
+  });
+
   it('imports the WeChat ALL bill (control totals verified) and the GBK Alipay statement', async () => {
     const wechat = await service.import({
       channel: 'WECHAT_ALL',

@@ -4,6 +4,7 @@ import type { StatementLine } from '../statement/statement-line.js';
 import { classify } from './classify.js';
 import {
   InternalItemIndex,
+  freeNow,
   decimalTextOf,
   describeKey,
   minorUnitsOfBytes,
@@ -343,6 +344,17 @@ describe('InternalItemIndex keys', () => {
     expect(() => index.find('PAYMENT', 'O1', null)).toThrow(/after release/);
     expect(() => index.first()).toThrow(/after release/);
     expect(() => index.add(itemOf('PAYMENT', 'O2', '', 2))).toThrow(/after release/);
+  });
+
+  it('frees buffers at once: each is detached, whatever views and repeats it comes with', () => {
+    const shared = new ArrayBuffer(1 << 20);
+    const words = new Int32Array(shared);
+    const bytes = new Uint8Array(shared);
+    words[0] = 7;
+    const other = new Uint32Array(16);
+    freeNow([words.buffer, bytes.buffer, other.buffer, new ArrayBuffer(0)]);
+    expect([shared.byteLength, words.length, bytes.length, other.length]).toEqual([0, 0, 0, 0]);
+    expect(() => freeNow([shared])).not.toThrow(); // already detached: nothing left to free
   });
 
   it('walks, finds and pairs items over many pages', () => {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import {
@@ -13,6 +12,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { type ImportMatchRun, openImportRun } from '../matching/import-match.js';
 import type { MatchRunResult } from '../matching/match-run.service.js';
 import type { MatchClass } from '../matching/match.types.js';
+import { fileSha256 } from './file-digest.js';
 import {
   GENERIC_CSV_DEFAULT_OPTIONS,
   statementParserFor,
@@ -120,9 +120,17 @@ export class StatementImportService {
         `business date must be a valid YYYY-MM-DD, got "${request.businessDate}"`,
       );
 
-    const sha256 = await fileSha256(filePath);
-    const earlier = await this.findImport(this.dataSource.manager, channel, sha256);
-    if (earlier !== null) throw alreadyImported(channel, filePath, earlier);
+    // The content hash is computed on a worker thread from here on; a match import reads it only
+    // after loading our side of the day, which the main thread is busy with meanwhile.
+    const hashing = fileSha256(filePath);
+    hashing.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
+    const notImportedBefore = async (manager: EntityManager): Promise<string> => {
+      const sha256 = await hashing;
+      const earlier = await this.findImport(manager, channel, sha256);
+      if (earlier !== null) throw alreadyImported(channel, filePath, earlier);
+      return sha256;
+    };
+    if (request.match !== true) await notImportedBefore(this.dataSource.manager);
 
     const progress = new ProgressReporter({
       label: `statement ${channel} ${path.basename(filePath)}`,
@@ -149,11 +157,6 @@ export class StatementImportService {
             format === 'generic'
               ? statementParserFor('generic', { ...GENERIC_CSV_DEFAULT_OPTIONS, rejectMalformedMax })
               : statementParserFor(format, { rejectMalformedMax });
-          const parse = parser.parse(
-            // 64 KiB: a chunk decoded to a string stays in the young generation and dies there; a
-            // 1 MiB one went to the large-object space and waited for a full collection.
-            createReadStream(filePath, { highWaterMark: 1 << 16 }) as AsyncIterable<Uint8Array>,
-          );
           let businessDate = request.businessDate ?? null;
           let run: ImportMatchRun | null = null;
           if (request.match === true) {
@@ -170,7 +173,20 @@ export class StatementImportService {
                 'the file has no lines to take the business date from; give it (--date)',
               );
             run = await openImportRun(tx, channel, businessDate);
+            // Before the first line is written: the same content again fails here, and the
+            // transaction (the run's lock, its reserved ids) rolls back.
+            await notImportedBefore(tx);
           }
+          const sha256 = await hashing;
+          // A 10M-line file is one COPY: longer than the pool's per-statement limit for requests.
+          await tx.query(`SET LOCAL statement_timeout = '1h'`);
+          // Opened only now, and read from right away (no await before the COPY pulls it): a stream
+          // nobody reads yet would report a read error to no one.
+          const parse = parser.parse(
+            // 64 KiB: a chunk decoded to a string stays in the young generation and dies there; a
+            // 1 MiB one went to the large-object space and waited for a full collection.
+            createReadStream(filePath, { highWaterMark: 1 << 16 }) as AsyncIterable<Uint8Array>,
+          );
           let seq = 0;
           // One COPY for the whole file: the parser (Node) and the load (Postgres) run side by side.
           // Lines come a batch at a time and each batch is rendered in one loop: an async hop and
@@ -213,8 +229,6 @@ export class StatementImportService {
               yield { text: out.take(), rows: seq - seqBefore };
             }
           }
-          // A 10M-line file is one COPY: longer than the pool's per-statement limit for requests.
-          await tx.query(`SET LOCAL statement_timeout = '1h'`);
           await copyTextStream(tx, 'reconciliation.statement_line', LINE_COLUMNS, rows(), (n) =>
             progress.add(n),
           );
@@ -269,7 +283,7 @@ export class StatementImportService {
     } catch (error) {
       // Another import of the same content committed first: report it like the early check does.
       if (isUniqueViolation(error)) {
-        const winner = await this.findImport(this.dataSource.manager, channel, sha256);
+        const winner = await this.findImport(this.dataSource.manager, channel, await hashing);
         if (winner !== null) throw alreadyImported(channel, filePath, winner);
       }
       throw error;
@@ -350,13 +364,6 @@ async function firstTradeDate(
   );
   for await (const line of parse.lines()) return line.tradeTime.slice(0, 10);
   return null;
-}
-
-async function fileSha256(filePath: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(filePath, { highWaterMark: 1 << 20 }))
-    hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 function isDate(value: string): boolean {
