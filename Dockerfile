@@ -19,4 +19,4 @@ COPY --chown=node:node apps ./apps
 # NODE_ENV only after npm ci: with NODE_ENV=production npm ci would leave the dev dependencies out.
 ENV NODE_ENV=production HTTP_HOST=0.0.0.0
 EXPOSE 3001 3002 3003
-CMD ["node", "--import", "@swc-node/register/esm-register", "apps/reconciliation/src/main.ts"]
+CMD ["node", "--max-semi-space-size=32", "--no-allocation-site-pretenuring", "--import", "@swc-node/register/esm-register", "apps/reconciliation/src/main.ts"]

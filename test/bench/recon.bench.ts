@@ -51,6 +51,7 @@ const options = new Command('bench:recon')
   .option('--discrepancy-rate <r>', 'share of items that are discrepancies, spread over 6 classes', '0.005')
   .option('--keep', 'keep the database cse_bench_recon and the statement file')
   .option('--reuse <file>', 'measure on the database and the statement file a --keep run left')
+  .option('--trace-memory', 'print RSS, V8 heap and array buffers every second of a measured phase')
   .option('--json', 'print one JSON object on stdout, nothing else')
   .option(
     '--engine <kind>',
@@ -63,6 +64,7 @@ const options = new Command('bench:recon')
     discrepancyRate: string;
     keep?: boolean;
     reuse?: string;
+    traceMemory?: boolean;
     json?: boolean;
     engine: string;
   }>();
@@ -95,11 +97,14 @@ class RssSampler {
   private atStart = 0;
   private maxRssBefore = 0;
   private timer: NodeJS.Timeout | undefined;
+  private samples = 0;
+  private startedAt = 0;
 
   start(): void {
     this.atStart = process.memoryUsage.rss();
     this.peak = this.atStart;
     this.maxRssBefore = process.resourceUsage().maxRSS * 1024;
+    this.startedAt = performance.now();
     this.timer = setInterval(() => this.sample(), 100);
   }
 
@@ -117,6 +122,14 @@ class RssSampler {
   private sample(): void {
     const rss = process.memoryUsage.rss();
     if (rss > this.peak) this.peak = rss;
+    this.samples += 1;
+    if (options.traceMemory && this.samples % 10 === 0) {
+      const m = process.memoryUsage();
+      say(
+        `  ${((performance.now() - this.startedAt) / 1000).toFixed(1)} s: RSS ${mib(m.rss)} MiB, ` +
+          `heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} MiB, array buffers ${mib(m.arrayBuffers)} MiB`,
+      );
+    }
   }
 }
 
