@@ -124,11 +124,9 @@ export class StatementImportService {
     // after loading our side of the day, which the main thread is busy with meanwhile.
     const hashing = fileSha256(filePath);
     hashing.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
-    const notImportedBefore = async (manager: EntityManager): Promise<string> => {
-      const sha256 = await hashing;
-      const earlier = await this.findImport(manager, channel, sha256);
+    const notImportedBefore = async (manager: EntityManager): Promise<void> => {
+      const earlier = await this.findImport(manager, channel, await hashing);
       if (earlier !== null) throw alreadyImported(channel, filePath, earlier);
-      return sha256;
     };
     if (request.match !== true) await notImportedBefore(this.dataSource.manager);
 
