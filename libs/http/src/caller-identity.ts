@@ -2,6 +2,7 @@ import { Logger, type FactoryProvider, type InjectionToken } from '@nestjs/commo
 import type { HttpAuthConfig, PlatformConfig } from '@app/platform';
 import { errors, importSPKI, jwtVerify, type CryptoKey, type JWTVerifyOptions, type KeyObject } from 'jose';
 import { ApiError, REQUEST_INVALID } from './api-error.js';
+import { ROLE } from './principal.js';
 
 /** Nest injection token of a service's CallerIdentity (built from PlatformConfig.httpAuth). */
 export const CALLER_IDENTITY = Symbol('CALLER_IDENTITY');
@@ -25,11 +26,11 @@ export const AUTH_FORBIDDEN = 'AUTH.FORBIDDEN';
  * duties on top of maker-checker: an authenticated engineer is not an approver.
  */
 export const COMMAND_ROLE = {
-  approveSettlement: 'settlement.approve',
-  retryPayout: 'settlement.payout-retry',
-  closeCycle: 'settlement.close',
-  resolveDiscrepancy: 'recon.resolve',
-  manageFeeRules: 'clearing.fee-rules',
+  approveSettlement: ROLE.approveSettlement,
+  retryPayout: ROLE.retryPayout,
+  closeCycle: ROLE.closeCycle,
+  resolveDiscrepancy: ROLE.resolveDiscrepancy,
+  manageFeeRules: ROLE.manageFeeRules,
 } as const;
 export type CommandRole = (typeof COMMAND_ROLE)[keyof typeof COMMAND_ROLE];
 

@@ -4,3 +4,5 @@ export * from './api-errors.filter.js';
 export * from './openapi.js';
 export * from './validation.js';
 export * from './caller-identity.js';
+export * from './principal.js';
+export * from './dev-identity.js';
