@@ -12,8 +12,6 @@ import {
   StatementImportError,
   StatementImportService,
 } from '../../apps/reconciliation/src/statement/statement-import.service.js';
-import { statementImportCommand } from '../../apps/cli/src/commands/statement.command.js';
-import { UsageError } from '../../apps/cli/src/output.js';
 import { formatReport } from '../../apps/cli/src/commands/recon.command.js';
 import { DiscrepancyService } from '../../apps/reconciliation/src/discrepancy/discrepancy.service.js';
 import { Ledger } from '@app/ledger';
@@ -284,38 +282,5 @@ describe('statement import (real Postgres)', () => {
       },
     ]);
     expect(formatReport(report)).toContain('statement lines set aside at import, not matched (1)');
-  });
-
-  it('CLI: prints the result as JSON, and a bad file is a UsageError with the parser message', async () => {
-    const printed: string[] = [];
-    const realWrite = process.stdout.write.bind(process.stdout);
-    process.stdout.write = (chunk: string) => {
-      printed.push(String(chunk));
-      return true;
-    };
-    try {
-      const result = await statementImportCommand({
-        channel: 'CLI_TEST',
-        format: 'generic',
-        file: sample('generic-2026-11-23.csv'),
-        json: true,
-      });
-      expect(JSON.parse(printed.join(''))).toEqual(result);
-      expect(result).toMatchObject({ lines: 3, businessDate: '2026-11-23' });
-
-      const attempt = statementImportCommand({
-        channel: 'CLI_TEST',
-        format: 'generic',
-        file: path.join(tmp, 'generic-bad-amount.csv'),
-        json: true,
-      });
-      await expect(attempt).rejects.toBeInstanceOf(UsageError);
-      await expect(attempt).rejects.toThrow(
-        /STATEMENT\.MALFORMED_LINE: line 5, field amount: .*nothing imported/,
-      );
-    } finally {
-      process.stdout.write = realWrite;
-    }
-    expect(await stored('CLI_TEST')).toEqual({ files: 1, lines: 3 });
   });
 });

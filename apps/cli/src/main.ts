@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { Command, Option } from 'commander';
 import { clearingCheckCommand, clearingSummaryCommand } from './commands/clearing.command.js';
 import { migrateCommand, rolesCommand } from './commands/db.command.js';
-import { feesQuoteCommand, feesRulesCommand } from './commands/fees.command.js';
+import { authTokenCommand } from './commands/auth.command.js';
+import { feesAddCommand, feesQuoteCommand, feesRulesCommand } from './commands/fees.command.js';
 import {
   ledgerBalanceCommand,
   ledgerCompactCommand,
@@ -10,7 +11,7 @@ import {
   ledgerTrialBalanceCommand,
 } from './commands/ledger.command.js';
 import { publishCommand } from './commands/publish.command.js';
-import { reconReportCommand, reconRunCommand } from './commands/recon.command.js';
+import { discrepancyResolveCommand, reconReportCommand, reconRunCommand } from './commands/recon.command.js';
 import {
   settlementPayoutsCommand,
   settlementRetryPayoutCommand,
@@ -26,13 +27,30 @@ import { statementImportCommand } from './commands/statement.command.js';
 import { transactionSummaryCommand } from './commands/transactions.command.js';
 import { dlqListCommand, dlqReplayCommand } from './commands/dlq.command.js';
 import { messagingPruneCommand } from './commands/messaging.command.js';
-import { UsageError } from './output.js';
+import { SERVICES, TOKEN_ENV } from './api-client.js';
+import { CliError, terminalSafe, UsageError } from './output.js';
 
 const program = new Command('cse')
   .description('Clearing & settlement engine operator CLI (npm run cli -- <command>)')
   .showHelpAfterError();
 
 const json = () => new Option('--json', 'print one machine-readable JSON document on stdout');
+
+/**
+ * A command that changes state goes through a service's HTTP API with a bearer token: these are
+ * its options (the token names the caller; nobody says who they are on the command line).
+ */
+function apiCommand(command: Command, service: keyof typeof SERVICES): Command {
+  return command
+    .option('--token-file <path>', `a file holding the bearer token (default: $${TOKEN_ENV})`)
+    .option('--idempotency-key <K>', 'repeat it to retry a lost answer safely (default: a new one)')
+    .addHelpText(
+      'after',
+      `\nCalls the ${service} service at $${SERVICES[service].env} (default ${SERVICES[service].default}) ` +
+        `with the token of $${TOKEN_ENV} or --token-file; exit code 3 when it is not accepted (401/403), ` +
+        '2 when the service refuses the request (4xx), 1 when it cannot be reached.',
+    );
+}
 
 program
   .command('publish')
@@ -80,8 +98,7 @@ transactions
   });
 
 const statement = program.command('statement').description('channel statements (渠道对账单)');
-statement
-  .command('import')
+apiCommand(statement.command('import'), 'reconciliation')
   .description(
     'import one statement file, all or nothing: control totals verified, the same content refused twice',
   )
@@ -102,6 +119,8 @@ statement
       date?: string;
       match?: boolean;
       json?: boolean;
+      tokenFile?: string;
+      idempotencyKey?: string;
     }) => {
       if (options.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.date)) {
         throw new UsageError(`--date must be YYYY-MM-DD, got "${options.date}"`);
@@ -113,17 +132,24 @@ statement
 const recon = program
   .command('recon')
   .description('reconciliation (对账): match runs and the discrepancy report');
-recon
-  .command('run')
+apiCommand(recon.command('run'), 'reconciliation')
   .description(
     "classify every item of a channel's business date against its latest statement; matched items go to clearing once",
   )
   .requiredOption('--channel <C>', 'the channel, e.g. WECHAT')
   .requiredOption('--date <yyyy-mm-dd>', 'the business date')
   .addOption(json())
-  .action(async (options: { channel: string; date: string; json?: boolean }) => {
-    await reconRunCommand(options);
-  });
+  .action(
+    async (options: {
+      channel: string;
+      date: string;
+      json?: boolean;
+      tokenFile?: string;
+      idempotencyKey?: string;
+    }) => {
+      await reconRunCommand({ ...options, date: businessDate(options.date) });
+    },
+  );
 recon
   .command('report')
   .description('the discrepancy report (差错报表) of a business date: latest runs, summary by class, detail')
@@ -134,6 +160,23 @@ recon
   .action(async (options: { channel?: string; date: string; csv?: string; json?: boolean }) => {
     await reconReportCommand(options);
   });
+
+const discrepancy = program.command('discrepancy').description('discrepancies (差错): resolve one');
+apiCommand(discrepancy.command('resolve <id>'), 'reconciliation')
+  .description(
+    'resolve an open discrepancy: ADJUST (a correcting journal entry) or WRITE_OFF (closed with a reason)',
+  )
+  .requiredOption('--action <A>', 'ADJUST or WRITE_OFF')
+  .requiredOption('--note <N>', 'why (1 to 500 characters)')
+  .addOption(json())
+  .action(
+    async (
+      id: string,
+      options: { action: string; note: string; json?: boolean; tokenFile?: string; idempotencyKey?: string },
+    ) => {
+      await discrepancyResolveCommand({ ...options, id });
+    },
+  );
 
 const ledger = program.command('ledger').description('the double-entry ledger: balances and checks');
 ledger
@@ -221,6 +264,33 @@ fees
     await feesRulesCommand(options);
   });
 
+apiCommand(fees.command('add'), 'clearing')
+  .description(
+    "add a version of a fee rule from a future instant (the scope's open-ended version ends there); recorded as yours",
+  )
+  .option('--merchant <M>', "the merchant's own rule (default: any merchant)")
+  .option('--channel <C>', 'one channel (default: any)')
+  .option('--method <X>', 'one payment method (default: any)')
+  .requiredOption('--currency <code>', 'e.g. CNY')
+  .requiredOption('--kind <K>', 'PERCENTAGE, FIXED, PERCENTAGE_PLUS_FIXED or TIERED')
+  .option('--rate <r>', 'a fraction: 0.6% is 0.006')
+  .option('--fixed <amount>', 'fixed part, e.g. 0.30')
+  .option('--tiers <json>', 'TIERED: [{"upTo":"1000.00","rate":"0.006","fixed":"0.00"}, …]')
+  .option('--min <amount>', 'lower bound of the fee')
+  .option('--max <amount>', 'upper bound of the fee')
+  .option('--rounding <mode>', 'to the minor unit (default HALF_UP)')
+  .requiredOption('--refund-policy <P>', 'NONE, FULL or PRO_RATA')
+  .requiredOption(
+    '--from <iso>',
+    'first instant it applies (not in the past), e.g. 2026-12-01T00:00:00+08:00',
+  )
+  .option('--to <iso>', 'first instant it no longer applies (default: open-ended)')
+  .option('--note <N>', 'e.g. the contract (at most 500 characters)')
+  .addOption(json())
+  .action(async (options: Parameters<typeof feesAddCommand>[0]) => {
+    await feesAddCommand(options);
+  });
+
 const clearing = program
   .command('clearing')
   .description('clearing (清分): cleared items and internal reconciliation');
@@ -248,14 +318,13 @@ clearing
 const settlement = program
   .command('settlement')
   .description('settlement (结算): cycle close into settlement records');
-settlement
-  .command('close')
+apiCommand(settlement.command('close'), 'settlement')
   .description(
     'close every cycle that closes on a date into settlement records (PENDING_APPROVAL) with their ledger entries; a second run creates nothing',
   )
   .requiredOption('--date <yyyy-mm-dd>', 'the close date (a business day)')
   .addOption(json())
-  .action(async (options: { date: string; json?: boolean }) => {
+  .action(async (options: { date: string; json?: boolean; tokenFile?: string; idempotencyKey?: string }) => {
     await settlementCloseCommand({ ...options, date: businessDate(options.date) });
   });
 settlement
@@ -272,25 +341,26 @@ settlement
     });
   });
 
-settlement
-  .command('approve <id>')
-  .description('approve a settlement record (maker-checker: not by its submitter or an adjuster)')
-  .requiredOption('--as <user>', 'the approver (principal id)')
-  .option('--key <K>', 'Idempotency-Key: repeat it to retry safely (default: a new one)')
+apiCommand(settlement.command('approve <id>'), 'settlement')
+  .description(
+    'approve a settlement record as yourself (maker-checker: not by its maker, closer or an adjuster)',
+  )
   .addOption(json())
-  .action(async (id: string, options: { as: string; key?: string; json?: boolean }) => {
+  .action(async (id: string, options: { json?: boolean; tokenFile?: string; idempotencyKey?: string }) => {
     await settlementDecideCommand({ ...options, id, action: 'approve' });
   });
-settlement
-  .command('reject <id>')
+apiCommand(settlement.command('reject <id>'), 'settlement')
   .description('reject a settlement record with a reason; its amount goes back to settleable')
-  .requiredOption('--as <user>', 'who rejects (principal id)')
   .requiredOption('--reason <R>', 'why (1 to 500 characters)')
-  .option('--key <K>', 'Idempotency-Key: repeat it to retry safely (default: a new one)')
   .addOption(json())
-  .action(async (id: string, options: { as: string; reason: string; key?: string; json?: boolean }) => {
-    await settlementDecideCommand({ ...options, id, action: 'reject' });
-  });
+  .action(
+    async (
+      id: string,
+      options: { reason: string; json?: boolean; tokenFile?: string; idempotencyKey?: string },
+    ) => {
+      await settlementDecideCommand({ ...options, id, action: 'reject' });
+    },
+  );
 settlement
   .command('statement <id>')
   .description(
@@ -319,18 +389,20 @@ settlement
   .action(async (options: { json?: boolean }) => {
     await settlementPayoutsCommand(options);
   });
-settlement
-  .command('retry-payout <id>')
+apiCommand(settlement.command('retry-payout <id>'), 'settlement')
   .description(
     'a new payout (重新发起代付) of a PAYOUT_FAILED record, e.g. after its account was fixed: funds 2203 → 2204 again',
   )
-  .requiredOption('--as <user>', 'who asks (principal id); audited')
   .requiredOption('--reason <R>', 'why (1 to 500 characters)')
-  .option('--key <K>', 'Idempotency-Key: repeat it to retry safely (default: a new one)')
   .addOption(json())
-  .action(async (id: string, options: { as: string; reason: string; key?: string; json?: boolean }) => {
-    await settlementRetryPayoutCommand({ ...options, id });
-  });
+  .action(
+    async (
+      id: string,
+      options: { reason: string; json?: boolean; tokenFile?: string; idempotencyKey?: string },
+    ) => {
+      await settlementRetryPayoutCommand({ ...options, id });
+    },
+  );
 
 const dlq = program
   .command('dlq')
@@ -362,6 +434,35 @@ dlq
   });
 
 program
+  .command('auth')
+  .description("tokens for the services' HTTP API")
+  .command('token')
+  .description(
+    'DEVELOPMENT ONLY: mint a short-lived token signed by the local development identity (.cache/identity); ' +
+      'production tokens come from the identity provider',
+  )
+  .requiredOption('--sub <id>', 'the principal, e.g. ops.zhang')
+  .option('--role <r>', 'a role (repeat for several), e.g. settlement.approve', collect, [] as string[])
+  .option('--merchant <M>', 'the merchant a merchant-role token may read (claim merchant_id)')
+  .option('--ttl <duration>', 'lifetime, e.g. 15m, 1h (at most 12h)', '15m')
+  .option('--identity-dir <dir>', 'where the key pair is', '.cache/identity')
+  .option('--create-identity', 'make the key pair if there is none')
+  .addOption(json())
+  .action(
+    async (options: {
+      sub: string;
+      role: string[];
+      merchant?: string;
+      ttl: string;
+      identityDir: string;
+      createIdentity?: boolean;
+      json?: boolean;
+    }) => {
+      await authTokenCommand(options);
+    },
+  );
+
+program
   .command('messaging')
   .description('inbox and outbox housekeeping')
   .command('prune')
@@ -380,6 +481,10 @@ program
     await messagingPruneCommand(options);
   });
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 function businessDate(value: string): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new UsageError(`--date must be YYYY-MM-DD, got "${value}"`);
   return value;
@@ -395,9 +500,9 @@ function positiveInt(name: string, value: string, max: number): number {
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof UsageError) {
-    process.stderr.write(`error: ${error.message}\n`);
-    process.exit(2);
+  if (error instanceof CliError) {
+    process.stderr.write(`error: ${terminalSafe(error.message)}\n`);
+    process.exit(error.exitCode);
   }
   process.stderr.write(`error: ${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);

@@ -62,8 +62,11 @@ export interface HttpAuthConfig {
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/clearing';
 
-/** 2 GiB: twice the largest statement a channel sends (~1 GB). */
-export const STATEMENT_UPLOAD_MAX_BYTES_DEFAULT = 2 * 1024 ** 3;
+/**
+ * 4 GiB: a 10M-line WeChat bill (the largest day the engine is sized for, ADR 013) is about
+ * 2.2 GB, with room for longer lines; over the limit the upload is refused (413).
+ */
+export const STATEMENT_UPLOAD_MAX_BYTES_DEFAULT = 4 * 1024 ** 3;
 /** No statement is this large: a value beyond it is a typo, not a setting. */
 const STATEMENT_UPLOAD_MAX_BYTES_CEILING = 64 * 1024 ** 3;
 

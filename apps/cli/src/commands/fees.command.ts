@@ -1,7 +1,13 @@
-import { FeeError, type PaymentSplit } from '../../../clearing/src/fees/fee.types.js';
+import {
+  FEE_KINDS,
+  FeeError,
+  REFUND_FEE_POLICIES,
+  type PaymentSplit,
+} from '../../../clearing/src/fees/fee.types.js';
 import type { FeeRuleRecord } from '../../../clearing/src/fees/fee-rule.repository.js';
 import { FeeRulesService, type FeeQuoteRequest } from '../../../clearing/src/fees/fee-rules.service.js';
 import { CLEARING_SCHEMA, clearingMigrations } from '../../../clearing/src/migrations/index.js';
+import { ApiClient, idempotencyKeyOf, type ApiCommandOptions } from '../api-client.js';
 import { emit, table, UsageError, type OutputOptions } from '../output.js';
 import { withSchemaDataSource } from '../schema-data-source.js';
 
@@ -40,6 +46,80 @@ export async function feesRulesCommand(options: FeesRulesOptions): Promise<FeeRu
     emit(options, rules, () => formatRules(rules));
     return rules;
   });
+}
+
+export interface FeesAddOptions extends OutputOptions, ApiCommandOptions {
+  merchant?: string;
+  channel?: string;
+  method?: string;
+  currency: string;
+  kind: string;
+  rate?: string;
+  fixed?: string;
+  tiers?: string;
+  min?: string;
+  max?: string;
+  rounding?: string;
+  refundPolicy: string;
+  from: string;
+  to?: string;
+  note?: string;
+}
+
+/**
+ * `fees add`: a new version of a fee rule through the clearing service's `POST /fee-rules`, as the
+ * token's principal (recorded as its createdBy). Figures travel as the strings typed, never as
+ * numbers; the service validates the formula and the effective range and names the field it refuses.
+ */
+export async function feesAddCommand(options: FeesAddOptions, client?: ApiClient): Promise<FeeRuleRecord> {
+  if (!(FEE_KINDS as readonly string[]).includes(options.kind))
+    throw new UsageError(`--kind must be one of ${FEE_KINDS.join(', ')}, got "${options.kind}"`);
+  if (!(REFUND_FEE_POLICIES as readonly string[]).includes(options.refundPolicy))
+    throw new UsageError(
+      `--refund-policy must be one of ${REFUND_FEE_POLICIES.join(', ')}, got "${options.refundPolicy}"`,
+    );
+  let tiers: unknown;
+  if (options.tiers !== undefined) {
+    try {
+      tiers = JSON.parse(options.tiers);
+    } catch {
+      throw new UsageError(
+        '--tiers must be a JSON array, e.g. \'[{"upTo":"1000.00","rate":"0.006","fixed":"0.00"}]\'',
+      );
+    }
+    if (!Array.isArray(tiers)) throw new UsageError('--tiers must be a JSON array of tiers');
+  }
+  const draft = {
+    scope: {
+      merchantId: options.merchant ?? null,
+      channel: options.channel ?? null,
+      paymentMethod: options.method ?? null,
+    },
+    currency: options.currency,
+    formula: {
+      kind: options.kind,
+      ...(options.rate === undefined ? {} : { rate: options.rate }),
+      ...(options.fixed === undefined ? {} : { fixed: options.fixed }),
+      ...(tiers === undefined ? {} : { tiers }),
+      ...(options.min === undefined ? {} : { min: options.min }),
+      ...(options.max === undefined ? {} : { max: options.max }),
+      ...(options.rounding === undefined ? {} : { rounding: options.rounding }),
+    },
+    refundPolicy: options.refundPolicy,
+    effectiveFrom: options.from,
+    ...(options.to === undefined ? {} : { effectiveTo: options.to }),
+    ...(options.note === undefined ? {} : { note: options.note }),
+  };
+  const api = client ?? (await ApiClient.for('clearing', options));
+  const { body: rule } = await api.json<FeeRuleRecord>('POST', '/fee-rules', draft, {
+    'idempotency-key': idempotencyKeyOf(options, 'fee-rule'),
+  });
+  emit(
+    options,
+    rule,
+    () => `fee rule ${rule.id} v${rule.version} added by ${rule.createdBy}\n${formatRules([rule])}`,
+  );
+  return rule;
 }
 
 /** A coupon is all three figures or none: its funders are never guessed. */

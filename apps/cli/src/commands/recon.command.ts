@@ -5,13 +5,10 @@ import { discrepanciesToCsv } from '../../../reconciliation/src/discrepancy/disc
 import { DiscrepancyService } from '../../../reconciliation/src/discrepancy/discrepancy.service.js';
 import {
   DiscrepancyError,
+  type Discrepancy,
   type ReconReport,
 } from '../../../reconciliation/src/discrepancy/discrepancy.types.js';
-import {
-  MatchRunError,
-  MatchRunService,
-  type MatchRunResult,
-} from '../../../reconciliation/src/matching/match-run.service.js';
+import type { MatchRunResult } from '../../../reconciliation/src/matching/match-run.service.js';
 import { MATCH_CLASSES } from '../../../reconciliation/src/matching/match.types.js';
 import {
   RECONCILIATION_SCHEMA,
@@ -19,25 +16,72 @@ import {
 } from '../../../reconciliation/src/migrations/index.js';
 import { emit, table, UsageError, type OutputOptions } from '../output.js';
 import { withSchemaDataSource } from '../schema-data-source.js';
+import { ApiClient, idempotencyKeyOf, type ApiCommandOptions } from '../api-client.js';
 
-export interface ReconRunOptions extends OutputOptions {
+export interface ReconRunOptions extends OutputOptions, ApiCommandOptions {
   channel: string;
   date: string;
 }
 
-/** `recon run`: one match run of (channel, business date); prints the count per class. */
-export async function reconRunCommand(options: ReconRunOptions): Promise<MatchRunResult> {
-  return withSchemaDataSource(RECONCILIATION_SCHEMA, reconciliationMigrations, async (dataSource) => {
-    let result: MatchRunResult;
-    try {
-      result = await new MatchRunService(dataSource).run(options.channel, options.date);
-    } catch (error) {
-      if (error instanceof MatchRunError) throw new UsageError(`${error.code}: ${error.message}`);
-      throw error;
-    }
-    emit(options, result, () => formatRun(result));
-    return result;
-  });
+/**
+ * `recon run`: one match run of (channel, business date) through the reconciliation service's
+ * `POST /match-runs`; prints the count per class.
+ */
+export async function reconRunCommand(options: ReconRunOptions, client?: ApiClient): Promise<MatchRunResult> {
+  const api = client ?? (await ApiClient.for('reconciliation', options));
+  const { body: result } = await api.json<MatchRunResult>(
+    'POST',
+    '/match-runs',
+    { channel: options.channel, businessDate: options.date },
+    { 'idempotency-key': idempotencyKeyOf(options, 'match-run') },
+  );
+  emit(options, result, () => formatRun(result));
+  return result;
+}
+
+export const DISCREPANCY_ACTIONS = ['ADJUST', 'WRITE_OFF'] as const;
+
+export interface DiscrepancyResolveOptions extends OutputOptions, ApiCommandOptions {
+  id: string;
+  action: string;
+  note: string;
+}
+
+/**
+ * `discrepancy resolve <id> --action ADJUST|WRITE_OFF --note N`: `POST /discrepancies/{id}/resolve`
+ * as the token's principal, idempotent by its key (a replay answers the first result).
+ */
+export async function discrepancyResolveCommand(
+  options: DiscrepancyResolveOptions,
+  client?: ApiClient,
+): Promise<Discrepancy> {
+  if (!/^[1-9]\d{0,18}$/.test(options.id))
+    throw new UsageError(`<id> must be a discrepancy id (a positive integer), got "${options.id}"`);
+  if (!(DISCREPANCY_ACTIONS as readonly string[]).includes(options.action))
+    throw new UsageError(
+      `--action must be one of ${DISCREPANCY_ACTIONS.join(', ')}, got "${options.action}"`,
+    );
+  if (options.note.trim() === '' || options.note.length > 500)
+    throw new UsageError('--note must say why, in 1 to 500 characters');
+  const api = client ?? (await ApiClient.for('reconciliation', options));
+  const idempotencyKey = idempotencyKeyOf(options, 'resolve');
+  const { body: discrepancy, headers } = await api.json<Discrepancy>(
+    'POST',
+    `/discrepancies/${options.id}/resolve`,
+    { action: options.action, note: options.note },
+    { 'idempotency-key': idempotencyKey },
+  );
+  emit(options, discrepancy, () =>
+    [
+      `discrepancy ${discrepancy.id} (${discrepancy.class}, ${discrepancy.channel} ${discrepancy.businessDate}): ` +
+        `${discrepancy.status}${discrepancy.resolution === null ? '' : ` (${discrepancy.resolution})`} by ${discrepancy.resolvedBy ?? '?'}`,
+      headers['idempotent-replayed'] === 'true'
+        ? `already resolved with key ${idempotencyKey}: nothing new was done`
+        : `key ${idempotencyKey}`,
+      ...(headers['released-to-clearing'] === 'true' ? ['our transaction was released to clearing'] : []),
+    ].join('\n'),
+  );
+  return discrepancy;
 }
 
 export function formatRun(result: MatchRunResult): string {

@@ -1,8 +1,6 @@
 import { Ledger } from '@app/ledger';
 import { loadPlatformConfig } from '@app/platform';
-import { randomUUID } from 'node:crypto';
 import type { ApprovalRecordView } from '../../../settlement/src/approval/approval-records.js';
-import { PayoutRetryError, PayoutRetryService } from '../../../settlement/src/payout/payout-retry.js';
 import { SETTLEMENT_SCHEMA, settlementMigrations } from '../../../settlement/src/migrations/index.js';
 import {
   PayoutService,
@@ -10,7 +8,9 @@ import {
   type PayoutQuery,
   type PayoutRequestOutcome,
 } from '../../../settlement/src/payout/payout.service.js';
-import { emit, table, UsageError, type OutputOptions } from '../output.js';
+import { ApiClient, idempotencyKeyOf, type ApiCommandOptions } from '../api-client.js';
+import { emit, table, type OutputOptions } from '../output.js';
+import { reasonOf, recordId } from './settlement.command.js';
 import { withSchemaDataSource } from '../schema-data-source.js';
 
 export interface PayoutsRunResult {
@@ -64,39 +64,31 @@ export function formatPayouts(result: PayoutsRunResult): string {
 }
 
 /**
- * `settlement retry-payout <id> --as U --reason R [--key K]`: a new payout of a PAYOUT_FAILED record
- * (its funds move from settleable to in transit again); the running service's relay sends it.
+ * `settlement retry-payout <id> --reason R`: a new payout of a PAYOUT_FAILED record (its funds move
+ * from settleable to in transit again) through the settlement service's
+ * `POST /settlement-records/{id}/retry-payout`, as the token's principal; the service's relay sends it.
  */
 export async function settlementRetryPayoutCommand(
-  options: OutputOptions & { id: string; as: string; reason: string; key?: string },
+  options: OutputOptions & ApiCommandOptions & { id: string; reason: string },
+  client?: ApiClient,
 ): Promise<ApprovalRecordView> {
-  const config = loadPlatformConfig('cli');
-  // One key per CLI call unless given: retrying a lost answer needs the same --key.
-  const idempotencyKey = options.key ?? `cli-retry-payout-${randomUUID()}`;
-  try {
-    return await withSchemaDataSource(SETTLEMENT_SCHEMA, settlementMigrations, async (dataSource) => {
-      const ledger = new Ledger();
-      const service = new PayoutRetryService(
-        dataSource,
-        ledger,
-        new PayoutService(dataSource, ledger, payoutServiceOptionsOf(config)),
-      );
-      const record = await service.retryPayout(options.id, {
-        by: options.as,
-        reason: options.reason,
-        idempotencyKey,
-      });
-      emit(
-        options,
-        record,
-        () =>
-          `settlement record ${record.id} ${record.merchantId} ${record.netPayout} ${record.currency}: ${record.status} ` +
-          `(payout retry requested by ${options.as}, key ${idempotencyKey})`,
-      );
-      return record;
-    });
-  } catch (error) {
-    if (error instanceof PayoutRetryError) throw new UsageError(`${error.code}: ${error.message}`);
-    throw error;
-  }
+  recordId(options.id);
+  reasonOf(options.reason);
+  const api = client ?? (await ApiClient.for('settlement', options));
+  // One key per CLI call unless given: retrying a lost answer needs the same --idempotency-key.
+  const idempotencyKey = idempotencyKeyOf(options, 'retry-payout');
+  const { body: record } = await api.json<ApprovalRecordView>(
+    'POST',
+    `/settlement-records/${options.id}/retry-payout`,
+    { reason: options.reason },
+    { 'idempotency-key': idempotencyKey },
+  );
+  emit(
+    options,
+    record,
+    () =>
+      `settlement record ${record.id} ${record.merchantId} ${record.netPayout} ${record.currency}: ${record.status} ` +
+      `(payout retry requested, key ${idempotencyKey})`,
+  );
+  return record;
 }

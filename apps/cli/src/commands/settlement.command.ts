@@ -1,23 +1,14 @@
-import { Ledger } from '@app/ledger';
-import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SettlementApprovalError } from '../../../settlement/src/approval/approval-error.js';
 import type { ApprovalRecordView } from '../../../settlement/src/approval/approval-records.js';
-import { ApprovalService } from '../../../settlement/src/approval/approval.service.js';
 import { SETTLEMENT_SCHEMA, settlementMigrations } from '../../../settlement/src/migrations/index.js';
-import {
-  CLOSE_SUBMITTER,
-  CycleCloseService,
-  SettlementCloseBusyError,
-  type CloseResult,
-} from '../../../settlement/src/settlement/cycle-close.service.js';
+import type { CloseResult } from '../../../settlement/src/settlement/cycle-close.service.js';
 import {
   listSettlementRecords,
   type SettlementRecordView,
 } from '../../../settlement/src/settlement/settlement-records.js';
-import { SettlementError, toEpochDay } from '../../../settlement/src/domain.js';
+import { toEpochDay } from '../../../settlement/src/domain.js';
 import {
   dailySettlementSummary,
   type DailySettlementSummary,
@@ -28,31 +19,28 @@ import {
   verifyStatementTotals,
   statementItems,
 } from '../../../settlement/src/statement/merchant-statement.js';
-import { emit, table, UsageError, type OutputOptions } from '../output.js';
+import { ApiClient, idempotencyKeyOf, type ApiCommandOptions } from '../api-client.js';
+import { emit, table, terminalSafe, UsageError, type OutputOptions } from '../output.js';
 import { withSchemaDataSource } from '../schema-data-source.js';
 
-/** `settlement close --date D`: closes every cycle that closes on D into settlement records. */
+/**
+ * `settlement close --date D`: closes every cycle that closes on D into settlement records, through
+ * the settlement service's `POST /cycles/close`: the token's principal is the closer (the records'
+ * maker, who may not approve them).
+ */
 export async function settlementCloseCommand(
-  options: OutputOptions & { date: string },
+  options: OutputOptions & ApiCommandOptions & { date: string },
+  client?: ApiClient,
 ): Promise<CloseResult> {
-  try {
-    return await withSchemaDataSource(
-      SETTLEMENT_SCHEMA,
-      settlementMigrations,
-      async (dataSource) => {
-        const result = await new CycleCloseService(dataSource, new Ledger()).close(options.date, {
-          by: CLOSE_SUBMITTER,
-        });
-        emit(options, result, () => formatClose(result));
-        return result;
-      },
-      3, // one connection holds the per-date lock while batches run on the others
-    );
-  } catch (error) {
-    if (error instanceof SettlementError || error instanceof SettlementCloseBusyError)
-      throw new UsageError(error.message);
-    throw error;
-  }
+  const api = client ?? (await ApiClient.for('settlement', options));
+  const { body: result } = await api.json<CloseResult>(
+    'POST',
+    '/cycles/close',
+    { date: options.date },
+    { 'idempotency-key': idempotencyKeyOf(options, 'close') },
+  );
+  emit(options, result, () => formatClose(result));
+  return result;
 }
 
 export function formatClose(result: CloseResult): string {
@@ -119,42 +107,56 @@ export async function settlementListCommand(
   });
 }
 
-/** `settlement approve <id> --as U [--key K]` and `settlement reject <id> --as U --reason R`. */
+/**
+ * `settlement approve <id>` and `settlement reject <id> --reason R`: the settlement service's
+ * `POST /settlement-records/{id}/approve|reject` as the token's principal (maker-checker compares
+ * it with the record's maker), idempotent by the key.
+ */
 export async function settlementDecideCommand(
-  options: OutputOptions & {
-    id: string;
-    as: string;
-    key?: string;
-    reason?: string;
-    action: 'approve' | 'reject';
-  },
+  options: OutputOptions &
+    ApiCommandOptions & {
+      id: string;
+      reason?: string;
+      action: 'approve' | 'reject';
+    },
+  client?: ApiClient,
 ): Promise<ApprovalRecordView> {
-  // One key per CLI call unless given: retrying a lost answer needs the same --key.
-  const idempotencyKey = options.key ?? `cli-${options.action}-${randomUUID()}`;
-  try {
-    return await withSchemaDataSource(SETTLEMENT_SCHEMA, settlementMigrations, async (dataSource) => {
-      const service = new ApprovalService(dataSource, new Ledger());
-      const record =
-        options.action === 'approve'
-          ? await service.approve(options.id, { by: options.as, idempotencyKey })
-          : await service.reject(options.id, {
-              by: options.as,
-              reason: options.reason ?? '',
-              idempotencyKey,
-            });
-      emit(
-        options,
-        record,
-        () =>
-          `settlement record ${record.id} ${record.merchantId} ${record.netPayout} ${record.currency}: ${record.status} ` +
-          `(version ${record.version}, approvals ${record.approvals.length} of ${record.approvalsRequired}, key ${idempotencyKey})`,
-      );
-      return record;
-    });
-  } catch (error) {
-    if (error instanceof SettlementApprovalError) throw new UsageError(`${error.code}: ${error.message}`);
-    throw error;
-  }
+  recordId(options.id);
+  if (options.action === 'reject') reasonOf(options.reason);
+  const api = client ?? (await ApiClient.for('settlement', options));
+  // One key per CLI call unless given: retrying a lost answer needs the same --idempotency-key.
+  const idempotencyKey = idempotencyKeyOf(options, options.action);
+  const { body: record } = await api.json<ApprovalRecordView>(
+    'POST',
+    `/settlement-records/${options.id}/${options.action}`,
+    options.action === 'approve' ? {} : { reason: options.reason },
+    { 'idempotency-key': idempotencyKey },
+  );
+  emit(options, record, () => formatDecision(record, idempotencyKey));
+  return record;
+}
+
+export function formatDecision(record: ApprovalRecordView, idempotencyKey: string): string {
+  const by = record.approvals.map((a) => a.by).join(', ');
+  return (
+    `settlement record ${record.id} ${record.merchantId} ${record.netPayout} ${record.currency}: ${record.status} ` +
+    `(version ${record.version}, approvals ${record.approvals.length} of ${record.approvalsRequired}` +
+    `${by === '' ? '' : ` by ${by}`}, key ${idempotencyKey})`
+  );
+}
+
+/** A record id as the API takes it; anything else is a usage error before any call. */
+export function recordId(id: string): string {
+  if (!/^[1-9]\d{0,18}$/.test(id))
+    throw new UsageError(`<id> must be a settlement record id (a positive integer), got "${id}"`);
+  return id;
+}
+
+/** A reason of 1 to 500 characters. */
+export function reasonOf(reason: string | undefined): string {
+  if (reason === undefined || reason.trim() === '' || reason.length > 500)
+    throw new UsageError('--reason must say why, in 1 to 500 characters');
+  return reason;
 }
 
 /** `settlement statement <id> [--out file]`: the record's merchant statement CSV (UTF-8 BOM). */
@@ -165,7 +167,8 @@ export async function settlementStatementCommand(options: { id: string; out?: st
     // Before the first line is written, so an inconsistent record leaves no partial --out file.
     await verifyStatementTotals(dataSource, record);
     const lines = Readable.from(merchantStatementCsv(statementItems(dataSource, record), record));
-    if (options.out === undefined) await pipeline(lines, process.stdout, { end: false });
+    // To a terminal (stdout) each line loses any control character but its CRLF; a file gets the bytes.
+    if (options.out === undefined) await pipeline(lines, terminalSafeLines(), process.stdout, { end: false });
     else await pipeline(lines, createWriteStream(options.out));
   });
 }
@@ -210,5 +213,17 @@ export async function settlementSummaryCommand(
       ].join('\n'),
     );
     return summary;
+  });
+}
+
+/** CSV lines (each ending in CRLF) with every other control character removed. */
+function terminalSafeLines(): Transform {
+  return new Transform({
+    writableObjectMode: true,
+    transform(line: string | Buffer, _encoding, callback) {
+      const text = String(line);
+      const ending = text.endsWith('\r\n') ? '\r\n' : text.endsWith('\n') ? '\n' : '';
+      callback(null, `${terminalSafe(text.slice(0, text.length - ending.length))}${ending}`);
+    },
   });
 }

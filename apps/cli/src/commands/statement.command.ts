@@ -1,24 +1,13 @@
 import { access } from 'node:fs/promises';
-import {
-  RECONCILIATION_SCHEMA,
-  reconciliationMigrations,
-} from '../../../reconciliation/src/migrations/index.js';
-import {
-  StatementParseError,
-  type StatementFormat,
-} from '../../../reconciliation/src/statement/parsers/index.js';
-import {
-  StatementImportError,
-  StatementImportService,
-  type StatementImportResult,
-} from '../../../reconciliation/src/statement/statement-import.service.js';
+import type { StatementFormat } from '../../../reconciliation/src/statement/parsers/index.js';
+import type { StatementImportResult } from '../../../reconciliation/src/statement/statement-import.service.js';
+import { ApiClient, idempotencyKeyOf, uploadName, type ApiCommandOptions } from '../api-client.js';
 import { emit, UsageError, type OutputOptions } from '../output.js';
 import { formatRun } from './recon.command.js';
-import { withSchemaDataSource } from '../schema-data-source.js';
 
 export const STATEMENT_FORMATS: readonly StatementFormat[] = ['generic', 'wechat-all', 'alipay'];
 
-export interface StatementImportOptions extends OutputOptions {
+export interface StatementImportOptions extends OutputOptions, ApiCommandOptions {
   channel: string;
   format: string;
   file: string;
@@ -28,12 +17,14 @@ export interface StatementImportOptions extends OutputOptions {
 }
 
 /**
- * `statement import`: one channel statement file into reconciliation, all or nothing. A bad file
- * (malformed line, control-total mismatch, encoding), a file already imported or a date problem is
- * a UsageError (exit 2) carrying the parser's message: line number and field.
+ * `statement import`: one channel statement file into reconciliation, all or nothing, through the
+ * reconciliation service's `POST /statements` (the file streamed as multipart/form-data, never read
+ * whole into memory). A bad file (malformed line, control-total mismatch, encoding), a file already
+ * imported or a date problem is refused by the service with its code and message (exit 2).
  */
 export async function statementImportCommand(
   options: StatementImportOptions,
+  client?: ApiClient,
 ): Promise<StatementImportResult> {
   if (!(STATEMENT_FORMATS as readonly string[]).includes(options.format))
     throw new UsageError(`--format must be one of ${STATEMENT_FORMATS.join(', ')}, got "${options.format}"`);
@@ -42,42 +33,36 @@ export async function statementImportCommand(
   } catch {
     throw new UsageError(`--file ${options.file}: cannot read the file`);
   }
-  return withSchemaDataSource(
-    RECONCILIATION_SCHEMA,
-    reconciliationMigrations,
-    async (dataSource) => {
-      let result: StatementImportResult;
-      try {
-        result = await new StatementImportService(dataSource).import({
-          channel: options.channel,
-          format: options.format as StatementFormat,
-          filePath: options.file,
-          ...(options.date === undefined ? {} : { businessDate: options.date }),
-          silent: options.json === true,
-          match: options.match === true,
-        });
-      } catch (error) {
-        if (error instanceof StatementParseError || error instanceof StatementImportError)
-          throw new UsageError(`${error.code}: ${error.message} (nothing imported)`);
-        throw error;
-      }
-      emit(options, result, () => {
-        const totals = result.totals
-          .map(
-            (t) =>
-              `${t.currency} ${t.paymentCount} payments ${t.paymentAmount}, ${t.refundCount} refunds ${t.refundAmount}, fee ${t.fee}`,
-          )
-          .join('; ');
-        const setAside =
-          result.rejectedLines === 0
-            ? ''
-            : `\n${result.rejectedLines} malformed line(s) set aside (see recon report)` +
-              (result.controlsUnverified === null ? '' : `; ${result.controlsUnverified}`);
-        const imported = `imported statement file #${result.statementFileId}: ${result.channel} ${result.businessDate} (${result.format}), ${result.lines} lines [${totals}] in ${result.elapsedMs} ms (${result.linesPerSecond} lines/s)${setAside}`;
-        return result.matchRun === null ? imported : `${imported}\n${formatRun(result.matchRun)}`;
-      });
-      return result;
-    },
-    1,
+  const api = client ?? (await ApiClient.for('reconciliation', options));
+  const idempotencyKey = idempotencyKeyOf(options, 'statement-import');
+  // The fields before the file: the service checks them, and the caller, before reading the file.
+  const { body: result } = await api.multipart<StatementImportResult>(
+    '/statements',
+    [
+      { name: 'channel', value: options.channel },
+      { name: 'format', value: options.format },
+      ...(options.date === undefined ? [] : [{ name: 'businessDate', value: options.date }]),
+      ...(options.match === true ? [{ name: 'match', value: 'true' }] : []),
+      { name: 'file', file: options.file, fileName: uploadName(options.file), contentType: 'text/csv' },
+    ],
+    { 'idempotency-key': idempotencyKey },
   );
+  emit(options, result, () => formatImport(result));
+  return result;
+}
+
+export function formatImport(result: StatementImportResult): string {
+  const totals = result.totals
+    .map(
+      (t) =>
+        `${t.currency} ${t.paymentCount} payments ${t.paymentAmount}, ${t.refundCount} refunds ${t.refundAmount}, fee ${t.fee}`,
+    )
+    .join('; ');
+  const setAside =
+    result.rejectedLines === 0
+      ? ''
+      : `\n${result.rejectedLines} malformed line(s) set aside (see recon report)` +
+        (result.controlsUnverified === null ? '' : `; ${result.controlsUnverified}`);
+  const imported = `imported statement file #${result.statementFileId}: ${result.channel} ${result.businessDate} (${result.format}), ${result.lines} lines [${totals}] in ${result.elapsedMs} ms (${result.linesPerSecond} lines/s)${setAside}`;
+  return result.matchRun === null ? imported : `${imported}\n${formatRun(result.matchRun)}`;
 }

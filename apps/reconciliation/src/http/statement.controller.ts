@@ -25,7 +25,7 @@ const UPLOAD_BODY_SCHEMA: SchemaObject = (() => {
         type: 'string',
         format: 'binary',
         description:
-          'The statement file. Streamed to disk, at most STATEMENT_UPLOAD_MAX_BYTES (default 2 GiB). ' +
+          'The statement file. Streamed to disk, at most STATEMENT_UPLOAD_MAX_BYTES (default 4 GiB: a 10M-line WeChat bill is ~2.2 GB). ' +
           'Send the other fields before it: they are checked once the whole body has arrived.',
       },
       ...(fields.properties as Record<string, SchemaObject>),
@@ -77,8 +77,8 @@ export class StatementController {
         {
           error: 'STATEMENT.FILE_TOO_LARGE',
           message:
-            'the statement file is larger than the upload limit of 2147483648 bytes (STATEMENT_UPLOAD_MAX_BYTES)',
-          details: { limitBytes: 2147483648 },
+            'the statement file is larger than the upload limit of 4294967296 bytes (STATEMENT_UPLOAD_MAX_BYTES)',
+          details: { limitBytes: 4294967296 },
         },
       ],
     },
