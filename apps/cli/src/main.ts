@@ -504,6 +504,8 @@ try {
     process.stderr.write(`error: ${terminalSafe(error.message)}\n`);
     process.exit(error.exitCode);
   }
-  process.stderr.write(`error: ${(error as Error).stack ?? String(error)}\n`);
+  process.stderr.write(
+    `error: ${terminalSafe((error as Error).stack ?? String(error), { keepNewlines: true })}\n`,
+  );
   process.exit(1);
 }

@@ -49,7 +49,8 @@ export function formatClose(result: CloseResult): string {
     : `closed ${result.date}: ${result.recordsCreated} record(s), ${result.itemsSettled} item(s) settled` +
       (result.recordsAlreadyClosed > 0 ? ` (${result.recordsAlreadyClosed} closed on it before)` : '');
   const heldBack = result.merchantsHeldBack.map(
-    (m) => `held back ${m.merchantId}: ${m.message} (its items wait for the next close)`,
+    (m) =>
+      `held back ${terminalSafe(m.merchantId)}: ${terminalSafe(m.message)} (its items wait for the next close)`,
   );
   if (result.totals.length === 0) return [head, ...heldBack].join('\n');
   return [
