@@ -45,6 +45,7 @@ import {
 } from '../../apps/reconciliation/src/migrations/index.js';
 import { StatementImportService } from '../../apps/reconciliation/src/statement/statement-import.service.js';
 import { BENCH_BUSINESS_DATE, BENCH_CHANNEL, planWorkload } from './recon-workload.js';
+import { importThroughApi, type ApiPhase } from './recon-api-phase.js';
 
 const options = new Command('bench:recon')
   .option('--lines <n>', 'internal transactions, and statement lines', '1000000')
@@ -53,6 +54,10 @@ const options = new Command('bench:recon')
   .option('--reuse <file>', 'measure on the database and the statement file a --keep run left')
   .option('--trace-memory', 'print RSS, V8 heap and array buffers every second of a measured phase')
   .option('--json', 'print one JSON object on stdout, nothing else')
+  .option(
+    '--via-api [rounds]',
+    'then import the same file through a running reconciliation service (POST /statements with a token, as `cse statement import --match` sends it), alternating with the in-process import for N rounds (default 1); prints the ratio API ÷ in-process of each round and their median',
+  )
   .option(
     '--engine <kind>',
     'on-import (match while importing) | set-based (import, then the SQL run)',
@@ -66,15 +71,22 @@ const options = new Command('bench:recon')
     reuse?: string;
     traceMemory?: boolean;
     json?: boolean;
+    viaApi?: boolean | string;
     engine: string;
   }>();
 if (options.engine !== 'on-import' && options.engine !== 'set-based')
   throw new Error(`--engine must be on-import or set-based, got "${options.engine}"`);
 const MATCH_ON_IMPORT = options.engine === 'on-import';
+const API_ROUNDS = options.viaApi === undefined ? 0 : options.viaApi === true ? 1 : Number(options.viaApi);
+if (!Number.isInteger(API_ROUNDS) || API_ROUNDS < 0 || API_ROUNDS > 20)
+  throw new Error(`--via-api takes a number of rounds 1..20, got "${String(options.viaApi)}"`);
+if (API_ROUNDS > 0 && !MATCH_ON_IMPORT) throw new Error('--via-api measures --engine on-import');
 const workload = planWorkload(Number(options.lines), Number(options.discrepancyRate));
 const LINES = workload.rows;
 const RSS_LIMIT_MIB = 1024;
 const RATIO_TARGET = 1.0;
+/** The import through the API against the same import in-process (issue 15). */
+const API_RATIO_TARGET = 1.2;
 
 Logger.overrideLogger(['error', 'warn']);
 const say = (text: string) => {
@@ -165,6 +177,17 @@ function differences(label: string, actual: Record<string, number>, expected: Re
     .map((c) => `${label} ${c}: ${actual[c] ?? 0}, expected ${expected[c] ?? 0}`);
 }
 
+/** What an import and its match wrote, emptied (the append-only guards are off for this session only). */
+async function emptyEngineTables(): Promise<void> {
+  await raw.query('SET session_replication_role = replica');
+  await raw.query(
+    `TRUNCATE reconciliation.statement_file, reconciliation.statement_line, reconciliation.match_run,
+       reconciliation.match_item, reconciliation.matched_item, reconciliation.discrepancy,
+       reconciliation.discrepancy_history, reconciliation.statement_rejected_line`,
+  );
+  await raw.query('SET session_replication_role = DEFAULT');
+}
+
 let dataSource: DataSource | undefined;
 const raw = new pg.Client({ connectionString: databaseUrl, application_name: 'cse-bench-raw' });
 let rawConnected = false;
@@ -198,13 +221,7 @@ try {
     ).rows as [{ n: number }];
     if (n !== LINES)
       throw new Error(`--reuse: ${DATABASE_NAME} holds ${n} internal transactions, --lines is ${LINES}`);
-    await raw.query('SET session_replication_role = replica');
-    await raw.query(
-      `TRUNCATE reconciliation.statement_file, reconciliation.statement_line, reconciliation.match_run,
-         reconciliation.match_item, reconciliation.matched_item, reconciliation.discrepancy,
-         reconciliation.discrepancy_history, reconciliation.statement_rejected_line`,
-    );
-    await raw.query('SET session_replication_role = DEFAULT');
+    await emptyEngineTables();
     await raw.query('DROP SCHEMA IF EXISTS bench_baseline CASCADE');
   } else {
     // Generated in a process of its own: the one the engine is measured in never holds the rows.
@@ -329,6 +346,48 @@ try {
     workload.baselineExpected,
   );
 
+  // ---------------------------------------------------------------------------------------------
+  // Through the API: the same file, the engine's tables emptied, imported by a reconciliation
+  // service process (started as `npm run start:reconciliation` starts it) from this process as
+  // `cse statement import --match` sends it: multipart streamed from disk, a bearer token.
+  const apiRounds: { inProcessMs: number; api: ApiPhase }[] = [];
+  for (let round = 1; round <= API_ROUNDS; round += 1) {
+    let inProcessMs = engineMs;
+    if (round > 1) {
+      // Alternated on the same empty tables: a loaded moment of this shared machine hits both sides.
+      await emptyEngineTables();
+      await raw.query('CHECKPOINT');
+      collectGarbage();
+      t0 = performance.now();
+      await new StatementImportService(dataSource).import({
+        channel: BENCH_CHANNEL,
+        format: 'generic',
+        filePath: statementPath,
+        businessDate: BENCH_BUSINESS_DATE,
+        silent: true,
+        match: true,
+      });
+      inProcessMs = since(t0);
+      say(`round ${round}: in-process import ${seconds(inProcessMs)} s`);
+    }
+    await emptyEngineTables();
+    await raw.query('CHECKPOINT');
+    collectGarbage();
+    const api = await importThroughApi(databaseUrl, statementPath, say);
+    say(
+      `round ${round}: API import ${seconds(api.ms)} s (service peak RSS ${api.servicePeakRssMiB} MiB), ` +
+        `ratio ${(api.ms / inProcessMs).toFixed(2)}`,
+    );
+    apiRounds.push({ inProcessMs, api });
+  }
+  const apiRatios = apiRounds.map((r) => r.api.ms / r.inProcessMs).sort((a, b) => a - b);
+  const apiMedianRatio =
+    apiRatios.length === 0
+      ? null
+      : apiRatios.length % 2 === 1
+        ? apiRatios[(apiRatios.length - 1) / 2]!
+        : (apiRatios[apiRatios.length / 2 - 1]! + apiRatios[apiRatios.length / 2]!) / 2;
+
   const sizes = (
     await raw.query<{ name: string; size: string }>(
       `SELECT n.nspname || '.' || c.relname AS name, pg_size_pretty(pg_total_relation_size(c.oid)) AS size
@@ -354,6 +413,10 @@ try {
       ? []
       : [`engine opened ${run.discrepancies.opened} discrepancies, expected ${expectedDiscrepancies}`]),
     ...differences('baseline', baselineCounts, workload.baselineExpected),
+    ...apiRounds.flatMap(({ api }, i) => [
+      ...(api.lines === LINES ? [] : [`api round ${i + 1} imported ${api.lines} lines, expected ${LINES}`]),
+      ...differences(`api round ${i + 1}`, api.counts, workload.expected),
+    ]),
   ];
   const ratio = engineMs / baselineMs;
   const summary = {
@@ -394,6 +457,25 @@ try {
       counts: baselineCounts,
       expectedCounts: workload.baselineExpected,
     },
+    ...(apiMedianRatio === null
+      ? {}
+      : {
+          api: {
+            rounds: apiRounds.map(({ inProcessMs, api }) => ({
+              inProcessSeconds: seconds(inProcessMs),
+              apiSeconds: seconds(api.ms),
+              serverImportSeconds: seconds(api.serverElapsedMs),
+              linesPerSecond: Math.round((LINES * 1000) / api.ms),
+              servicePeakRssMiB: api.servicePeakRssMiB,
+              serviceCpuSeconds: seconds(api.serviceCpuMs),
+              clientCpuSeconds: seconds(api.clientCpuMs),
+              ratio: Number((api.ms / inProcessMs).toFixed(2)),
+            })),
+            medianRatio: Number(apiMedianRatio.toFixed(2)),
+            ratioTarget: API_RATIO_TARGET,
+            ratioMet: apiMedianRatio <= API_RATIO_TARGET,
+          },
+        }),
     ratio: Number(ratio.toFixed(2)),
     ratioTarget: RATIO_TARGET,
     ratioMet: ratio <= RATIO_TARGET,
@@ -429,6 +511,18 @@ try {
         `ratio engine ÷ baseline ${summary.ratio} (target ≤ ${RATIO_TARGET}: ${summary.ratioMet ? 'met' : 'NOT met'}); ` +
           `engine peak RSS ${n(e.peakRssMiB)} MiB (limit < ${RSS_LIMIT_MIB} MiB: ${summary.rssMet ? 'met' : 'NOT met'})`,
         `tables    ${sizes.map((s) => `${s.name} ${s.size}`).join(', ')}`,
+        ...(summary.api === undefined
+          ? []
+          : [
+              ...summary.api.rounds.map(
+                (r, i) =>
+                  `api ${i + 1}     in-process ${r.inProcessSeconds} s | POST /statements (match=true) ${r.apiSeconds} s ` +
+                  `(the service's import ${r.serverImportSeconds} s), ratio ${r.ratio}; service peak RSS ${n(r.servicePeakRssMiB)} MiB, ` +
+                  `CPU service ${r.serviceCpuSeconds} s + client ${r.clientCpuSeconds} s`,
+              ),
+              `ratio API ÷ in-process, median of ${summary.api.rounds.length}: ${summary.api.medianRatio} ` +
+                `(target ≤ ${API_RATIO_TARGET}: ${summary.api.ratioMet ? 'met' : 'NOT met'})`,
+            ]),
       ].join('\n'),
     );
   }
