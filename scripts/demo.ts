@@ -1,20 +1,30 @@
 /**
  * `npm run demo`: the main job on the sample day, from a fresh clone.
  *
- * Today: start the infrastructure, migrate, start the reconciliation service, publish the sample
+ * With authentication on (issue 15): the demo makes the local development identity (an Ed25519 key
+ * pair under .cache/identity/), starts every service trusting its public key (AUTH_MODE unset), and
+ * mints short-lived tokens for named people — an operator `ops.zhang`, two finance approvers
+ * `finance.wang` and `finance.li`, a user of merchant M00002. Every command goes through the
+ * services' HTTP API with the CLI's own client, and the demo prints who did what.
+ *
+ * Start the infrastructure, migrate, start the reconciliation service, publish the sample
  * day's transaction events (twice, to show that a replay changes nothing), wait until the service
  * has consumed everything, show what it stored, then import the channel's statements and run
  * reconciliation for the sample day and the next (where the cross-day items are matched); then
  * start the clearing service, wait until it has cleared every matched item, and print the clearing
  * result per merchant and the internal reconciliation (内部对账) of the day; then start settlement
  * (its scheduler off: the demo drives each step) and the payout gateway simulator, give the
- * merchants payout accounts, close the T+1 cycle, have finance approve (the submitter may not),
- * pay out through Kafka and print the final report with the ledger checks. Every step is
- * idempotent, so a second run on the same database creates nothing and reports the same day.
+ * merchants payout accounts, have the operator close the T+1 cycle, show that the operator may not
+ * approve what it closed, lower the dual-approval threshold so that the largest record needs two
+ * finance approvers, have finance approve, let merchant M00002 read its own statement (and not
+ * another merchant's), pay out through Kafka and print the final report with the ledger checks.
+ * Every step is idempotent, so a second run on the same database creates nothing and reports the
+ * same day.
  */
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { Logger } from '@nestjs/common';
 import { TOPIC } from '@app/contracts';
@@ -27,16 +37,14 @@ import { publishCommand } from '../apps/cli/src/commands/publish.command.js';
 import { transactionSummaryCommand } from '../apps/cli/src/commands/transactions.command.js';
 import { SAMPLES_DIR } from '../test/support/samples.js';
 import { withSchemaDataSource } from '../apps/cli/src/schema-data-source.js';
-import { MatchRunService } from '../apps/reconciliation/src/matching/match-run.service.js';
-import { formatRun, reconReportCommand } from '../apps/cli/src/commands/recon.command.js';
+import { reconReportCommand, reconRunCommand } from '../apps/cli/src/commands/recon.command.js';
+import { statementImportCommand } from '../apps/cli/src/commands/statement.command.js';
+import { ApiCallError, ApiClient, SERVICES, type ServiceName } from '../apps/cli/src/api-client.js';
+import { devIdentityEnv, ensureDevIdentity, mintDevToken, ROLE, type TokenRequest } from '@app/http';
 import {
   RECONCILIATION_SCHEMA,
   reconciliationMigrations,
 } from '../apps/reconciliation/src/migrations/index.js';
-import {
-  StatementImportError,
-  StatementImportService,
-} from '../apps/reconciliation/src/statement/statement-import.service.js';
 import { TRANSACTION_INGEST_GROUP } from '../apps/reconciliation/src/ingest/transaction-ingest.consumer.js';
 import { ITEM_MATCHED_GROUP } from '../apps/clearing/src/clearing/item-matched.consumer.js';
 import { clearingCheckCommand, clearingSummaryCommand } from '../apps/cli/src/commands/clearing.command.js';
@@ -46,6 +54,7 @@ import { table } from '../apps/cli/src/output.js';
 import { ledgerTrialBalanceCommand } from '../apps/cli/src/commands/ledger.command.js';
 import {
   settlementCloseCommand,
+  settlementDecideCommand,
   settlementListCommand,
 } from '../apps/cli/src/commands/settlement.command.js';
 import { settlementPayoutsCommand } from '../apps/cli/src/commands/settlement-payouts.command.js';
@@ -57,9 +66,6 @@ import {
 import { ITEM_CLEARED_GROUP } from '../apps/settlement/src/settlement/item-cleared.consumer.js';
 import { loadBusinessCalendar } from '../apps/settlement/src/settlement/settlement-config.js';
 import { cycleOf } from '../apps/settlement/src/cycle/settlement-cycle.js';
-import { ApprovalService } from '../apps/settlement/src/approval/approval.service.js';
-import { SettlementApprovalError } from '../apps/settlement/src/approval/approval-error.js';
-import { CLOSE_SUBMITTER } from '../apps/settlement/src/settlement/cycle-close.service.js';
 import { DiscrepancyService } from '../apps/reconciliation/src/discrepancy/discrepancy.service.js';
 import { CLEARING_SCHEMA, clearingMigrations } from '../apps/clearing/src/migrations/index.js';
 import { clearingSummary } from '../apps/clearing/src/clearing/clearing-summary.js';
@@ -68,8 +74,19 @@ const EVENTS_FILE = path.join(SAMPLES_DIR, 'internal-events.jsonl');
 const ROLE_PREFIX = 'cse_';
 const REPORT_CSV = path.resolve('.cache/demo/discrepancies-WECHAT-2026-11-22.csv');
 await mkdir(path.dirname(REPORT_CSV), { recursive: true });
-// Finance's approver (复核人): anyone but the submitter, which is the close itself.
-const APPROVER = 'finance.wang';
+/**
+ * The people of the demo and what their tokens allow (roles of libs/http principal.ts). The
+ * operator runs the day and closes it; finance approves (two of them above the threshold); a
+ * merchant user reads its own merchant's records only.
+ */
+const PEOPLE = {
+  operator: { sub: 'ops.zhang', roles: [ROLE.importStatement, ROLE.runMatch, ROLE.closeCycle] },
+  approver: { sub: 'finance.wang', roles: [ROLE.approveSettlement, ROLE.financeRead] },
+  secondApprover: { sub: 'finance.li', roles: [ROLE.approveSettlement, ROLE.financeRead] },
+  merchant: { sub: 'merchant.m00002', roles: [ROLE.merchant], merchantId: 'M00002' },
+} satisfies Record<string, TokenRequest>;
+/** The dual-approval threshold the demo sets (an administrator's change of a policy row): the largest record is above it. */
+const DUAL_APPROVAL_ABOVE = '2000.00';
 const ACTIVE_PAYOUT_STATUSES = ['APPROVED', 'PAYOUT_REQUESTED'];
 const SAMPLE_DATES = ['2026-11-22', '2026-11-23'] as const;
 const step = (text: string) => process.stdout.write(`\n== ${text}\n`);
@@ -81,6 +98,33 @@ process.env.DATABASE_URL = pgResult.databaseUrl;
 const kafkaResult = await ensureKafka({ quiet: false });
 process.env.KAFKA_BROKERS = kafkaResult.brokers;
 const config = loadPlatformConfig('demo');
+
+step('identity: the local development identity provider (.cache/identity) and short-lived tokens');
+// Authentication on, as in production: the services verify EdDSA tokens against this public key.
+// Production tokens come from the identity provider; this key pair is for development only.
+delete process.env.AUTH_MODE;
+const identity = await ensureDevIdentity();
+const identityEnv = devIdentityEnv(identity);
+const tokens = Object.fromEntries(
+  await Promise.all(
+    Object.entries(PEOPLE).map(async ([who, person]) => [
+      who,
+      await mintDevToken(identity, { ...person, ttlSeconds: 30 * 60 }),
+    ]),
+  ),
+) as Record<keyof typeof PEOPLE, string>;
+for (const person of Object.values(PEOPLE))
+  process.stdout.write(
+    `token for ${person.sub}: ${person.roles.join(', ')}${'merchantId' in person ? ` (merchant ${person.merchantId})` : ''}, 30 minutes\n`,
+  );
+/** Each service's base URL, once it has started (CSE_*_URL, as the CLI reads them). */
+const serviceUrls: Record<string, string> = {};
+/** The CLI's API client for one person and one service. */
+const as = (who: keyof typeof PEOPLE, service: ServiceName) =>
+  ApiClient.withToken(service, tokens[who], serviceUrls);
+/** Prints who does what, as the CLI command they would type. */
+const who = (person: keyof typeof PEOPLE, command: string) =>
+  process.stdout.write(`[${PEOPLE[person].sub}] cse ${command}\n`);
 
 step('migrations');
 await migrateCommand({});
@@ -105,57 +149,27 @@ try {
   step('stored internal transactions (我方交易) for 2026-11-22');
   await transactionSummaryCommand({ date: '2026-11-22' });
 
-  step('reconciliation (对账) of WECHAT on 2026-11-22 and 2026-11-23');
-  await withSchemaDataSource(RECONCILIATION_SCHEMA, reconciliationMigrations, async (dataSource) => {
-    const statements = new StatementImportService(dataSource);
-    const matching = new MatchRunService(dataSource);
-    for (const [date, file] of [
-      ['2026-11-22', 'generic-2026-11-22.csv'],
-      ['2026-11-23', 'generic-2026-11-23.csv'],
-    ] as const) {
-      try {
-        const imported = await statements.import({
-          channel: 'WECHAT',
-          format: 'generic',
-          filePath: path.join(SAMPLES_DIR, file),
-          businessDate: date,
-          silent: true,
-        });
-        process.stdout.write(
-          `statement ${file}: ${imported.lines} lines imported (file ${imported.statementFileId})\n`,
-        );
-      } catch (error) {
-        // The demo's database outlives a run: a second demo finds the statement already there.
-        if (!(error instanceof StatementImportError && error.code === 'STATEMENT.ALREADY_IMPORTED'))
-          throw error;
-        process.stdout.write(`statement ${file}: already imported (${error.message})\n`);
-      }
-      const run = await matching.run('WECHAT', date);
-      process.stdout.write(`${formatRun(run)}\n`);
-    }
-    // The Alipay export of the same day: GBK, trailer totals verified on import.
-    try {
-      const alipay = await statements.import({
-        channel: 'ALIPAY',
-        format: 'alipay',
-        filePath: path.join(SAMPLES_DIR, 'alipay-2026-11-22.csv'),
-        businessDate: '2026-11-22',
-        silent: true,
-      });
-      const totals = alipay.totals
-        .map(
-          (t) =>
-            `${t.paymentCount} payments ${t.paymentAmount}, ${t.refundCount} refunds ${t.refundAmount} ${t.currency}`,
-        )
-        .join('; ');
-      process.stdout.write(
-        `statement alipay-2026-11-22.csv: ${alipay.lines} lines imported, totals verified (${totals})\n`,
-      );
-    } catch (error) {
-      if (!(error instanceof StatementImportError && error.code === 'STATEMENT.ALREADY_IMPORTED'))
-        throw error;
-      process.stdout.write(`statement alipay-2026-11-22.csv: already imported\n`);
-    }
+  step('reconciliation (对账) of WECHAT on 2026-11-22 and 2026-11-23, by the operator over HTTP');
+  const operatorRecon = as('operator', 'reconciliation');
+  for (const [date, file] of [
+    ['2026-11-22', 'generic-2026-11-22.csv'],
+    ['2026-11-23', 'generic-2026-11-23.csv'],
+  ] as const) {
+    who('operator', `statement import --channel WECHAT --format generic --date ${date} --file ${file}`);
+    await importOnce(operatorRecon, { channel: 'WECHAT', format: 'generic', file, date });
+    who('operator', `recon run --channel WECHAT --date ${date}`);
+    await reconRunCommand({ channel: 'WECHAT', date }, operatorRecon);
+  }
+  // The Alipay export of the same day: GBK, trailer totals verified on import.
+  who(
+    'operator',
+    'statement import --channel ALIPAY --format alipay --date 2026-11-22 --file alipay-2026-11-22.csv',
+  );
+  await importOnce(operatorRecon, {
+    channel: 'ALIPAY',
+    format: 'alipay',
+    file: 'alipay-2026-11-22.csv',
+    date: '2026-11-22',
   });
 
   step('discrepancy report (差错报表) of WECHAT 2026-11-22');
@@ -219,15 +233,67 @@ function serviceDatabaseEnv(name: string): Record<string, string> {
   return { DATABASE_URL: url.toString(), DB_MIGRATE_ON_BOOT: 'false' };
 }
 
+/** A command the demo expects the service to refuse: prints the refusal, fails if it went through. */
+async function expectRefused(attempt: Promise<unknown>, ifAccepted: string): Promise<void> {
+  try {
+    await attempt;
+  } catch (error) {
+    if (!(error instanceof ApiCallError)) throw error;
+    process.stdout.write(`refused: ${error.status} ${error.body.error}: ${error.body.message}\n`);
+    return;
+  }
+  throw new Error(`${ifAccepted}: maker-checker did not hold`);
+}
+
+async function readText(stream: AsyncIterable<unknown>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A statement imported once: a second demo finds it there (the service refuses the same content). */
+async function importOnce(
+  client: ApiClient,
+  statement: { channel: string; format: string; file: string; date: string },
+): Promise<void> {
+  try {
+    await statementImportCommand({ ...statement, file: path.join(SAMPLES_DIR, statement.file) }, client);
+  } catch (error) {
+    if (!(error instanceof ApiCallError && error.body.error === 'STATEMENT.ALREADY_IMPORTED')) throw error;
+    process.stdout.write(`statement ${statement.file}: already imported (${error.body.message})\n`);
+  }
+}
+
+/** A port nobody listens on now, for a service to listen on. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 async function startService(name: string, env: Record<string, string> = {}): Promise<ChildProcess> {
+  const port = await freePort();
   const child = spawn(
     process.execPath,
     ['--import', '@swc-node/register/esm-register', `apps/${name}/src/main.ts`],
     {
-      env: { ...process.env, HTTP_PORT: process.env.HTTP_PORT ?? '0', ...serviceDatabaseEnv(name), ...env },
+      env: {
+        ...process.env,
+        ...identityEnv,
+        HTTP_HOST: '127.0.0.1',
+        HTTP_PORT: String(port),
+        ...serviceDatabaseEnv(name),
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
+  if (name in SERVICES) serviceUrls[SERVICES[name as ServiceName].env] = `http://127.0.0.1:${port}`;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not become ready within 60 s`)), 60_000);
     child.once('exit', (code) => reject(new Error(`${name} exited with code ${code} during start-up`)));
@@ -240,7 +306,7 @@ async function startService(name: string, env: Record<string, string> = {}): Pro
       }
     });
   });
-  process.stdout.write(`${name} service started (pid ${child.pid})\n`);
+  process.stdout.write(`${name} service started (pid ${child.pid}, http://127.0.0.1:${port})\n`);
   return child;
 }
 
@@ -388,40 +454,112 @@ async function settleAndPay(): Promise<void> {
       return [...byClose.keys()];
     },
   );
-  for (const date of closeDates) await settlementCloseCommand({ date });
+  const operatorSettlement = as('operator', 'settlement');
+  for (const date of closeDates) {
+    who('operator', `settlement close --date ${date}`);
+    await settlementCloseCommand({ date }, operatorSettlement);
+  }
   const records = await settlementListCommand({});
+  const pending = records.filter((r) => r.status === 'PENDING_APPROVAL');
 
-  step(`approval (复核) by ${APPROVER}; the submitter may not approve its own records`);
-  await withSchemaDataSource(SETTLEMENT_SCHEMA, settlementMigrations, async (dataSource) => {
-    const approvals = new ApprovalService(dataSource, new Ledger());
-    const pending = records.filter((r) => r.status === 'PENDING_APPROVAL');
-    if (pending.length === 0) process.stdout.write(`no record pending approval: all decided before\n`);
-    const first = pending[0];
-    if (first) {
-      try {
-        await approvals.approve(first.id, {
-          by: CLOSE_SUBMITTER,
-          idempotencyKey: `demo-self-approve-${first.id}`,
-        });
-        throw new Error(`record ${first.id} was approved by its submitter`);
-      } catch (error) {
-        if (!(error instanceof SettlementApprovalError)) throw error;
-        process.stdout.write(
-          `approval of record ${first.id} as ${CLOSE_SUBMITTER}: refused, ${error.code}: ${error.message}\n`,
-        );
-      }
-    }
-    for (const record of pending) {
-      // One key per record: a second demo replays the same answer instead of deciding again.
-      const approved = await approvals.approve(record.id, {
-        by: APPROVER,
-        idempotencyKey: `demo-approve-${record.id}`,
-      });
-      process.stdout.write(
-        `record ${approved.id} ${approved.merchantId} ${approved.netPayout} ${approved.currency}: ${approved.status} by ${APPROVER}\n`,
+  step('maker-checker: the operator who closed the cycle may not approve its records');
+  const first = pending[0];
+  if (first === undefined) process.stdout.write('no record pending approval: all decided before\n');
+  else {
+    who('operator', `settlement approve ${first.id}`);
+    await expectRefused(
+      settlementDecideCommand(
+        { id: first.id, action: 'approve', idempotencyKey: `demo-operator-approve-${first.id}` },
+        operatorSettlement,
+      ),
+      `record ${first.id} was approved by the operator`,
+    );
+    // Even a token that also carries the approver role: the maker of a record is who closed it.
+    const both = await mintDevToken(identity, {
+      sub: PEOPLE.operator.sub,
+      roles: [...PEOPLE.operator.roles, ROLE.approveSettlement],
+      ttlSeconds: 5 * 60,
+    });
+    who(
+      'operator',
+      `settlement approve ${first.id}   (a token with settlement.close and settlement.approve)`,
+    );
+    await expectRefused(
+      settlementDecideCommand(
+        { id: first.id, action: 'approve', idempotencyKey: `demo-self-approve-${first.id}` },
+        ApiClient.withToken('settlement', both, serviceUrls),
+      ),
+      `record ${first.id} was approved by the principal who closed its cycle`,
+    );
+  }
+
+  step(`approval (复核) by finance; above ${DUAL_APPROVAL_ABOVE} CNY two approvers`);
+  // An administrator's change of policy (a row, as any settlement setting): the demo's largest
+  // record is above it, so it needs finance.wang and finance.li.
+  await withSchemaDataSource(SETTLEMENT_SCHEMA, settlementMigrations, (dataSource) =>
+    dataSource.query(
+      `UPDATE settlement.approval_policy SET dual_approval_above = $1, updated_at = now()
+       WHERE currency = 'CNY' AND dual_approval_above <> $1`,
+      [DUAL_APPROVAL_ABOVE],
+    ),
+  );
+  process.stdout.write(
+    `[administrator] settlement.approval_policy CNY: dual approval above ${DUAL_APPROVAL_ABOVE}\n`,
+  );
+  const approver = as('approver', 'settlement');
+  const secondApprover = as('secondApprover', 'settlement');
+  for (const record of pending) {
+    // One key per record and person: a second demo replays the same answer instead of deciding again.
+    who('approver', `settlement approve ${record.id}`);
+    const approved = await settlementDecideCommand(
+      {
+        id: record.id,
+        action: 'approve',
+        idempotencyKey: `demo-approve-${PEOPLE.approver.sub}-${record.id}`,
+      },
+      approver,
+    );
+    if (approved.status === 'PENDING_APPROVAL') {
+      who('secondApprover', `settlement approve ${record.id}`);
+      await settlementDecideCommand(
+        {
+          id: record.id,
+          action: 'approve',
+          idempotencyKey: `demo-approve-${PEOPLE.secondApprover.sub}-${record.id}`,
+        },
+        secondApprover,
       );
     }
-  });
+  }
+
+  step('merchant M00002 reads its own statement, and only its own');
+  const own = records.find((r) => r.merchantId === PEOPLE.merchant.merchantId);
+  const foreign = records.find((r) => r.merchantId !== PEOPLE.merchant.merchantId);
+  if (own === undefined || foreign === undefined)
+    throw new Error('no settlement record of M00002, or none of another merchant');
+  const merchantApi = as('merchant', 'settlement');
+  const csv = await readText(await merchantApi.stream(`/settlement-records/${own.id}/statement.csv`));
+  const payable = csv.split('\r\n').find((line) => line.startsWith('PAYABLE_AMOUNT'));
+  process.stdout.write(
+    `[${PEOPLE.merchant.sub}] GET /settlement-records/${own.id}/statement.csv (M00002's): 200, ` +
+      `${csv.split('\r\n').filter((line) => line !== '').length} lines${
+        payable === undefined
+          ? ''
+          : `, ${payable
+              .split(',')
+              .filter((c) => c !== '')
+              .join(' ')}`
+      }\n`,
+  );
+  try {
+    await readText(await merchantApi.stream(`/settlement-records/${foreign.id}/statement.csv`));
+    throw new Error(`merchant M00002 read ${foreign.merchantId}'s statement (record ${foreign.id})`);
+  } catch (error) {
+    if (!(error instanceof ApiCallError && error.status === 404)) throw error;
+    process.stdout.write(
+      `[${PEOPLE.merchant.sub}] GET /settlement-records/${foreign.id}/statement.csv (${foreign.merchantId}'s): 404, ${error.body.error}\n`,
+    );
+  }
 
   step('payouts (代付)');
   const run = await settlementPayoutsCommand({});
