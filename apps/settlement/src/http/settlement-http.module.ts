@@ -1,6 +1,6 @@
 import { Module, type INestApplication } from '@nestjs/common';
 import { APP_FILTER, HttpAdapterHost } from '@nestjs/core';
-import { ApiErrorsFilter, callerIdentityProvider, setupOpenApi } from '@app/http';
+import { ApiErrorsFilter, setupOpenApi } from '@app/http';
 import { Ledger } from '@app/ledger';
 import { HTTP_APP_SETUP, PLATFORM_CONFIG, type HttpAppSetup } from '@app/messaging';
 import type { PlatformConfig } from '@app/platform';
@@ -31,7 +31,6 @@ export function setupSettlementOpenApi(app: INestApplication): void {
   controllers: [SettlementRecordsController, CyclesController, StatementController],
   providers: [
     { provide: SETTLEMENT_DB, useExisting: DataSource },
-    callerIdentityProvider(PLATFORM_CONFIG, 'settlement'),
     {
       provide: ApprovalService,
       inject: [DataSource, Ledger],
