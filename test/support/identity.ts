@@ -46,3 +46,28 @@ export const PEOPLE = {
   /** Every staff role at once: for tests of something other than access itself. */
   staff: { sub: 'test.staff', roles: STAFF_ROLES },
 } as const;
+
+/**
+ * A fetch that calls as a staff member holding every staff role: the person a JSON body names in
+ * `by` or `actor` (so a test approving "as finance.li" calls with finance.li's token), otherwise
+ * `test.staff`. For tests of something other than access; access itself is tested with tokens for
+ * exact roles (access-control.int-spec.ts).
+ */
+export function staffFetch(defaultSub: string = PEOPLE.staff.sub): typeof fetch {
+  return async (input, init = {}) => {
+    let sub = defaultSub;
+    if (typeof init.body === 'string') {
+      try {
+        const body = JSON.parse(init.body) as { by?: unknown; actor?: unknown };
+        const named = body.by ?? body.actor;
+        if (typeof named === 'string' && named !== '') sub = named;
+      } catch {
+        // not JSON: the default caller
+      }
+    }
+    const headers = new Headers(init.headers);
+    if (!headers.has('authorization'))
+      headers.set('authorization', `Bearer ${await tokenFor(sub, STAFF_ROLES)}`);
+    return fetch(input, { ...init, headers });
+  };
+}
