@@ -1,7 +1,6 @@
 import {
   applyDecorators,
   createParamDecorator,
-  HttpException,
   Inject,
   Injectable,
   Logger,
@@ -12,10 +11,10 @@ import {
   type NestInterceptor,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { DiscoveryService, MetadataScanner, ModuleRef, Reflector } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { catchError, from, mergeMap, type Observable } from 'rxjs';
-import { ApiError } from './api-error.js';
+import { ApiError, toApiErrorBody, type DomainErrorMapper } from './api-error.js';
 import { AUTH_FORBIDDEN, CALLER_IDENTITY, CallerIdentity } from './caller-identity.js';
 import { decideAccess, type AccessRule, type Principal, type Role } from './principal.js';
 
@@ -84,6 +83,12 @@ export interface CommandAuditSink {
   append(entry: CommandAuditEntry): Promise<void>;
 }
 export const COMMAND_AUDIT_SINK = Symbol('COMMAND_AUDIT_SINK');
+
+/**
+ * A service's domain error mapper (the one its ApiErrorsFilter answers with), provided by its HTTP
+ * module: the audit records the status and code the caller was answered, not an internal class.
+ */
+export const DOMAIN_ERROR_MAPPER = Symbol('DOMAIN_ERROR_MAPPER');
 
 /** The authenticated principal of the request (set by the access guard). */
 export const Caller = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
@@ -168,10 +173,25 @@ export class AccessGuard implements CanActivate {
 export class CommandAuditInterceptor implements NestInterceptor {
   private readonly logger = new Logger('CommandAudit');
 
+  private mapper: DomainErrorMapper | undefined;
+
   constructor(
     private readonly reflector: Reflector,
     @Inject(COMMAND_AUDIT_SINK) private readonly audit: CommandAuditSink,
+    private readonly moduleRef: ModuleRef,
   ) {}
+
+  /** Looked up across the app (the HTTP module provides it), once. */
+  private domainMapper(): DomainErrorMapper {
+    if (this.mapper === undefined) {
+      try {
+        this.mapper = this.moduleRef.get<DomainErrorMapper>(DOMAIN_ERROR_MAPPER, { strict: false });
+      } catch {
+        this.mapper = () => undefined;
+      }
+    }
+    return this.mapper;
+  }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const rule = context.getType() === 'http' ? accessRuleOf(this.reflector, context) : undefined;
@@ -214,15 +234,15 @@ export class CommandAuditInterceptor implements NestInterceptor {
       catchError((error: unknown) =>
         from(
           (async () => {
-            const status = error instanceof HttpException ? error.getStatus() : 500;
-            const code = error instanceof ApiError ? error.code : codeOf(error);
+            // The status and code the caller is answered, as the app's error filter maps them.
+            const body = toApiErrorBody(error, this.domainMapper());
             try {
               await this.audit.append(
                 entry(
-                  status < 500 ? 'REFUSED' : 'FAILED',
-                  status,
-                  code,
-                  error instanceof Error ? error.message : null,
+                  body.statusCode < 500 ? 'REFUSED' : 'FAILED',
+                  body.statusCode,
+                  body.error,
+                  body.message,
                 ),
               );
             } catch (auditError) {
@@ -248,11 +268,6 @@ function safeTarget(targetOf: AuditTargetOf, request: AccessRequest): string | n
   } catch {
     return null;
   }
-}
-
-function codeOf(error: unknown): string | null {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : null;
 }
 
 function accessRuleOf(reflector: Reflector, context: ExecutionContext): AccessRule | undefined {

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, HttpAdapterHost } from '@nestjs/core';
-import { ApiErrorsFilter, setupOpenApi } from '@app/http';
+import { ApiErrorsFilter, DOMAIN_ERROR_MAPPER, setupOpenApi } from '@app/http';
 import type { INestApplication } from '@nestjs/common';
 import { HTTP_APP_SETUP, type HttpAppSetup } from '@app/messaging';
 import { DataSource } from 'typeorm';
@@ -35,6 +35,8 @@ export function setupClearingOpenApi(app: INestApplication): void {
       inject: [HttpAdapterHost],
       useFactory: (host: HttpAdapterHost) => new ApiErrorsFilter(host, clearingErrorBody),
     },
+    // The same mapping for the command audit: it records what the caller was answered.
+    { provide: DOMAIN_ERROR_MAPPER, useValue: clearingErrorBody },
     { provide: HTTP_APP_SETUP, useValue: setupClearingOpenApi satisfies HttpAppSetup },
   ],
   exports: [FeeRulesService],
