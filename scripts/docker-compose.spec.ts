@@ -67,6 +67,18 @@ describe('docker-compose.yml', () => {
     );
   });
 
+  it('gives every service that listens beyond loopback a token verification key (secure by default)', () => {
+    for (const name of Object.keys(APP_SERVICES)) {
+      const env = envOf(service(name));
+      expect({ name, host: env.HTTP_HOST }).toEqual({ name, host: '0.0.0.0' });
+      expect({ name, key: env.HTTP_AUTH_JWT_PUBLIC_KEY_FILE }).toEqual({
+        name,
+        key: '/run/identity/public.pem',
+      });
+      expect(env.AUTH_MODE).toBeUndefined();
+    }
+  });
+
   describe('kafka', () => {
     const kafka = service('kafka');
     const env = envOf(kafka);

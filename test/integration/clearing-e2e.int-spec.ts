@@ -44,6 +44,10 @@ import {
   waitFor,
 } from '../support/infra.js';
 import { startServiceApp } from '../support/http-app.js';
+import { staffFetch } from '../support/identity.js';
+
+// Every call of this file as staff with every staff role (access itself: access-control.int-spec.ts).
+const fetch = staffFetch();
 
 const CNY = (value: string) => Money.of(value, 'CNY');
 const sum = (values: string[]) => values.reduce((s, v) => s.plus(CNY(v)), Money.zero('CNY')).toString();

@@ -12,6 +12,10 @@ import type { DataSource } from 'typeorm';
 import { ClearingModule } from '../../apps/clearing/src/clearing.module.js';
 import { migrateAll, openDataSource, testKafka, useIsolatedDatabase } from '../support/infra.js';
 import { startServiceApp } from '../support/http-app.js';
+import { staffFetch } from '../support/identity.js';
+
+// Every call of this file as staff with every staff role (access itself: access-control.int-spec.ts).
+const fetch = staffFetch();
 
 interface ErrorBody {
   statusCode: number;

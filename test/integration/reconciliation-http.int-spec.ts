@@ -26,6 +26,10 @@ import {
   waitFor,
 } from '../support/infra.js';
 import { startServiceApp } from '../support/http-app.js';
+import { staffFetch } from '../support/identity.js';
+
+// Every call of this file as staff with every staff role (access itself: access-control.int-spec.ts).
+const fetch = staffFetch();
 
 const sample = (name: string) => path.join(SAMPLES_DIR, name);
 

@@ -109,7 +109,8 @@ describe('settlement HTTP commands with bearer tokens (real Postgres + Kafka)', 
       `SELECT r.id::text, r.submitted_by, a.by FROM settlement.settlement_record r
        JOIN settlement.record_audit a ON a.record_id = r.id AND a.action = 'CREATED'`,
     );
-    expect(record).toMatchObject({ submitted_by: 'system:cycle-close', by: 'ops:zhao' });
+    // The closer is the maker (issue 15 hole 4: it used to stay system:cycle-close whoever closed).
+    expect(record).toMatchObject({ submitted_by: 'ops:zhao', by: 'ops:zhao' });
     recordId = record!.id;
   });
 
@@ -152,8 +153,17 @@ describe('settlement HTTP commands with bearer tokens (real Postgres + Kafka)', 
     });
     const operator = await post(url, {}, 'op-1', await token('ops:zhao', { roles: ['settlement.close'] }));
     expect(operator).toMatchObject({ status: 403, body: { error: 'AUTH.FORBIDDEN' } });
-    const maker = await post(url, {}, 'maker-1', await token('system:cycle-close', APPROVER));
-    expect(maker).toMatchObject({ status: 403, body: { error: 'SETTLEMENT.SELF_APPROVAL' } });
+    // The operator who closed holds the approver role too: still the maker, still refused, in any
+    // spelling of their name.
+    for (const [i, sub] of ['ops:zhao', 'OPS:Zhao', 'ｏｐｓ：ｚｈａｏ'].entries()) {
+      const maker = await post(
+        url,
+        {},
+        `maker-${i}`,
+        await token(sub, { roles: ['settlement.close', 'settlement.approve'] }),
+      );
+      expect(maker).toMatchObject({ status: 403, body: { error: 'SETTLEMENT.SELF_APPROVAL' } });
+    }
   });
 
   it("approves as the token's principal, with or without the matching body field", async () => {
@@ -171,7 +181,9 @@ describe('settlement HTTP commands with bearer tokens (real Postgres + Kafka)', 
     );
     // The refused self-approval is audited under the authenticated principal too.
     expect(audit).toEqual([
-      { by: 'system:cycle-close', action: 'APPROVE', to_status: 'PENDING_APPROVAL' },
+      { by: 'ops:zhao', action: 'APPROVE', to_status: 'PENDING_APPROVAL' },
+      { by: 'ops:zhao', action: 'APPROVE', to_status: 'PENDING_APPROVAL' },
+      { by: 'ops:zhao', action: 'APPROVE', to_status: 'PENDING_APPROVAL' },
       { by: 'finance:li', action: 'APPROVE', to_status: 'APPROVED' },
     ]);
   });

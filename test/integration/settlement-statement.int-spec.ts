@@ -27,6 +27,10 @@ import { parseCsv } from '../support/csv-reader.js';
 import { migrateAll, openDataSource, testKafka, useIsolatedDatabase } from '../support/infra.js';
 import { startServiceApp } from '../support/http-app.js';
 import { clearIntoSettleable } from '../support/settlement-payouts.js';
+import { staffFetch } from '../support/identity.js';
+
+// Every call of this file as staff with every staff role (access itself: access-control.int-spec.ts).
+const fetch = staffFetch();
 
 const CNY = (v: string) => Money.of(v, 'CNY');
 const EVIL = '=HYPERLINK("http://evil.example/?x","click")';

@@ -5,6 +5,7 @@
  * (`useIsolatedDatabase`), and topics carry a per-run prefix, so neither runs nor files see each
  * other's rows or messages. Workers inherit the environment set here.
  */
+import { randomBytes } from 'node:crypto';
 import { ensureKafka } from '../../scripts/kafka-lib.mjs';
 import { ensurePostgres } from '../../scripts/postgres.mjs';
 
@@ -18,4 +19,8 @@ export default async function globalSetup() {
   process.env.CSE_TEST_DATABASE_PREFIX = `cse_test_${runId}`;
   process.env.KAFKA_BROKERS = brokers;
   process.env.KAFKA_TOPIC_PREFIX = `test_${runId}.`;
+  // Tests run with authentication on, like production (ADR 011): every service booted by a test
+  // verifies HS256 tokens with this run's secret; test/support/identity.ts mints them.
+  process.env.HTTP_AUTH_JWT_SECRET ??= randomBytes(32).toString('base64url');
+  delete process.env.AUTH_MODE;
 }

@@ -5,3 +5,4 @@ export * from './business-date.js';
 export * from './topics.js';
 export * from './events/index.js';
 export * from './json-schema.js';
+export * from './principal.js';

@@ -1,180 +1,157 @@
-import { Logger, type FactoryProvider, type InjectionToken } from '@nestjs/common';
-import type { HttpAuthConfig, PlatformConfig } from '@app/platform';
+import { Logger } from '@nestjs/common';
+import type { HttpAuthConfig } from '@app/platform';
 import { errors, importSPKI, jwtVerify, type CryptoKey, type JWTVerifyOptions, type KeyObject } from 'jose';
-import { ApiError, REQUEST_INVALID } from './api-error.js';
-import { ROLE } from './principal.js';
+import { ApiError } from './api-error.js';
+import { ALL_ROLES, normalizePrincipal, rolesOfClaim, ROLE, type Principal } from './principal.js';
 
-/** Nest injection token of a service's CallerIdentity (built from PlatformConfig.httpAuth). */
+/** Nest injection token of a service's CallerIdentity. */
 export const CALLER_IDENTITY = Symbol('CALLER_IDENTITY');
-
-/** The CALLER_IDENTITY provider of a service's HTTP module; `configToken` provides its PlatformConfig. */
-export function callerIdentityProvider(configToken: InjectionToken, service: string): FactoryProvider {
-  return {
-    provide: CALLER_IDENTITY,
-    inject: [configToken],
-    useFactory: (config: PlatformConfig) => CallerIdentity.fromConfig(config.httpAuth, service),
-  };
-}
 
 export const AUTH_UNAUTHENTICATED = 'AUTH.UNAUTHENTICATED';
 export const AUTH_PRINCIPAL_MISMATCH = 'AUTH.PRINCIPAL_MISMATCH';
 export const AUTH_FORBIDDEN = 'AUTH.FORBIDDEN';
 
-/**
- * The role a token must carry for each command (TOKEN mode): finance approves, operators close and
- * retry, reconciliation clerks resolve discrepancies, pricing manages fee rules. Segregation of
- * duties on top of maker-checker: an authenticated engineer is not an approver.
- */
-export const COMMAND_ROLE = {
-  approveSettlement: ROLE.approveSettlement,
-  retryPayout: ROLE.retryPayout,
-  closeCycle: ROLE.closeCycle,
-  resolveDiscrepancy: ROLE.resolveDiscrepancy,
-  manageFeeRules: ROLE.manageFeeRules,
-} as const;
-export type CommandRole = (typeof COMMAND_ROLE)[keyof typeof COMMAND_ROLE];
-
-const PRINCIPAL = /^[\p{L}\p{N}._:@-]{1,200}$/u;
-/** A token is checked with this much leeway on exp/nbf: clocks of two hosts never agree exactly. */
+/** A token is checked with this much leeway on exp/nbf/iat: clocks of two hosts never agree exactly. */
 const CLOCK_TOLERANCE_S = 30;
+/** A merchant claim is a merchant id, nothing else (it ends up in SQL parameters and file names). */
+const MERCHANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** RFC 6750 §2.1: the scheme is case-insensitive; the token is a b64token. */
+const BEARER = /^bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
+
+/** Development mode only: who a request is, from these headers (no signature: loopback only). */
+export const DEV_PRINCIPAL_HEADER = 'x-cse-principal';
+export const DEV_MERCHANT_HEADER = 'x-cse-merchant';
 
 /**
- * Who is calling an HTTP command: what maker-checker compares, what the audit trail records.
+ * How the services know who is calling (ADR 011).
  *
- * - TOKEN (production): `Authorization: Bearer <JWT>` signed by the identity provider (HS256 with a
- *   shared secret, or RS256/PS256/ES256/EdDSA with its public key), not expired, with the configured
- *   issuer and audience; the caller is its `sub`. A body field naming the caller (`by`, `actor`) may
- *   be left out; if sent it must be the same principal, or the command is refused (403): nobody
- *   acts in someone else's name.
- * - DECLARED (development, no HTTP_AUTH_* set): the body field is the caller, as the request says.
- *   A warning at boot says so.
+ * - TOKEN: `Authorization: Bearer <JWT>` signed by the identity provider (HS256 with a shared
+ *   secret, or RS256/PS256/ES256/EdDSA with its public key), with `sub`, `iat` and `exp`, a
+ *   lifetime (exp − iat) no longer than the configured maximum, the configured issuer and
+ *   audience. The principal is the normalised `sub`, its roles the roles claim, its merchant the
+ *   merchant claim.
+ * - DEVELOPMENT (AUTH_MODE=development, loopback only; config refuses it elsewhere): the caller is
+ *   named by the X-CSE-Principal header (default `developer`) and holds every staff role, or with
+ *   X-CSE-Merchant only the merchant role for that merchant. Nothing is signed: anyone on the host
+ *   is anyone, which is why it never listens beyond loopback.
  */
 export class CallerIdentity {
   private readonly logger = new Logger('CallerIdentity');
 
   private constructor(
-    readonly mode: 'TOKEN' | 'DECLARED',
+    readonly mode: 'TOKEN' | 'DEVELOPMENT',
     private readonly key: Uint8Array | CryptoKey | KeyObject | null,
     private readonly verifyOptions: JWTVerifyOptions,
-    private readonly rolesClaim = 'roles',
+    private readonly claims: { roles: string; merchant: string; maxLifetimeS: number },
   ) {}
 
-  static async fromConfig(config: HttpAuthConfig | null, service: string): Promise<CallerIdentity> {
-    if (config === null) {
+  static async fromConfig(config: HttpAuthConfig, service: string): Promise<CallerIdentity> {
+    if (config.mode === 'DEVELOPMENT') {
       new Logger('CallerIdentity').warn(
-        `${service}: HTTP commands take the caller from the request body (development only); ` +
-          'set HTTP_AUTH_JWT_SECRET or HTTP_AUTH_JWT_PUBLIC_KEY_FILE to require bearer tokens',
+        `${service}: AUTH_MODE=development — callers are whoever the ${DEV_PRINCIPAL_HEADER} header says, ` +
+          'with every role; this listens on loopback only and must never serve real users',
       );
-      return new CallerIdentity('DECLARED', null, {});
+      return new CallerIdentity('DEVELOPMENT', null, {}, { roles: '', merchant: '', maxLifetimeS: 0 });
     }
     const common: JWTVerifyOptions = {
       clockTolerance: CLOCK_TOLERANCE_S,
-      requiredClaims: ['sub', 'exp'],
+      requiredClaims: ['sub', 'exp', 'iat'],
       ...(config.issuer === undefined ? {} : { issuer: config.issuer }),
       ...(config.audience === undefined ? {} : { audience: config.audience }),
+    };
+    const claims = {
+      roles: config.rolesClaim,
+      merchant: config.merchantClaim,
+      maxLifetimeS: config.tokenMaxLifetimeS,
     };
     if (config.jwtSecret !== undefined)
       return new CallerIdentity(
         'TOKEN',
         new TextEncoder().encode(config.jwtSecret),
         { ...common, algorithms: ['HS256'] },
-        config.rolesClaim,
+        claims,
       );
     const algorithm = config.jwtAlgorithm ?? 'RS256';
     return new CallerIdentity(
       'TOKEN',
       await importSPKI(config.jwtPublicKey!, algorithm),
       { ...common, algorithms: [algorithm] },
-      config.rolesClaim,
+      claims,
     );
   }
 
   /**
-   * For commands that name no caller in their body (a cycle close): in TOKEN mode the token's
-   * principal (401 without a valid one), in DECLARED mode null.
+   * The authenticated principal of a request.
+   * @param headers the request's headers (lower-case names, as Node gives them)
+   * @throws ApiError 401 AUTH.UNAUTHENTICATED naming why (missing, expired, signature, lifetime, …)
    */
-  async authenticated(authorization: string | undefined, role: CommandRole): Promise<string | null> {
-    return this.mode === 'DECLARED' ? null : this.principalOf(authorization, { field: 'caller', role });
-  }
-
-  /**
-   * The authenticated (or, in DECLARED mode, declared) principal of a command.
-   * @param authorization the Authorization header as received
-   * @param command.declared the body field naming the caller, if the client sent one
-   * @param command.field that field's name, for the messages
-   * @param command.role the role the token must carry (TOKEN mode)
-   * @throws ApiError 401 AUTH.UNAUTHENTICATED, 403 AUTH.PRINCIPAL_MISMATCH or AUTH.FORBIDDEN,
-   *   400 REQUEST.INVALID
-   */
-  async principalOf(
-    authorization: string | undefined,
-    command: { declared?: string | undefined; field: string; role?: CommandRole },
-  ): Promise<string> {
-    const { declared, field, role } = command;
-    if (this.mode === 'DECLARED') {
-      if (declared === undefined)
-        throw new ApiError(400, REQUEST_INVALID, `${field}: required (who is acting)`, {
-          issues: [{ path: field, message: 'required (who is acting)' }],
-        });
-      return declared;
-    }
-    try {
-      return await this.verifiedPrincipal(authorization, declared, field, role);
-    } catch (error) {
-      // A refused caller is a security event: monitoring counts and alerts on these lines.
-      if (error instanceof ApiError)
-        this.logger.warn(
-          `refused a command${role === undefined ? '' : ` needing ${role}`}: ${error.code}: ${error.message}`,
-        );
-      throw error;
-    }
-  }
-
-  private async verifiedPrincipal(
-    authorization: string | undefined,
-    declared: string | undefined,
-    field: string,
-    role: CommandRole | undefined,
-  ): Promise<string> {
-    const token = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization ?? '')?.[1];
+  async authenticate(headers: Record<string, string | string[] | undefined>): Promise<Principal> {
+    if (this.mode === 'DEVELOPMENT') return developmentPrincipal(headers);
+    const authorization = headers.authorization;
+    const token = typeof authorization === 'string' ? BEARER.exec(authorization)?.[1] : undefined;
     if (token === undefined)
       throw new ApiError(
         401,
         AUTH_UNAUTHENTICATED,
         'a bearer token is required (Authorization: Bearer <JWT>)',
       );
-    let subject: string | undefined;
-    let roles: unknown;
+    let payload: Record<string, unknown>;
     try {
-      const { payload } = await jwtVerify(token, this.key!, this.verifyOptions);
-      subject = payload.sub;
-      roles = payload[this.rolesClaim];
+      ({ payload } = await jwtVerify(token, this.key!, this.verifyOptions));
     } catch (error) {
       throw new ApiError(401, AUTH_UNAUTHENTICATED, `the bearer token was not accepted: ${describe(error)}`);
     }
-    if (subject === undefined || !PRINCIPAL.test(subject))
+    const { exp, iat } = payload as { exp: number; iat: number };
+    const nowS = Date.now() / 1000;
+    // A token is a bearer instrument: one that lives for a year is a password nobody can revoke.
+    if (exp - iat > this.claims.maxLifetimeS || iat > nowS + CLOCK_TOLERANCE_S)
+      throw new ApiError(
+        401,
+        AUTH_UNAUTHENTICATED,
+        `the bearer token was not accepted: it lives ${Math.round(exp - iat)} s from iat to exp, ` +
+          `longer than HTTP_AUTH_TOKEN_MAX_LIFETIME_S (${this.claims.maxLifetimeS} s), or was issued in the future`,
+      );
+    const id = typeof payload.sub === 'string' ? normalizePrincipal(payload.sub) : null;
+    if (id === null)
       throw new ApiError(401, AUTH_UNAUTHENTICATED, 'the bearer token names no usable principal (sub)');
-    if (declared !== undefined && declared !== subject)
-      throw new ApiError(
-        403,
-        AUTH_PRINCIPAL_MISMATCH,
-        `the token is ${subject}'s but ${field} says "${declared}"; nobody acts in someone else's name`,
-      );
-    if (role !== undefined && !rolesOf(roles).includes(role))
-      throw new ApiError(
-        403,
-        AUTH_FORBIDDEN,
-        `${subject} lacks the role ${role} (claim "${this.rolesClaim}" of the token) needed for this command`,
-      );
-    return subject;
+    const merchant = payload[this.claims.merchant];
+    return {
+      id,
+      roles: rolesOfClaim(payload[this.claims.roles]),
+      merchantId: typeof merchant === 'string' && MERCHANT_ID.test(merchant) ? merchant : null,
+    };
+  }
+
+  /** A refusal is a security event: monitoring counts and alerts on these lines. */
+  logRefusal(what: string, error: ApiError): void {
+    this.logger.warn(`refused ${what}: ${error.code}: ${error.message}`);
   }
 }
 
-/** A roles claim as identity providers write it: an array of names, or one space-separated string. */
-function rolesOf(claim: unknown): string[] {
-  if (Array.isArray(claim)) return claim.filter((r): r is string => typeof r === 'string');
-  if (typeof claim === 'string') return claim.split(' ').filter((r) => r !== '');
-  return [];
+function developmentPrincipal(headers: Record<string, string | string[] | undefined>): Principal {
+  const named = headers[DEV_PRINCIPAL_HEADER];
+  const id = typeof named === 'string' ? normalizePrincipal(named) : 'developer';
+  if (id === null)
+    throw new ApiError(401, AUTH_UNAUTHENTICATED, `${DEV_PRINCIPAL_HEADER}: not a usable principal id`);
+  const merchant = headers[DEV_MERCHANT_HEADER];
+  if (typeof merchant === 'string' && MERCHANT_ID.test(merchant))
+    return { id, roles: [ROLE.merchant], merchantId: merchant };
+  return { id, roles: ALL_ROLES.filter((role) => role !== ROLE.merchant), merchantId: null };
+}
+
+/**
+ * A command body may still name its caller (`by`, `actor`: clients written against the first API
+ * keep working). Equal to the principal under the one normalisation it is accepted; anything else
+ * is refused: nobody acts in someone else's name.
+ * @throws ApiError 403 AUTH.PRINCIPAL_MISMATCH
+ */
+export function assertActingAs(principal: Principal, declared: string | undefined, field: string): void {
+  if (declared === undefined || normalizePrincipal(declared) === principal.id) return;
+  throw new ApiError(
+    403,
+    AUTH_PRINCIPAL_MISMATCH,
+    `the token is ${principal.id}'s but ${field} says "${declared}"; nobody acts in someone else's name`,
+  );
 }
 
 function describe(error: unknown): string {

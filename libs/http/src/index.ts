@@ -6,3 +6,4 @@ export * from './validation.js';
 export * from './caller-identity.js';
 export * from './principal.js';
 export * from './dev-identity.js';
+export * from './access.js';

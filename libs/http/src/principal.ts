@@ -45,31 +45,7 @@ export interface Principal {
   merchantId: string | null;
 }
 
-/** What a principal id may contain after normalisation: no spaces, no controls, no markup. */
-const PRINCIPAL_ID = /^[\p{Ll}\p{Lo}\p{Lm}\p{N}._:@-]{1,200}$/u;
-
-/**
- * The one normalisation of a principal id: Unicode NFKC (full-width ＡＢＣ → abc, ligatures
- * apart), then lower case. `System:Cycle-Close`, `system:cycle-close` and
- * `ｓｙｓｔｅｍ:ｃｙｃｌｅ-ｃｌｏｓｅ` are one principal to every check. Null when nothing usable
- * remains (empty, spaces, control characters, over 200 characters).
- */
-export function normalizePrincipal(raw: string): string | null {
-  const id = raw.normalize('NFKC').toLowerCase();
-  return PRINCIPAL_ID.test(id) ? id : null;
-}
-
-/** Same as normalizePrincipal, for ids the engine itself writes (system principals, tests). */
-export function principalId(raw: string): string {
-  const id = normalizePrincipal(raw);
-  if (id === null) throw new Error(`"${raw}" is not a usable principal id`);
-  return id;
-}
-
-/** Whether two principal ids name the same person under the one normalisation. */
-export function samePrincipal(a: string, b: string): boolean {
-  return (normalizePrincipal(a) ?? a) === (normalizePrincipal(b) ?? b);
-}
+export { normalizePrincipal, principalId, principalKey, samePrincipal } from '@app/contracts';
 
 /** A roles claim as identity providers write it: an array of names, or one space-separated string. */
 export function rolesOfClaim(claim: unknown): string[] {

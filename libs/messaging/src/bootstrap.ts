@@ -1,6 +1,6 @@
 import { Logger, type INestApplication } from '@nestjs/common';
 import { ModulesContainer, NestFactory } from '@nestjs/core';
-import type { PlatformConfig } from '@app/platform';
+import { ConfigError, loadHttpAuthConfig, loadPlatformConfig, type PlatformConfig } from '@app/platform';
 import { PLATFORM_CONFIG } from './tokens.js';
 
 /**
@@ -23,6 +23,7 @@ export async function applyHttpAppSetups(app: INestApplication): Promise<void> {
 
 /** Boots a service: HTTP for health and commands, Kafka consumers and the outbox relay as providers. */
 export async function bootstrapService(service: string, module: unknown): Promise<INestApplication> {
+  refuseToStartWithoutIdentity(service);
   const app = await NestFactory.create(module as never);
   // SIGTERM/SIGINT: consumers finish their batch and commit, the relay drains, then the pool closes.
   app.enableShutdownHooks();
@@ -31,4 +32,21 @@ export async function bootstrapService(service: string, module: unknown): Promis
   await app.listen(config.httpPort, config.httpHost);
   new Logger(service).log(`ready, HTTP on ${config.httpHost}:${config.httpPort}`);
   return app;
+}
+
+/**
+ * Secure by default (ADR 011): before anything connects, a service without identity
+ * configuration stops with a message naming the variables, and development mode stops unless it
+ * listens on loopback. The same check runs again when the app builds its CallerIdentity.
+ */
+function refuseToStartWithoutIdentity(service: string): void {
+  try {
+    loadHttpAuthConfig(process.env, loadPlatformConfig(service).httpHost);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      new Logger(service).error(`cannot start: ${error.message}`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
 }

@@ -1,4 +1,5 @@
 import { Controller, Get, Inject } from '@nestjs/common';
+import { Access } from '@app/http';
 import { DataSource } from 'typeorm';
 import { SERVICE_SCHEMA } from './tokens.js';
 
@@ -10,6 +11,7 @@ export class HealthController {
   ) {}
 
   @Get()
+  @Access.public()
   async health(): Promise<{ status: 'ok'; schema: string; database: 'up' }> {
     await this.dataSource.query('SELECT 1');
     return { status: 'ok', schema: this.schema, database: 'up' };

@@ -11,3 +11,4 @@ export * from './messaging.module.js';
 export * from './tokens.js';
 export * from './bootstrap.js';
 export * from './service-consumer.js';
+export * from './command-audit.js';

@@ -8,14 +8,25 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import {
+  AccessGuard,
+  AccessRulesCheck,
+  CALLER_IDENTITY,
+  CallerIdentity,
+  COMMAND_AUDIT_SINK,
+  CommandAuditInterceptor,
+} from '@app/http';
 import type { Kafka } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import {
   createServiceDataSource,
+  loadHttpAuthConfig,
   loadPlatformConfig,
   runServiceMigrations,
   type PlatformConfig,
 } from '@app/platform';
+import { PostgresCommandAudit } from './command-audit.js';
 import { createKafka } from './kafka-client.js';
 import { HealthController } from './health.controller.js';
 import { OutboxRelay } from './outbox-relay.js';
@@ -67,6 +78,7 @@ export class ServiceRuntimeModule {
     return {
       module: ServiceRuntimeModule,
       global: true,
+      imports: [DiscoveryModule],
       controllers: [HealthController],
       providers: [
         {
@@ -103,8 +115,24 @@ export class ServiceRuntimeModule {
         },
         DataSourceLifecycle,
         OutboxRelayService,
+        // Who may call what: one guard for every route, the audit of every command and refusal,
+        // and a boot-time refusal of any route that declares no access rule (ADR 011).
+        {
+          provide: CALLER_IDENTITY,
+          inject: [PLATFORM_CONFIG],
+          useFactory: (config: PlatformConfig) =>
+            CallerIdentity.fromConfig(loadHttpAuthConfig(process.env, config.httpHost), options.service),
+        },
+        {
+          provide: COMMAND_AUDIT_SINK,
+          inject: [DataSource],
+          useFactory: (dataSource: DataSource) => new PostgresCommandAudit(dataSource, options.schema),
+        },
+        { provide: APP_GUARD, useClass: AccessGuard },
+        { provide: APP_INTERCEPTOR, useClass: CommandAuditInterceptor },
+        AccessRulesCheck,
       ],
-      exports: [PLATFORM_CONFIG, SERVICE_SCHEMA, DataSource, KAFKA, OutboxRelayService],
+      exports: [PLATFORM_CONFIG, SERVICE_SCHEMA, DataSource, KAFKA, OutboxRelayService, CALLER_IDENTITY],
     };
   }
 }

@@ -1,4 +1,4 @@
-import { ConfigError, loadPlatformConfig } from './config.js';
+import { ConfigError, loadHttpAuthConfig, loadPlatformConfig } from './config.js';
 
 describe('loadPlatformConfig', () => {
   it('has working defaults for a laptop', () => {
@@ -19,31 +19,62 @@ describe('loadPlatformConfig', () => {
       settlementPayoutRetryDelayMs: 60_000,
       settlementPayoutMaxAttempts: 3,
       settlementPayoutQueryAfterMs: 300_000,
-      httpAuth: null,
     });
   });
 
   it('reads HTTP authentication: a shared secret or a public key file, never both, never a short secret', () => {
     const secret = 'x'.repeat(32);
+    const auth = (env: NodeJS.ProcessEnv, host = '127.0.0.1') => loadHttpAuthConfig(env, host);
     expect(
-      loadPlatformConfig('x', {
+      auth({
         HTTP_AUTH_JWT_SECRET: secret,
         HTTP_AUTH_JWT_ISSUER: 'https://id.example',
         HTTP_AUTH_JWT_AUDIENCE: 'cse',
-      }).httpAuth,
-    ).toEqual({ jwtSecret: secret, issuer: 'https://id.example', audience: 'cse' });
-    expect(() => loadPlatformConfig('x', { HTTP_AUTH_JWT_SECRET: 'short' })).toThrow(
+      }),
+    ).toEqual({
+      mode: 'TOKEN',
+      jwtSecret: secret,
+      issuer: 'https://id.example',
+      audience: 'cse',
+      rolesClaim: 'roles',
+      merchantClaim: 'merchant_id',
+      tokenMaxLifetimeS: 3_600,
+    });
+    expect(() => auth({ HTTP_AUTH_JWT_SECRET: 'short' })).toThrow(
       'HTTP_AUTH_JWT_SECRET must be at least 32 characters, got 5',
     );
-    expect(() =>
-      loadPlatformConfig('x', { HTTP_AUTH_JWT_SECRET: secret, HTTP_AUTH_JWT_PUBLIC_KEY_FILE: '/k.pem' }),
-    ).toThrow('not both');
-    expect(() => loadPlatformConfig('x', { HTTP_AUTH_JWT_PUBLIC_KEY_FILE: '/nonexistent/key.pem' })).toThrow(
+    expect(() => auth({ HTTP_AUTH_JWT_SECRET: secret, HTTP_AUTH_JWT_PUBLIC_KEY_FILE: '/k.pem' })).toThrow(
+      'not both',
+    );
+    expect(() => auth({ HTTP_AUTH_JWT_PUBLIC_KEY_FILE: '/nonexistent/key.pem' })).toThrow(
       'HTTP_AUTH_JWT_PUBLIC_KEY_FILE /nonexistent/key.pem: ENOENT',
     );
+    expect(() => auth({ HTTP_AUTH_JWT_SECRET: secret, HTTP_AUTH_JWT_ALGORITHM: 'RS256' })).toThrow(
+      'HTTP_AUTH_JWT_ALGORITHM must be one of RS256, PS256, ES256, EdDSA with a public key',
+    );
+    expect(auth({ HTTP_AUTH_JWT_SECRET: secret, HTTP_AUTH_TOKEN_MAX_LIFETIME_S: '900' })).toMatchObject({
+      tokenMaxLifetimeS: 900,
+    });
+    expect(() => auth({ HTTP_AUTH_JWT_SECRET: secret, HTTP_AUTH_TOKEN_MAX_LIFETIME_S: '999999' })).toThrow(
+      'HTTP_AUTH_TOKEN_MAX_LIFETIME_S must be between 60 and 86400',
+    );
+  });
+
+  it('is secure by default: no identity configuration, no start; development mode only on loopback', () => {
+    for (const host of ['0.0.0.0', '10.1.2.3', '127.0.0.1'])
+      expect(() => loadHttpAuthConfig({}, host)).toThrow(
+        /no identity configuration: set HTTP_AUTH_JWT_PUBLIC_KEY_FILE .* or HTTP_AUTH_JWT_SECRET/,
+      );
+    for (const host of ['127.0.0.1', '::1', 'localhost'])
+      expect(loadHttpAuthConfig({ AUTH_MODE: 'development' }, host)).toEqual({ mode: 'DEVELOPMENT' });
+    for (const host of ['0.0.0.0', '::', '192.168.1.5'])
+      expect(() => loadHttpAuthConfig({ AUTH_MODE: 'development' }, host)).toThrow(
+        `AUTH_MODE=development trusts whoever calls, so it listens on loopback only; HTTP_HOST is "${host}"`,
+      );
+    expect(() => loadHttpAuthConfig({ AUTH_MODE: 'dev' }, '127.0.0.1')).toThrow(ConfigError);
     expect(() =>
-      loadPlatformConfig('x', { HTTP_AUTH_JWT_SECRET: secret, HTTP_AUTH_JWT_ALGORITHM: 'RS256' }),
-    ).toThrow('HTTP_AUTH_JWT_ALGORITHM must be one of RS256, PS256, ES256, EdDSA with a public key');
+      loadHttpAuthConfig({ AUTH_MODE: 'development', HTTP_AUTH_JWT_SECRET: 'x'.repeat(32) }, '127.0.0.1'),
+    ).toThrow('AUTH_MODE=development takes no HTTP_AUTH_JWT_* key');
   });
 
   it('reads the payout retry delay, attempts and query interval, refusing values past their bounds', () => {

@@ -37,27 +37,67 @@ export interface PlatformConfig {
    * settlement asks the gateway about the same attempt again; never a new payment.
    */
   settlementPayoutQueryAfterMs: number;
-  /**
-   * How HTTP commands learn who the caller is. Null: from a body field (`by`, `actor`) — development
-   * only, anyone can claim to be anyone. Set HTTP_AUTH_JWT_SECRET (HS256) or
-   * HTTP_AUTH_JWT_PUBLIC_KEY_FILE (a PEM public key, RS256 by default) and every command needs a
-   * bearer token whose `sub` is the caller: maker-checker then compares authenticated principals.
-   */
-  httpAuth: HttpAuthConfig | null;
 }
 
-export interface HttpAuthConfig {
-  /** HS256 shared secret, at least 32 characters. */
-  jwtSecret?: string;
-  /** A PEM (SPKI) public key of the identity provider. */
-  jwtPublicKey?: string;
-  /** With jwtPublicKey: RS256 (default), PS256, ES256 or EdDSA. */
-  jwtAlgorithm?: string;
-  /** When set, a token must carry exactly this `iss` / include this `aud`. */
-  issuer?: string;
-  audience?: string;
-  /** The claim listing the caller's roles (array, or space-separated string); default `roles`. */
-  rolesClaim?: string;
+/**
+ * How a service's HTTP edge learns who is calling (libs/http CallerIdentity, ADR 011). Secure by
+ * default: a service does not start without an identity configuration (a token verification key)
+ * unless development mode is chosen explicitly AND it listens on loopback only.
+ */
+export type HttpAuthConfig =
+  | { mode: 'DEVELOPMENT' }
+  | {
+      mode: 'TOKEN';
+      /** HS256 shared secret, at least 32 characters. */
+      jwtSecret?: string;
+      /** A PEM (SPKI) public key of the identity provider. */
+      jwtPublicKey?: string;
+      /** With jwtPublicKey: RS256 (default), PS256, ES256 or EdDSA. */
+      jwtAlgorithm?: string;
+      /** When set, a token must carry exactly this `iss` / include this `aud`. */
+      issuer?: string;
+      audience?: string;
+      /** The claim listing the caller's roles (array, or space-separated string); default `roles`. */
+      rolesClaim: string;
+      /** The claim naming a merchant user's merchant; default `merchant_id`. */
+      merchantClaim: string;
+      /** The longest lifetime (exp − iat) a token may have; longer ones are refused. */
+      tokenMaxLifetimeS: number;
+    };
+
+/** The variables that configure identity, named in the refusal to start without them. */
+export const HTTP_AUTH_VARIABLES =
+  "HTTP_AUTH_JWT_PUBLIC_KEY_FILE (the identity provider's PEM public key) or HTTP_AUTH_JWT_SECRET (HS256, ≥ 32 characters)";
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost', '::ffff:127.0.0.1']);
+
+/**
+ * The identity configuration of a service that serves HTTP, from the environment.
+ * @param httpHost the address the service listens on (HTTP_HOST)
+ * @throws ConfigError without identity configuration (naming the variables), with AUTH_MODE=development
+ *   on a host other than loopback, or with a bad value
+ */
+export function loadHttpAuthConfig(env: NodeJS.ProcessEnv, httpHost: string): HttpAuthConfig {
+  const mode = env.AUTH_MODE || 'token';
+  if (mode !== 'token' && mode !== 'development')
+    throw new ConfigError(`AUTH_MODE must be token or development, got "${mode}"`);
+  const token = httpAuthFromEnv(env);
+  if (mode === 'development') {
+    if (token !== null)
+      throw new ConfigError('AUTH_MODE=development takes no HTTP_AUTH_JWT_* key: unset one or the other');
+    if (!LOOPBACK_HOSTS.has(httpHost))
+      throw new ConfigError(
+        `AUTH_MODE=development trusts whoever calls, so it listens on loopback only; HTTP_HOST is "${httpHost}" ` +
+          `(use 127.0.0.1, or configure ${HTTP_AUTH_VARIABLES})`,
+      );
+    return { mode: 'DEVELOPMENT' };
+  }
+  if (token === null)
+    throw new ConfigError(
+      `no identity configuration: set ${HTTP_AUTH_VARIABLES}, with HTTP_AUTH_JWT_ISSUER and HTTP_AUTH_JWT_AUDIENCE; ` +
+        'or, for development on this machine only, AUTH_MODE=development with HTTP_HOST=127.0.0.1',
+    );
+  return token;
 }
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/clearing';
@@ -114,13 +154,13 @@ export function loadPlatformConfig(
       1_000,
       86_400_000,
     ),
-    httpAuth: httpAuthFromEnv(env),
   };
 }
 
 const JWT_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 
 function httpAuthFromEnv(env: NodeJS.ProcessEnv): HttpAuthConfig | null {
+  const tokenMaxLifetimeS = intFromEnv(env, 'HTTP_AUTH_TOKEN_MAX_LIFETIME_S', 3_600, 60, 86_400);
   const secret = env.HTTP_AUTH_JWT_SECRET || undefined;
   const keyFile = env.HTTP_AUTH_JWT_PUBLIC_KEY_FILE || undefined;
   if (secret === undefined && keyFile === undefined) return null;
@@ -142,11 +182,14 @@ function httpAuthFromEnv(env: NodeJS.ProcessEnv): HttpAuthConfig | null {
       `HTTP_AUTH_JWT_ALGORITHM must be one of ${JWT_ALGORITHMS.join(', ')} with a public key, got "${algorithm}"`,
     );
   return {
+    mode: 'TOKEN',
+    rolesClaim: env.HTTP_AUTH_ROLES_CLAIM || 'roles',
+    merchantClaim: env.HTTP_AUTH_MERCHANT_CLAIM || 'merchant_id',
+    tokenMaxLifetimeS,
     ...(secret === undefined ? {} : { jwtSecret: secret }),
     ...(publicKey === undefined ? {} : { jwtPublicKey: publicKey, jwtAlgorithm: algorithm ?? 'RS256' }),
     ...(env.HTTP_AUTH_JWT_ISSUER ? { issuer: env.HTTP_AUTH_JWT_ISSUER } : {}),
     ...(env.HTTP_AUTH_JWT_AUDIENCE ? { audience: env.HTTP_AUTH_JWT_AUDIENCE } : {}),
-    ...(env.HTTP_AUTH_ROLES_CLAIM ? { rolesClaim: env.HTTP_AUTH_ROLES_CLAIM } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { ApiErrors, invalidRequestExample, schemaValidationPipe } from '@app/http';
+import { Access, ApiErrors, invalidRequestExample, schemaValidationPipe } from '@app/http';
 import { Controller, Get, Query, UsePipes } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { DateTime } from 'luxon';
@@ -27,6 +27,7 @@ const badDate = {
 /** Read-only views of a day's clearing: its result per merchant, and its internal reconciliation. */
 @ApiTags('clearing')
 @Controller()
+@Access.read()
 @UsePipes(schemaValidationPipe)
 export class InternalReconciliationController {
   constructor(private readonly dataSource: DataSource) {}

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, HttpAdapterHost } from '@nestjs/core';
-import { ApiErrorsFilter, callerIdentityProvider, setupOpenApi } from '@app/http';
+import { ApiErrorsFilter, DOMAIN_ERROR_MAPPER, setupOpenApi } from '@app/http';
 import type { INestApplication } from '@nestjs/common';
-import { HTTP_APP_SETUP, PLATFORM_CONFIG, type HttpAppSetup } from '@app/messaging';
+import { HTTP_APP_SETUP, type HttpAppSetup } from '@app/messaging';
 import { DataSource } from 'typeorm';
 import { FeeRulesService } from '../fees/fee-rules.service.js';
 import { FeeQuoteController } from './fee-quote.controller.js';
@@ -25,7 +25,6 @@ export function setupClearingOpenApi(app: INestApplication): void {
 @Module({
   controllers: [FeeRuleController, FeeQuoteController],
   providers: [
-    callerIdentityProvider(PLATFORM_CONFIG, 'clearing'),
     {
       provide: FeeRulesService,
       inject: [DataSource],
@@ -36,6 +35,8 @@ export function setupClearingOpenApi(app: INestApplication): void {
       inject: [HttpAdapterHost],
       useFactory: (host: HttpAdapterHost) => new ApiErrorsFilter(host, clearingErrorBody),
     },
+    // The same mapping for the command audit: it records what the caller was answered.
+    { provide: DOMAIN_ERROR_MAPPER, useValue: clearingErrorBody },
     { provide: HTTP_APP_SETUP, useValue: setupClearingOpenApi satisfies HttpAppSetup },
   ],
   exports: [FeeRulesService],

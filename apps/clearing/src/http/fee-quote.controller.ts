@@ -1,4 +1,4 @@
-import { ApiErrors, invalidRequestExample, schemaValidationPipe } from '@app/http';
+import { Access, ApiErrors, invalidRequestExample, schemaValidationPipe } from '@app/http';
 import { Body, Controller, HttpCode, HttpStatus, Post, UsePipes } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
@@ -8,6 +8,8 @@ import { FeeQuoteRequestSchema, PaymentSplitSchema } from './api-schemas.js';
 
 @ApiTags('fees')
 @Controller('fees')
+// Finance reads: a quote shows the fee terms of any merchant.
+@Access.read()
 @UsePipes(schemaValidationPipe)
 export class FeeQuoteController {
   constructor(private readonly feeRules: FeeRulesService) {}

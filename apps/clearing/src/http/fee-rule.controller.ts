@@ -1,12 +1,15 @@
 import {
+  Access,
+  bodyField,
   ApiErrors,
-  CALLER_IDENTITY,
-  CallerIdentity,
-  COMMAND_ROLE,
+  assertActingAs,
+  Caller,
   invalidRequestExample,
+  ROLE,
   schemaValidationPipe,
+  type Principal,
 } from '@app/http';
-import { Body, Controller, Get, Headers, Inject, Post, Query, UsePipes } from '@nestjs/common';
+import { Body, Controller, Get, Post, Query, UsePipes } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import type { FeeRuleRecord } from '../fees/fee-rule.repository.js';
@@ -22,12 +25,14 @@ import {
 @Controller('fee-rules')
 @UsePipes(schemaValidationPipe)
 export class FeeRuleController {
-  constructor(
-    private readonly feeRules: FeeRulesService,
-    @Inject(CALLER_IDENTITY) private readonly caller: CallerIdentity,
-  ) {}
+  constructor(private readonly feeRules: FeeRulesService) {}
 
   @Post()
+  @Access.command(
+    ROLE.manageFeeRules,
+    'FEE_RULE_ADD',
+    (r) => `fee rule ${bodyField(r, 'merchantId')} ${bodyField(r, 'channel')}`,
+  )
   @ApiOperation({
     summary: 'Add a version of a fee rule (手续费规则)',
     description:
@@ -75,20 +80,15 @@ export class FeeRuleController {
   )
   async create(
     @Body({ schema: CreateFeeRuleRequestSchema }) request: z.output<typeof CreateFeeRuleRequestSchema>,
-    @Headers('authorization') authorization: string | undefined,
+    @Caller() caller: Principal,
   ): Promise<FeeRuleRecord> {
     const { actor, ...draft } = request;
-    return this.feeRules.createVersion(
-      draft,
-      await this.caller.principalOf(authorization, {
-        declared: actor,
-        field: 'actor',
-        role: COMMAND_ROLE.manageFeeRules,
-      }),
-    );
+    assertActingAs(caller, actor, 'actor');
+    return this.feeRules.createVersion(draft, caller.id);
   }
 
   @Get()
+  @Access.read()
   @ApiOperation({
     summary: 'List fee rule versions',
     description:
@@ -105,6 +105,7 @@ export class FeeRuleController {
   }
 
   @Get('in-force')
+  @Access.read()
   @ApiOperation({
     summary: 'The rule that prices a transaction',
     description:

@@ -1,4 +1,5 @@
 import {
+  commandAuditMigration,
   deadLetterReplayMigration,
   messagingRetentionMigration,
   messagingTablesMigration,
@@ -15,4 +16,5 @@ export const clearingMigrations = [
   ClearedItems1764000000700,
   deadLetterReplayMigration(CLEARING_SCHEMA),
   messagingRetentionMigration(CLEARING_SCHEMA),
+  commandAuditMigration(CLEARING_SCHEMA),
 ];

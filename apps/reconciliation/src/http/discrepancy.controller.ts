@@ -1,18 +1,19 @@
 import {
+  Access,
   ApiErrors,
-  CALLER_IDENTITY,
-  CallerIdentity,
-  COMMAND_ROLE,
+  assertActingAs,
+  Caller,
   invalidRequestExample,
   parseInput,
+  ROLE,
   schemaValidationPipe,
+  type Principal,
 } from '@app/http';
 import {
   Body,
   Controller,
   Get,
   Headers,
-  Inject,
   HttpCode,
   HttpStatus,
   Param,
@@ -49,12 +50,10 @@ export const RELEASED_TO_CLEARING_HEADER = 'Released-To-Clearing';
 @Controller('discrepancies')
 @UsePipes(schemaValidationPipe)
 export class DiscrepancyController {
-  constructor(
-    private readonly discrepancies: DiscrepancyService,
-    @Inject(CALLER_IDENTITY) private readonly caller: CallerIdentity,
-  ) {}
+  constructor(private readonly discrepancies: DiscrepancyService) {}
 
   @Get()
+  @Access.read()
   @ApiOperation({
     summary: 'List discrepancies (差错)',
     description:
@@ -73,6 +72,7 @@ export class DiscrepancyController {
   }
 
   @Get(':id')
+  @Access.read()
   @ApiOperation({ summary: 'One discrepancy' })
   @ApiOkResponse({ description: 'The discrepancy', standardSchema: DiscrepancySchema })
   @ApiErrors(
@@ -90,6 +90,7 @@ export class DiscrepancyController {
   }
 
   @Post(':id/resolve')
+  @Access.command(ROLE.resolveDiscrepancy, 'DISCREPANCY_RESOLVE')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Resolve an open discrepancy: ADJUST or WRITE_OFF',
@@ -156,13 +157,10 @@ export class DiscrepancyController {
     @Body({ schema: ResolveDiscrepancyRequestSchema })
     request: z.output<typeof ResolveDiscrepancyRequestSchema>,
     @Res({ passthrough: true }) response: { setHeader(name: string, value: string): void },
-    @Headers('authorization') authorization: string | undefined,
+    @Caller() caller: Principal,
   ): Promise<Discrepancy> {
-    const actor = await this.caller.principalOf(authorization, {
-      declared: request.actor,
-      field: 'actor',
-      role: COMMAND_ROLE.resolveDiscrepancy,
-    });
+    assertActingAs(caller, request.actor, 'actor');
+    const actor = caller.id;
     const idempotencyKey = parseInput(
       IdempotencyKeySchema,
       idempotencyKeyHeader ?? '',

@@ -13,6 +13,8 @@ const STATEMENT_IMPORT_STATUS: Record<StatementImportErrorCode, number> = {
   // The file's lines span several dates (or it has none): the request must name the date.
   'STATEMENT.BUSINESS_DATE_REQUIRED': HttpStatus.UNPROCESSABLE_ENTITY,
   'STATEMENT.INVALID_REQUEST': HttpStatus.BAD_REQUEST,
+  // Authenticated, allowed to import, not allowed to supersede what is there.
+  'STATEMENT.REPLACEMENT_FORBIDDEN': HttpStatus.FORBIDDEN,
 };
 
 const DISCREPANCY_STATUS: Record<DiscrepancyErrorCode, number> = {

@@ -1,4 +1,13 @@
-import { ApiErrors, invalidRequestExample, schemaValidationPipe } from '@app/http';
+import {
+  Access,
+  bodyField,
+  ApiErrors,
+  Caller,
+  invalidRequestExample,
+  ROLE,
+  schemaValidationPipe,
+  type Principal,
+} from '@app/http';
 import { Body, Controller, Post, UsePipes } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
@@ -12,6 +21,11 @@ export class MatchRunController {
   constructor(private readonly matchRuns: MatchRunService) {}
 
   @Post()
+  @Access.command(
+    ROLE.runMatch,
+    'MATCH_RUN',
+    (r) => `match run ${bodyField(r, 'channel')} ${bodyField(r, 'businessDate')}`,
+  )
   @ApiOperation({
     summary: 'Run the reconciliation (对账) of a channel’s business date',
     description:
@@ -30,7 +44,8 @@ export class MatchRunController {
   })
   run(
     @Body({ schema: MatchRunRequestSchema }) request: z.output<typeof MatchRunRequestSchema>,
+    @Caller() caller: Principal,
   ): Promise<MatchRunResult> {
-    return this.matchRuns.run(request.channel, request.businessDate);
+    return this.matchRuns.run(request.channel, request.businessDate, caller.id);
   }
 }

@@ -1,6 +1,6 @@
 import { Module, type INestApplication } from '@nestjs/common';
 import { APP_FILTER, HttpAdapterHost } from '@nestjs/core';
-import { ApiErrorsFilter, callerIdentityProvider, setupOpenApi } from '@app/http';
+import { ApiErrorsFilter, DOMAIN_ERROR_MAPPER, setupOpenApi } from '@app/http';
 import { MulterModule } from '@nestjs/platform-express';
 import { Ledger } from '@app/ledger';
 import { HTTP_APP_SETUP, PLATFORM_CONFIG, type HttpAppSetup } from '@app/messaging';
@@ -62,7 +62,6 @@ class StatementUploadsModule {}
   ],
   controllers: [StatementController, MatchRunController, ReportController, DiscrepancyController],
   providers: [
-    callerIdentityProvider(PLATFORM_CONFIG, 'reconciliation'),
     {
       provide: StatementImportService,
       inject: [DataSource],
@@ -85,6 +84,8 @@ class StatementUploadsModule {}
       inject: [HttpAdapterHost],
       useFactory: (host: HttpAdapterHost) => new ApiErrorsFilter(host, reconciliationErrorBody),
     },
+    // The same mapping for the command audit: it records what the caller was answered.
+    { provide: DOMAIN_ERROR_MAPPER, useValue: reconciliationErrorBody },
     { provide: HTTP_APP_SETUP, useValue: setupReconciliationHttp satisfies HttpAppSetup },
   ],
 })

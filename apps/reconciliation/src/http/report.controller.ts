@@ -1,4 +1,4 @@
-import { ApiErrors, invalidRequestExample, schemaValidationPipe } from '@app/http';
+import { Access, ApiErrors, invalidRequestExample, schemaValidationPipe } from '@app/http';
 import { Controller, Get, Query, StreamableFile, UsePipes } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Readable } from 'node:stream';
@@ -18,6 +18,7 @@ const INVALID_QUERY = {
 
 @ApiTags('reports')
 @Controller('reports')
+@Access.read()
 @UsePipes(schemaValidationPipe)
 export class ReportController {
   constructor(private readonly discrepancies: DiscrepancyService) {}

@@ -1,4 +1,14 @@
-import { ApiErrors, invalidRequest, invalidRequestExample, parseInput } from '@app/http';
+import {
+  Access,
+  ApiErrors,
+  Caller,
+  invalidRequest,
+  invalidRequestExample,
+  parseInput,
+  ROLE,
+  type AccessRequest,
+  type Principal,
+} from '@app/http';
 import { Body, Controller, Post, UploadedFile, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import {
@@ -39,6 +49,8 @@ export class StatementController {
   constructor(private readonly statements: StatementImportService) {}
 
   @Post()
+  // Checked by the guard before multer reads a byte of the upload.
+  @Access.command(ROLE.importStatement, 'STATEMENT_IMPORT', statementTarget)
   @UseInterceptors(StatementUploadInterceptor, FileInterceptor('file'))
   @ApiOperation({
     summary: 'Import a channel statement file',
@@ -55,6 +67,18 @@ export class StatementController {
       status: 400,
       description: 'A field is missing or invalid, or there is no file',
       examples: [invalidRequestExample('channel', 'must be 1 to 32 characters of A-Z, 0-9 and _')],
+    },
+    {
+      status: 403,
+      description:
+        'The channel and date already have a statement and the caller lacks recon.statement-replace (or any other refusal of the caller)',
+      examples: [
+        {
+          error: 'STATEMENT.REPLACEMENT_FORBIDDEN',
+          message:
+            'WECHAT 2026-11-22 already has statement file #1 (uploaded by ops.zhang); superseding it needs the role recon.statement-replace; nothing imported',
+        },
+      ],
     },
     {
       status: 409,
@@ -107,6 +131,7 @@ export class StatementController {
   async import(
     @UploadedFile() file: { path: string } | undefined,
     @Body() body: Record<string, unknown>,
+    @Caller() caller: Principal,
   ): Promise<StatementImportResult> {
     const { channel, format, businessDate, match } = parseInput(
       StatementUploadFieldsSchema,
@@ -121,8 +146,17 @@ export class StatementController {
       filePath: file.path,
       silent: true,
       match: match === 'true',
+      uploadedBy: caller.id,
+      mayReplace: caller.roles.includes(ROLE.replaceStatement),
     });
   }
+}
+
+/** The audit row's target: the channel and date the upload claimed (checked by the import). */
+function statementTarget(request: AccessRequest): string | null {
+  const body = (request.body ?? {}) as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === 'string' ? v.slice(0, 40) : '?');
+  return `statement ${text(body.channel)} ${text(body.businessDate ?? '(from lines)')}`;
 }
 
 /** An HTML form sends every field, the unfilled ones empty: those are absent. */

@@ -98,7 +98,7 @@ export class ImportMatchRun {
    * Writes the rest of the run, in the importer's transaction: corrections of lines a later line
    * took the pair from, the non-matched items, their discrepancies and the match_run row.
    */
-  async complete(tx: EntityManager, statementFileId: string): Promise<MatchRunResult> {
+  async complete(tx: EntityManager, statementFileId: string, startedBy: string): Promise<MatchRunResult> {
     const result = this.result;
     invariant(result !== undefined, 'ImportMatchRun.complete before remainingLines');
     for (const correction of result.corrections) {
@@ -189,10 +189,17 @@ export class ImportMatchRun {
     );
     const discrepancies = await recordDiscrepancies(tx, this.channel, this.businessDate, this.matchRunId);
     await tx.query(
-      `INSERT INTO reconciliation.match_run (id, channel, business_date, started_at, finished_at, counts)
+      `INSERT INTO reconciliation.match_run (id, channel, business_date, started_at, finished_at, counts, started_by)
        OVERRIDING SYSTEM VALUE
-       VALUES ($1, $2, $3, $4, clock_timestamp(), $5::jsonb)`,
-      [this.matchRunId, this.channel, this.businessDate, this.sql.startedAt, JSON.stringify(result.counts)],
+       VALUES ($1, $2, $3, $4, clock_timestamp(), $5::jsonb, $6)`,
+      [
+        this.matchRunId,
+        this.channel,
+        this.businessDate,
+        this.sql.startedAt,
+        JSON.stringify(result.counts),
+        startedBy,
+      ],
     );
     return {
       matchRunId: this.matchRunId,

@@ -82,6 +82,9 @@ export const MINOR_UNITS_JSON = JSON.stringify(
  * all in one transaction. Runs of one channel are serialised by an advisory lock; a
  * re-run writes a new match_run with the same classification and emits nothing new.
  */
+/** Who an in-process call (administration, tests, benchmarks) is recorded as: not a person. */
+export const SYSTEM_LOCAL = 'system:local';
+
 export class MatchRunService {
   private readonly workMem: string;
   private readonly statementTimeout: string;
@@ -104,7 +107,11 @@ export class MatchRunService {
       );
   }
 
-  async run(channel: string, businessDate: string): Promise<MatchRunResult> {
+  /**
+   * @param startedBy the principal starting the run (the HTTP caller; `system:local` for in-process
+   *   administration and tests)
+   */
+  async run(channel: string, businessDate: string, startedBy = SYSTEM_LOCAL): Promise<MatchRunResult> {
     if (!CHANNEL.test(channel))
       throw new MatchRunError('MATCH_RUN.INVALID_REQUEST', `channel must match ${CHANNEL}, got "${channel}"`);
     if (!isDate(businessDate))
@@ -188,10 +195,10 @@ export class MatchRunService {
 
       const discrepancies = await recordDiscrepancies(tx, channel, businessDate, matchRunId);
       await tx.query(
-        `INSERT INTO reconciliation.match_run (id, channel, business_date, started_at, finished_at, counts)
+        `INSERT INTO reconciliation.match_run (id, channel, business_date, started_at, finished_at, counts, started_by)
          OVERRIDING SYSTEM VALUE
-         VALUES ($1, $2, $3, $4, clock_timestamp(), $5::jsonb)`,
-        [matchRunId, channel, businessDate, startedAt, JSON.stringify(counts)],
+         VALUES ($1, $2, $3, $4, clock_timestamp(), $5::jsonb, $6)`,
+        [matchRunId, channel, businessDate, startedAt, JSON.stringify(counts), startedBy],
       );
       return {
         matchRunId,

@@ -1,4 +1,5 @@
 import {
+  commandAuditMigration,
   deadLetterReplayMigration,
   messagingRetentionMigration,
   messagingTablesMigration,
@@ -9,6 +10,7 @@ import { MatchResults1764000000400 } from './1764000000400-match-results.js';
 import { Discrepancies1764000000500 } from './1764000000500-discrepancies.js';
 import { StatementRejectedLines1764000001900 } from './1764000001900-statement-rejected-lines.js';
 import { MatchOnImport1764000003100 } from './1764000003100-match-on-import.js';
+import { Attribution1764000004200 } from './1764000004200-attribution.js';
 
 export const RECONCILIATION_SCHEMA = 'reconciliation';
 
@@ -23,4 +25,6 @@ export const reconciliationMigrations = [
   messagingRetentionMigration(RECONCILIATION_SCHEMA),
   StatementRejectedLines1764000001900,
   MatchOnImport1764000003100,
+  commandAuditMigration(RECONCILIATION_SCHEMA),
+  Attribution1764000004200,
 ];

@@ -10,7 +10,7 @@ import {
 } from '@app/platform';
 import type { DataSource, EntityManager } from 'typeorm';
 import { type ImportMatchRun, openImportRun } from '../matching/import-match.js';
-import type { MatchRunResult } from '../matching/match-run.service.js';
+import { SYSTEM_LOCAL, type MatchRunResult } from '../matching/match-run.service.js';
 import type { MatchClass } from '../matching/match.types.js';
 import { fileSha256 } from './file-digest.js';
 import {
@@ -22,7 +22,10 @@ import {
 import type { StatementLine } from './statement-line.js';
 
 export type StatementImportErrorCode =
-  'STATEMENT.ALREADY_IMPORTED' | 'STATEMENT.BUSINESS_DATE_REQUIRED' | 'STATEMENT.INVALID_REQUEST';
+  | 'STATEMENT.ALREADY_IMPORTED'
+  | 'STATEMENT.BUSINESS_DATE_REQUIRED'
+  | 'STATEMENT.INVALID_REQUEST'
+  | 'STATEMENT.REPLACEMENT_FORBIDDEN';
 
 /** An operating error of the import itself (the file's own faults are StatementParseErrors). */
 export class StatementImportError extends Error {
@@ -54,6 +57,14 @@ export interface StatementImportRequest {
    * written with its class; the run's other results are written before the import commits.
    */
   match?: boolean;
+  /** The principal uploading the file (HTTP caller); `system:local` for in-process calls. */
+  uploadedBy?: string;
+  /**
+   * Whether this caller may supersede a statement already imported for the channel and date (the
+   * role recon.statement-replace). Without it, a second file for a reconciled day is refused
+   * before anything is kept: a "corrected" statement is how a forged one would arrive.
+   */
+  mayReplace?: boolean;
 }
 
 export interface StatementImportResult {
@@ -104,6 +115,25 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
  *    from its sequence at the start. Any error — malformed line, control-total mismatch, encoding,
  *    business-date conflict — rolls the whole transaction back: nothing of the file is kept.
  */
+/**
+ * A statement already imported for the channel and date: only a caller allowed to replace one may
+ * supersede it. Checked inside the import's transaction, after the lines are parsed (the date may
+ * come from them) and before anything commits.
+ */
+async function refuseReplacement(tx: EntityManager, channel: string, businessDate: string): Promise<void> {
+  const [earlier] = await tx.query<{ id: string; uploaded_by: string }[]>(
+    `SELECT id::text AS id, uploaded_by FROM reconciliation.statement_file
+     WHERE channel = $1 AND business_date = $2 ORDER BY statement_file.id DESC LIMIT 1`,
+    [channel, businessDate],
+  );
+  if (earlier !== undefined)
+    throw new StatementImportError(
+      'STATEMENT.REPLACEMENT_FORBIDDEN',
+      `${channel} ${businessDate} already has statement file #${earlier.id} (uploaded by ${earlier.uploaded_by}); ` +
+        'superseding it needs the role recon.statement-replace; nothing imported',
+    );
+}
+
 export class StatementImportService {
   constructor(private readonly dataSource: DataSource) {}
 
@@ -239,12 +269,14 @@ export class StatementImportService {
               'STATEMENT.BUSINESS_DATE_REQUIRED',
               'the file has no lines to take the business date from; give it (--date)',
             );
-          const matchRun = run === null ? null : await run.complete(tx, id);
+          if (request.mayReplace === false) await refuseReplacement(tx, channel, businessDate);
+          const uploadedBy = request.uploadedBy ?? SYSTEM_LOCAL;
+          const matchRun = run === null ? null : await run.complete(tx, id, uploadedBy);
           await tx.query(
             `INSERT INTO reconciliation.statement_file
              (id, channel, business_date, format, file_name, content_sha256, line_count, totals,
-              rejected_line_count, controls_unverified, match_run_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11)`,
+              rejected_line_count, controls_unverified, match_run_id, uploaded_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12)`,
             [
               id,
               channel,
@@ -257,6 +289,7 @@ export class StatementImportService {
               summary.rejected.length,
               summary.controlsUnverified,
               matchRun?.matchRunId ?? null,
+              uploadedBy,
             ],
           );
           await copyRows(

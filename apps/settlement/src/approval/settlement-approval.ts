@@ -1,4 +1,11 @@
-import { InvariantError, Money, describeValue, invariant, isoInstantToEpochMillis } from '@app/contracts';
+import {
+  InvariantError,
+  Money,
+  describeValue,
+  invariant,
+  isoInstantToEpochMillis,
+  principalKey,
+} from '@app/contracts';
 
 /**
  * Approval of settlement records by platform finance (结算审核, maker-checker / 复核), as pure
@@ -197,11 +204,20 @@ export function approvalsRequiredFor(amount: Money, policy: ApprovalPolicy): num
  */
 export function validApprovers(record: ApprovalRecord): string[] {
   const makers = makersOf(record);
-  return [...new Set(record.approvals.map((approval) => approval.by))].filter((by) => !makers.has(by));
+  const seen = new Set<string>();
+  return record.approvals
+    .map((approval) => approval.by)
+    .filter((by) => {
+      const key = principalKey(by);
+      if (makers.has(key) || seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
 }
 
+/** The makers under the one normalisation: `System:Cycle-Close` is `system:cycle-close`. */
 function makersOf(record: ApprovalRecord): Set<string> {
-  return new Set([record.submittedBy, ...record.adjustedBy]);
+  return new Set([record.submittedBy, ...record.adjustedBy].map(principalKey));
 }
 
 /** Code points, not UTF-16 units: a 500-character Chinese reason is 500 characters. */
@@ -330,19 +346,22 @@ export function decide(
     ]);
   }
 
-  if (command.by === record.submittedBy) {
+  // Compared under the one normalisation (NFKC + lower case): a case or width variant of a maker
+  // is the maker.
+  const caller = principalKey(command.by);
+  if (caller === principalKey(record.submittedBy)) {
     return refuse(
       'SELF_APPROVAL',
       `${command.by} submitted this settlement record and cannot approve it (maker-checker: another person must)`,
     );
   }
-  if (record.adjustedBy.includes(command.by)) {
+  if (record.adjustedBy.some((by) => principalKey(by) === caller)) {
     return refuse(
       'SELF_APPROVAL',
       `${command.by} adjusted this settlement record and cannot approve it (maker-checker: another person must)`,
     );
   }
-  if (record.approvals.some((approval) => approval.by === command.by)) {
+  if (record.approvals.some((approval) => principalKey(approval.by) === caller)) {
     return refuse(
       'SAME_APPROVER_TWICE',
       `${command.by} has already approved this settlement record (${approvers.length} of ${required} approvals); the next approval must come from someone else`,

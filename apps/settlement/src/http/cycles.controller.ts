@@ -1,27 +1,27 @@
 import {
+  Access,
+  bodyField,
   ApiErrors,
-  CALLER_IDENTITY,
-  CallerIdentity,
-  COMMAND_ROLE,
+  Caller,
   invalidRequestExample,
+  ROLE,
   schemaValidationPipe,
+  type Principal,
 } from '@app/http';
-import { Body, Controller, Headers, HttpCode, Inject, Post, UsePipes } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, UsePipes } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
-import { CLOSE_SUBMITTER, CycleCloseService, type CloseResult } from '../settlement/cycle-close.service.js';
+import { CycleCloseService, type CloseResult } from '../settlement/cycle-close.service.js';
 import { CloseRequestSchema } from './api-schemas.js';
 
 @ApiTags('cycles')
 @Controller('cycles')
 @UsePipes(schemaValidationPipe)
 export class CyclesController {
-  constructor(
-    private readonly close: CycleCloseService,
-    @Inject(CALLER_IDENTITY) private readonly caller: CallerIdentity,
-  ) {}
+  constructor(private readonly close: CycleCloseService) {}
 
   @Post('close')
+  @Access.command(ROLE.closeCycle, 'CYCLE_CLOSE', (r) => `close ${bodyField(r, 'date')}`)
   @HttpCode(200)
   @ApiOperation({
     summary: 'Close every cycle that closes on a date (结算日终)',
@@ -48,10 +48,9 @@ export class CyclesController {
   )
   async closeDate(
     @Body({ schema: CloseRequestSchema }) body: z.output<typeof CloseRequestSchema>,
-    @Headers('authorization') authorization: string | undefined,
+    @Caller() caller: Principal,
   ): Promise<CloseResult> {
-    // The records' maker stays the close job; who ran it by hand is in their audit rows.
-    const by = (await this.caller.authenticated(authorization, COMMAND_ROLE.closeCycle)) ?? CLOSE_SUBMITTER;
-    return this.close.close(body.date, { by });
+    // The closer is the maker of the records the close creates: they may not approve them.
+    return this.close.close(body.date, { by: caller.id });
   }
 }

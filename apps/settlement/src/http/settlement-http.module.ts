@@ -1,6 +1,6 @@
 import { Module, type INestApplication } from '@nestjs/common';
 import { APP_FILTER, HttpAdapterHost } from '@nestjs/core';
-import { ApiErrorsFilter, callerIdentityProvider, setupOpenApi } from '@app/http';
+import { ApiErrorsFilter, DOMAIN_ERROR_MAPPER, setupOpenApi } from '@app/http';
 import { Ledger } from '@app/ledger';
 import { HTTP_APP_SETUP, PLATFORM_CONFIG, type HttpAppSetup } from '@app/messaging';
 import type { PlatformConfig } from '@app/platform';
@@ -31,7 +31,6 @@ export function setupSettlementOpenApi(app: INestApplication): void {
   controllers: [SettlementRecordsController, CyclesController, StatementController],
   providers: [
     { provide: SETTLEMENT_DB, useExisting: DataSource },
-    callerIdentityProvider(PLATFORM_CONFIG, 'settlement'),
     {
       provide: ApprovalService,
       inject: [DataSource, Ledger],
@@ -57,6 +56,8 @@ export function setupSettlementOpenApi(app: INestApplication): void {
       inject: [HttpAdapterHost],
       useFactory: (host: HttpAdapterHost) => new ApiErrorsFilter(host, settlementErrorBody),
     },
+    // The same mapping for the command audit: it records what the caller was answered.
+    { provide: DOMAIN_ERROR_MAPPER, useValue: settlementErrorBody },
     { provide: HTTP_APP_SETUP, useValue: setupSettlementOpenApi satisfies HttpAppSetup },
   ],
 })

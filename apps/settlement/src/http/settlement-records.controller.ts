@@ -1,11 +1,14 @@
 import {
+  Access,
   ApiErrors,
-  CALLER_IDENTITY,
-  CallerIdentity,
-  COMMAND_ROLE,
+  assertActingAs,
+  Caller,
   invalidRequestExample,
+  merchantScopeOf,
   parseInput,
+  ROLE,
   schemaValidationPipe,
+  type Principal,
 } from '@app/http';
 import {
   Body,
@@ -87,10 +90,10 @@ export class SettlementRecordsController {
     private readonly approvals: ApprovalService,
     private readonly payoutRetries: PayoutRetryService,
     @Inject(SETTLEMENT_DB) private readonly db: DataSource,
-    @Inject(CALLER_IDENTITY) private readonly caller: CallerIdentity,
   ) {}
 
   @Get()
+  @Access.read({ merchantScoped: true })
   @ApiOperation({
     summary: 'Settlement records to review (结算审核)',
     description: 'By close date, merchant and status; each with its net payout, payee account and approvals.',
@@ -101,25 +104,35 @@ export class SettlementRecordsController {
     description: 'A parameter is invalid',
     examples: [invalidRequestExample('date', 'must be a real calendar date YYYY-MM-DD')],
   })
-  list(
+  async list(
     @Query({ schema: RecordListQuerySchema }) query: z.output<typeof RecordListQuerySchema>,
+    @Caller() caller: Principal,
   ): Promise<ApprovalRecordView[]> {
-    return listApprovalRecords(this.db, query);
+    const scope = merchantScopeOf(caller);
+    // A merchant user lists its own merchant's records only, whatever merchantId it asks for.
+    if (scope !== null && query.merchantId !== undefined && query.merchantId !== scope) return [];
+    return listApprovalRecords(this.db, scope === null ? query : { ...query, merchantId: scope });
   }
 
   @Get(':id')
+  @Access.read({ merchantScoped: true })
   @ApiOperation({ summary: 'One settlement record with its cleared items and its audit trail' })
   @ApiOkResponse({ description: 'The record' })
   @ApiErrors(COMMAND_ERRORS[1]!)
   async show(
     @Param({ schema: RecordIdParamsSchema }) params: z.output<typeof RecordIdParamsSchema>,
+    @Caller() caller: Principal,
   ): Promise<ApprovalRecordDetail> {
     const record = await getApprovalRecord(this.db, params.id);
-    if (!record) throw new SettlementApprovalError('NOT_FOUND', `no settlement record ${params.id}`);
+    const scope = merchantScopeOf(caller);
+    // Another merchant's record answers exactly like a record that does not exist.
+    if (!record || (scope !== null && record.merchantId !== scope))
+      throw new SettlementApprovalError('NOT_FOUND', `no settlement record ${params.id}`);
     return record;
   }
 
   @Post(':id/approve')
+  @Access.command(ROLE.approveSettlement, 'SETTLEMENT_APPROVE')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Approve a settlement record (maker-checker)',
@@ -134,20 +147,18 @@ export class SettlementRecordsController {
     @Param({ schema: RecordIdParamsSchema }) params: z.output<typeof RecordIdParamsSchema>,
     @Body({ schema: ApproveRequestSchema }) body: z.output<typeof ApproveRequestSchema>,
     @Headers('idempotency-key') key: string | undefined,
-    @Headers('authorization') authorization: string | undefined,
+    @Caller() caller: Principal,
   ): Promise<ApprovalRecordView> {
+    assertActingAs(caller, body.by, 'by');
     return this.approvals.approve(params.id, {
-      by: await this.caller.principalOf(authorization, {
-        declared: body.by,
-        field: 'by',
-        role: COMMAND_ROLE.approveSettlement,
-      }),
+      by: caller.id,
       idempotencyKey: parseInput(IdempotencyKeySchema, key, 'Idempotency-Key'),
       ...(body.expectedVersion === undefined ? {} : { expectedVersion: body.expectedVersion }),
     });
   }
 
   @Post(':id/reject')
+  @Access.command(ROLE.approveSettlement, 'SETTLEMENT_REJECT')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Reject a settlement record with a reason',
@@ -166,14 +177,11 @@ export class SettlementRecordsController {
     @Param({ schema: RecordIdParamsSchema }) params: z.output<typeof RecordIdParamsSchema>,
     @Body({ schema: RejectRequestSchema }) body: z.output<typeof RejectRequestSchema>,
     @Headers('idempotency-key') key: string | undefined,
-    @Headers('authorization') authorization: string | undefined,
+    @Caller() caller: Principal,
   ): Promise<ApprovalRecordView> {
+    assertActingAs(caller, body.by, 'by');
     return this.approvals.reject(params.id, {
-      by: await this.caller.principalOf(authorization, {
-        declared: body.by,
-        field: 'by',
-        role: COMMAND_ROLE.approveSettlement,
-      }),
+      by: caller.id,
       reason: body.reason,
       idempotencyKey: parseInput(IdempotencyKeySchema, key, 'Idempotency-Key'),
       ...(body.expectedVersion === undefined ? {} : { expectedVersion: body.expectedVersion }),
@@ -181,6 +189,7 @@ export class SettlementRecordsController {
   }
 
   @Post(':id/retry-payout')
+  @Access.command(ROLE.retryPayout, 'PAYOUT_RETRY')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Retry the payout of a PAYOUT_FAILED record (重新发起代付)',
@@ -220,14 +229,11 @@ export class SettlementRecordsController {
     @Param({ schema: RecordIdParamsSchema }) params: z.output<typeof RecordIdParamsSchema>,
     @Body({ schema: RetryPayoutRequestSchema }) body: z.output<typeof RetryPayoutRequestSchema>,
     @Headers('idempotency-key') key: string | undefined,
-    @Headers('authorization') authorization: string | undefined,
+    @Caller() caller: Principal,
   ): Promise<ApprovalRecordView> {
+    assertActingAs(caller, body.by, 'by');
     return this.payoutRetries.retryPayout(params.id, {
-      by: await this.caller.principalOf(authorization, {
-        declared: body.by,
-        field: 'by',
-        role: COMMAND_ROLE.retryPayout,
-      }),
+      by: caller.id,
       reason: body.reason,
       idempotencyKey: parseInput(IdempotencyKeySchema, key, 'Idempotency-Key'),
     });

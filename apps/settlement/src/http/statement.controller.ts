@@ -1,4 +1,13 @@
-import { ApiErrors, BusinessDateSchema, invalidRequestExample, schemaValidationPipe } from '@app/http';
+import {
+  Access,
+  ApiErrors,
+  BusinessDateSchema,
+  Caller,
+  invalidRequestExample,
+  merchantScopeOf,
+  schemaValidationPipe,
+  type Principal,
+} from '@app/http';
 import { Controller, Get, Inject, Param, Query, StreamableFile, UsePipes } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Readable } from 'node:stream';
@@ -26,6 +35,7 @@ export class StatementController {
   constructor(@Inject(SETTLEMENT_DB) private readonly db: DataSource) {}
 
   @Get('settlement-records/:id/statement.csv')
+  @Access.read({ merchantScoped: true })
   @ApiOperation({
     summary: 'The merchant statement of a settlement record (商户结算对账单) as CSV',
     description:
@@ -54,9 +64,13 @@ export class StatementController {
   })
   async statement(
     @Param({ schema: RecordIdParamsSchema }) params: z.output<typeof RecordIdParamsSchema>,
+    @Caller() caller: Principal,
   ): Promise<StreamableFile> {
     const record = await findStatementRecord(this.db, params.id);
-    if (!record) throw new SettlementApprovalError('NOT_FOUND', `no settlement record ${params.id}`);
+    const scope = merchantScopeOf(caller);
+    // A merchant's statement is its own only: another merchant's answers as if it did not exist.
+    if (!record || (scope !== null && record.merchantId !== scope))
+      throw new SettlementApprovalError('NOT_FOUND', `no settlement record ${params.id}`);
     // Before the 200 and the first line: once streaming has begun, an error can only cut the file.
     await verifyStatementTotals(this.db, record);
     return new StreamableFile(Readable.from(merchantStatementCsv(statementItems(this.db, record), record)), {
@@ -66,6 +80,7 @@ export class StatementController {
   }
 
   @Get('settlement-summary')
+  @Access.read()
   @ApiOperation({
     summary: 'The daily settlement summary (结算日报) of a close date',
     description:

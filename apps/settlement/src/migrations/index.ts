@@ -1,4 +1,5 @@
 import {
+  commandAuditMigration,
   deadLetterReplayMigration,
   messagingRetentionMigration,
   messagingTablesMigration,
@@ -27,4 +28,5 @@ export const settlementMigrations = [
   ZeroAmountRecordsPaid1764000001600,
   RetryKeysInCommandIdempotency1764000001700,
   messagingRetentionMigration(SETTLEMENT_SCHEMA),
+  commandAuditMigration(SETTLEMENT_SCHEMA),
 ];

@@ -1,4 +1,4 @@
-import { Money } from '@app/contracts';
+import { Money, principalKey } from '@app/contracts';
 import { Ledger, LedgerError, type EntryDraft } from '@app/ledger';
 import { copyRows, reserveIds } from '@app/platform';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -63,7 +63,11 @@ const ENTRIES_PER_POST = 10_000;
 const CLOSING_CYCLE_LOOKBACK_DAYS = 120;
 
 export interface CloseOptions {
-  /** Who closes: recorded in the audit trail. */
+  /**
+   * Who closes: the maker of every record the close creates (maker-checker: they may not approve
+   * them) and the `by` of their CREATED audit rows. The scheduler closes as `system:scheduler`,
+   * a person as their authenticated principal.
+   */
   by: string;
 }
 
@@ -531,7 +535,7 @@ export class CycleCloseService {
         b.amount.carryForward,
         'PENDING_APPROVAL',
         1,
-        CLOSE_SUBMITTER,
+        principalKey(options.by),
         entryIds.get(b.plan.recordId) ?? null,
       ]),
     );
