@@ -68,7 +68,10 @@ describe('cse over HTTP with a bearer token (real service, Postgres, Kafka)', ()
     'HTTP_AUTH_JWT_AUDIENCE',
   ];
   const saved: Record<string, string | undefined> = Object.fromEntries(
-    ['KAFKA_TOPIC_PREFIX', 'AUTH_MODE', ...authVariables].map((name) => [name, process.env[name]]),
+    ['KAFKA_TOPIC_PREFIX', 'AUTH_MODE', 'HTTP_AUTH_JWT_SECRET', ...authVariables].map((name) => [
+      name,
+      process.env[name],
+    ]),
   );
   let app: INestApplication;
   let base: string;
@@ -98,7 +101,9 @@ describe('cse over HTTP with a bearer token (real service, Postgres, Kafka)', ()
     tmp = await mkdtemp(path.join(os.tmpdir(), 'cse-cli-http-'));
     identity = await ensureDevIdentity(path.join(tmp, 'identity'));
     process.env.KAFKA_TOPIC_PREFIX = prefix;
+    // The development identity's public key instead of the run's shared secret: one or the other.
     delete process.env.AUTH_MODE;
+    delete process.env.HTTP_AUTH_JWT_SECRET;
     Object.assign(process.env, devIdentityEnv(identity));
     ({ app, base } = await startServiceApp(ReconciliationModule, ['error']));
     db = await openDataSource('reconciliation');
@@ -251,6 +256,8 @@ describe('cse over HTTP with a bearer token (real service, Postgres, Kafka)', ()
     expect(run.stdout).toMatch(/^match run #\d+: WECHAT 2026-11-22 against statement file #\d+/);
     expect(run.stdout).toMatch(/MATCHED\s+24\n/);
     expect(run.stdout).toContain('discrepancies opened 12');
+    const runs = await db.query<{ started_by: string }[]>('SELECT started_by FROM reconciliation.match_run');
+    expect(runs).toEqual([{ started_by: 'ops.zhang' }]);
 
     // The same content again: the service's refusal, its code and message, exit code 2.
     const again = await cse(
@@ -333,7 +340,7 @@ describe('cse over HTTP with a bearer token (real service, Postgres, Kafka)', ()
   });
 });
 
-/** Who uploaded a statement file, under whichever column the service records it. */
+/** Who uploaded a statement file (ADR 011 attribution). */
 function uploaderOf(file: Record<string, unknown>): unknown {
-  return file.uploaded_by ?? file.imported_by ?? file.created_by;
+  return file.uploaded_by;
 }

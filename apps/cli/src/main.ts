@@ -444,7 +444,11 @@ program
   .requiredOption('--sub <id>', 'the principal, e.g. ops.zhang')
   .option('--role <r>', 'a role (repeat for several), e.g. settlement.approve', collect, [] as string[])
   .option('--merchant <M>', 'the merchant a merchant-role token may read (claim merchant_id)')
-  .option('--ttl <duration>', 'lifetime, e.g. 15m, 1h (at most 12h)', '15m')
+  .option(
+    '--ttl <duration>',
+    "lifetime, e.g. 15m, 1h (at most 1h, the services' default HTTP_AUTH_TOKEN_MAX_LIFETIME_S)",
+    '15m',
+  )
   .option('--identity-dir <dir>', 'where the key pair is', '.cache/identity')
   .option('--create-identity', 'make the key pair if there is none')
   .addOption(json())

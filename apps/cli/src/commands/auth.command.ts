@@ -28,8 +28,11 @@ export interface MintedToken {
   identity: string;
 }
 
-/** Longest lifetime `auth token` mints: a development token is for a working session, not a day. */
-export const MAX_TTL_SECONDS = 12 * 3600;
+/**
+ * Longest lifetime `auth token` mints: 1 hour, what the services accept by default
+ * (HTTP_AUTH_TOKEN_MAX_LIFETIME_S); a development token is for a working session, not a day.
+ */
+export const MAX_TTL_SECONDS = 3600;
 
 /**
  * `auth token --sub <id> --role <r> [--role …] [--merchant M] [--ttl 15m]`: a short-lived token
@@ -95,11 +98,11 @@ export async function authTokenCommand(options: AuthTokenOptions): Promise<Minte
   return minted;
 }
 
-/** `15m`, `900s`, `1h`, or plain seconds; 1 s to MAX_TTL_SECONDS. */
+/** `15m`, `900s`, `1h`, or plain seconds; 1 s to MAX_TTL_SECONDS (1 h). */
 export function parseTtl(text: string): number {
   const match = /^(\d{1,6})(s|m|h)?$/.exec(text.trim());
   const seconds = match === null ? NaN : Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] ?? 's']!;
   if (!(seconds >= 1 && seconds <= MAX_TTL_SECONDS))
-    throw new UsageError(`--ttl must be a duration like 15m, 900s or 1h, at most 12h, got "${text}"`);
+    throw new UsageError(`--ttl must be a duration like 15m, 900s or 1h, at most 1h, got "${text}"`);
   return seconds;
 }
