@@ -37,13 +37,21 @@ export const MONEY_MAX_INTEGER_DIGITS = 30;
  * - the matcher and the statement reader count one amount in a JS number of minor units, exact
  *   below 2^53 ≈ 9.007 × 10^15; a difference of two amounts (fee − fee difference) stays below it;
  * - a sum of N amounts stays below MONEY_MAX_INTEGER_DIGITS (10^30 major units ≥ 10^30 minor) while
- *   N < 10^15: the whole book over 100 years of 10^9 items a day with 10 postings each, every one at
- *   the bound, is 3.66 × 10^14 postings (exponent 0, the tightest; exponent 2 has 100× more room);
- * - SQL `numeric` and bigint minor units (< 9.2 × 10^18) hold either without loss.
+ *   N < 10^15: the whole book over 100 years of 10^9 items a day, each item's value debited at most
+ *   10 times, every item at the bound, is 3.66 × 10^14 bounded debits (exponent 0, the tightest;
+ *   exponent 2 has 100× more room);
+ * - SQL `numeric` and bigint minor units hold either without loss.
  */
-export const AMOUNT_MAX_MINOR_UNITS = 10n ** 15n - 1n;
-/** AMOUNT_MAX_MINOR_UNITS as digits: an amount has at most 15 − exponent integer digits. */
 export const AMOUNT_MAX_DIGITS = 15;
+/** 10^AMOUNT_MAX_DIGITS − 1: an amount has at most 15 − exponent integer digits. */
+export const AMOUNT_MAX_MINOR_UNITS = 10n ** BigInt(AMOUNT_MAX_DIGITS) - 1n;
+// The two figures the bound exists for (ADR 005): a difference of two amounts is an exact JS
+// number of minor units, and 10^15 of them sum within what Money holds at exponent 0.
+invariant(2n * AMOUNT_MAX_MINOR_UNITS < 2n ** 53n, 'AMOUNT_MAX_MINOR_UNITS no longer fits a float64 exactly');
+invariant(
+  AMOUNT_MAX_MINOR_UNITS * 10n ** 15n < 10n ** BigInt(MONEY_MAX_INTEGER_DIGITS),
+  'AMOUNT_MAX_MINOR_UNITS leaves Money no room for 10^15 summands',
+);
 
 /** The bound as an amount of `currency`, in its canonical text: "9999999999999.99" for CNY. */
 export function amountMaxOf(currency: string): string {
