@@ -5,7 +5,8 @@
  * could no longer be computed, and a statement holding one made POST /statements answer 500.
  *
  * Here, on the real broker and Postgres with the reconciliation and clearing services booted: such
- * an amount as an event is dead-lettered INVALID naming the field and nothing is stored; as a
+ * an amount in a file for `cli publish` stops it before anything is sent; as an event it is
+ * dead-lettered INVALID naming the field and nothing is stored; as a
  * statement line it is a 422 naming the line and field and nothing is imported; as an API body a
  * 400 naming the field. Amounts AT the bound flow through ingest, import, match and clearing, and
  * the trial balance, the ledger checks and the report still compute. Last, a property over HTTP:
@@ -18,9 +19,13 @@ import { SignJWT } from 'jose';
 import { dlqTopicOf, Money, TOPIC } from '@app/contracts';
 import { runLedgerChecks, trialBalance } from '@app/ledger';
 import { consumerLag, DLQ_HEADER, ensureTopics } from '@app/messaging';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { ITEM_MATCHED_GROUP } from '../../apps/clearing/src/clearing/item-matched.consumer.js';
 import { ClearingModule } from '../../apps/clearing/src/clearing.module.js';
+import { publishCommand } from '../../apps/cli/src/commands/publish.command.js';
 import { formatReport } from '../../apps/cli/src/commands/recon.command.js';
 import type { ReconReport } from '../../apps/reconciliation/src/discrepancy/discrepancy.types.js';
 import { TRANSACTION_INGEST_GROUP } from '../../apps/reconciliation/src/ingest/transaction-ingest.consumer.js';
@@ -155,6 +160,26 @@ describe('amounts within the documented bound (real Kafka + Postgres, services o
         `SELECT order_no, amount::text FROM reconciliation.internal_transaction ORDER BY order_no`,
       )
     ).map((r) => `${r.order_no} ${r.amount}`);
+
+  it('cli publish refuses a file holding an amount past the bound before sending anything', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cse-amount-bound-'));
+    try {
+      const file = path.join(dir, 'events.jsonl');
+      await writeFile(
+        file,
+        [payment('O-BOUND-CLI-OK', '1.00'), payment('O-BOUND-CLI-HUGE', THIRTY_DIGITS)]
+          .map((e) => JSON.stringify(e))
+          .join('\n'),
+      );
+      await expect(publishCommand({ file, json: true })).rejects.toThrow(
+        `${file}:2: amount: "${THIRTY_DIGITS}" ${BOUND_MESSAGE}; nothing was published`,
+      );
+      const offsets = await admin.fetchTopicOffsets(transactions);
+      expect(offsets.map((o) => o.high)).toEqual(offsets.map(() => '0'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   it('dead-letters an event past the bound as INVALID naming the field, and stores nothing of it', async () => {
     const refused = [
