@@ -37,6 +37,8 @@ const discrepancy: Discrepancy = {
   resolvedBy: null,
   resolvedAt: null,
   journalEntryId: null,
+  pendingAdjustment: null,
+  adjustmentConfirmedBy: null,
   openedAt: '2026-11-23T02:00:05.123Z',
   lastMatchRunId: '41',
 };
