@@ -156,7 +156,13 @@ function staleness(d: Discrepancy, pending: PendingAdjustment): string | null {
   if (plan.kind !== pending.effect) return `effect ${pending.effect} → ${plan.kind}`;
   if (!Money.of(plan.amount, d.currency).equals(Money.of(pending.amount, pending.currency)))
     return `amount ${pending.amount} → ${plan.amount} ${d.currency}`;
-  if (JSON.stringify(pendingPostingsOf(plan)) !== JSON.stringify(pending.postings))
-    return 'the postings differ';
+  const postings = pendingPostingsOf(plan);
+  const same =
+    postings.length === pending.postings.length &&
+    postings.every((p, i) => {
+      const q = pending.postings[i];
+      return q !== undefined && p.account === q.account && p.side === q.side && p.amount === q.amount;
+    });
+  if (!same) return 'the postings differ';
   return null;
 }

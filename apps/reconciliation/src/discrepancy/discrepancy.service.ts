@@ -317,10 +317,12 @@ export class DiscrepancyService {
           idempotencyKey: request.idempotencyKey,
         });
         const updated = await tx.query<{ id: string }[]>(
-          `UPDATE reconciliation.adjustment_proposal
-           SET status = 'CONFIRMED', decided_by = $2, decided_at = now(), decision_note = $3, decision_key = $4,
-               journal_entry_id = $5
-           WHERE id = $1 AND status = 'PENDING' RETURNING id::text AS id`,
+          `WITH confirmed AS (
+             UPDATE reconciliation.adjustment_proposal
+             SET status = 'CONFIRMED', decided_by = $2, decided_at = now(), decision_note = $3, decision_key = $4,
+                 journal_entry_id = $5
+             WHERE id = $1 AND status = 'PENDING' RETURNING id)
+           SELECT id::text AS id FROM confirmed`,
           [
             proposal.proposalId,
             request.actor,
@@ -333,7 +335,7 @@ export class DiscrepancyService {
           updated.length === 1,
           () => `proposal ${proposal.proposalId} was not pending under its lock`,
         );
-        return result;
+        return { ...result, discrepancy: await this.reload(tx, current.id) };
       }),
     );
   }
@@ -354,9 +356,11 @@ export class DiscrepancyService {
           return this.refuse(tx, current, 'REJECT', request.actor, request.idempotencyKey, decision);
         invariant(decision.kind === 'REJECT', () => `a rejection was decided as ${decision.kind}`);
         const updated = await tx.query<{ id: string }[]>(
-          `UPDATE reconciliation.adjustment_proposal
-           SET status = 'REJECTED', decided_by = $2, decided_at = now(), decision_note = $3, decision_key = $4
-           WHERE id = $1 AND status = 'PENDING' RETURNING id::text AS id`,
+          `WITH rejected AS (
+             UPDATE reconciliation.adjustment_proposal
+             SET status = 'REJECTED', decided_by = $2, decided_at = now(), decision_note = $3, decision_key = $4
+             WHERE id = $1 AND status = 'PENDING' RETURNING id)
+           SELECT id::text AS id FROM rejected`,
           [decision.rejects.proposalId, request.actor, request.note, request.idempotencyKey],
         );
         invariant(
