@@ -178,6 +178,9 @@ describe('large discrepancy adjustments need a second person (real Postgres + Ka
   it('an ADJUST above the threshold posts nothing: the discrepancy stays OPEN with its pending adjustment', async () => {
     const proposed = await adjust('O-BIG', A, 'big-adjust');
     expect(proposed.status).toBe(200);
+    // Before this rule, this very request posted the 12,000.00 entry and released the item.
+    expect(await adjustmentEntries('O-BIG')).toEqual([]);
+    expect(await releases('O-BIG')).toBe(0);
     expect(proposed.headers.get('confirmation-required')).toBe('true');
     expect(proposed.headers.get('released-to-clearing')).toBe('false');
     expect(proposed.body).toMatchObject({
