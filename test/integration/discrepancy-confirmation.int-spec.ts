@@ -31,13 +31,36 @@ const A = 'finance.zhou';
 const B = 'finance.qian';
 const C = 'finance.sun';
 
-/** Ours against the channel's: the difference is what an ADJUST posts to suspense. */
-const ITEMS = [
+/** Ours against the channel's: the difference (or the channel-only line) is what an ADJUST posts to suspense. */
+const ITEMS: { orderNo: string; ours: string | null; theirs: string }[] = [
   { orderNo: 'O-BIG', ours: '50000.00', theirs: '38000.00' }, // 12,000.00: above the threshold
   { orderNo: 'O-SMALL', ours: '100.00', theirs: '99.00' }, // 1.00: posts at once
   { orderNo: 'O-EDGE', ours: '20000.00', theirs: '10000.00' }, // 10,000.00: equal, posts at once
   { orderNo: 'O-RACE', ours: '60000.00', theirs: '45000.00' }, // 15,000.00: rejected, proposed again, raced
+  { orderNo: 'O-LATE', ours: null, theirs: '30000.00' }, // channel only: proposed, then our transaction arrives
 ];
+
+function paymentOf(orderNo: string, amount: string, hour: number): PaymentsTransactionV1 {
+  return {
+    eventId: `e-${orderNo}`,
+    type: 'PAYMENT_SUCCEEDED',
+    occurredAt: `2026-12-01T0${hour}:00:00.000Z`,
+    merchantId: 'M00042',
+    channel: 'WECHAT',
+    orderNo,
+    amount,
+    currency: 'CNY',
+  };
+}
+
+/** Inserts our transactions with their T-day entries, as the ingest records them. */
+async function record(db: DataSource, events: PaymentsTransactionV1[]): Promise<void> {
+  const transactions = events.map((e) => toInternalTransaction(e, DEFAULT_CHANNEL_CALENDAR));
+  await db.transaction(async (tx) => {
+    expect(await new InternalTransactionRepository().insertMany(tx, transactions)).toEqual([]);
+    await new Ledger().post(tx, transactions.map(tDayEntryOf));
+  });
+}
 
 interface Answer {
   status: number;
@@ -56,6 +79,17 @@ describe('large discrepancy adjustments need a second person (real Postgres + Ka
   const ids = new Map<string, string>();
 
   const as = (sub: string) => authHeader(sub, CLERK_ROLES);
+  const matchRun = async (): Promise<number> =>
+    (
+      await fetch(`${base}/match-runs`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(await authHeader(PEOPLE.operator.sub, PEOPLE.operator.roles)),
+        },
+        body: JSON.stringify({ channel: 'WECHAT', businessDate: DAY }),
+      })
+    ).status;
 
   async function post(url: string, sub: string, key: string, body: unknown): Promise<Answer> {
     const response = await fetch(`${base}${url}`, {
@@ -116,23 +150,11 @@ describe('large discrepancy adjustments need a second person (real Postgres + Ka
     await migrateAll();
     db = await openDataSource('reconciliation');
 
-    // Our side: the day's transactions and their T-day entries, as the ingest records them.
-    const events: PaymentsTransactionV1[] = ITEMS.map((item, i) => ({
-      eventId: `e-${item.orderNo}`,
-      type: 'PAYMENT_SUCCEEDED',
-      occurredAt: `2026-12-01T0${2 + i}:00:00.000Z`,
-      merchantId: 'M00042',
-      channel: 'WECHAT',
-      orderNo: item.orderNo,
-      amount: item.ours,
-      currency: 'CNY',
-    }));
-    const transactions = events.map((e) => toInternalTransaction(e, DEFAULT_CHANNEL_CALENDAR));
-    const ledger = new Ledger();
-    await db.transaction(async (tx) => {
-      expect(await new InternalTransactionRepository().insertMany(tx, transactions)).toEqual([]);
-      await ledger.post(tx, transactions.map(tDayEntryOf));
-    });
+    // Our side: the day's transactions and their T-day entries.
+    await record(
+      db,
+      ITEMS.flatMap((item, i) => (item.ours === null ? [] : [paymentOf(item.orderNo, item.ours, 2 + i)])),
+    );
 
     process.env.KAFKA_TOPIC_PREFIX = prefix;
     ({ app, base } = await startServiceApp(ReconciliationModule, ['error']));
@@ -153,12 +175,7 @@ describe('large discrepancy adjustments need a second person (real Postgres + Ka
     form.append('file', new Blob([`${csv}\n`]), 'generic-2026-12-01.csv');
     const uploaded = await fetch(`${base}/statements`, { method: 'POST', body: form, headers: operator });
     expect(uploaded.status).toBe(201);
-    const run = await fetch(`${base}/match-runs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...operator },
-      body: JSON.stringify({ channel: 'WECHAT', businessDate: DAY }),
-    });
-    expect(run.status).toBeLessThan(300);
+    expect(await matchRun()).toBeLessThan(300);
 
     const listed = await fetch(`${base}/discrepancies?businessDate=${DAY}&status=OPEN`, {
       headers: await as(A),
@@ -354,6 +371,43 @@ describe('large discrepancy adjustments need a second person (real Postgres + Ka
       { status: 'REJECTED', decided_by: B },
       { status: 'CONFIRMED', decided_by: winner.body.adjustmentConfirmedBy },
     ]);
+  });
+
+  it('a late match closes a case whose adjustment waits (REMATCH): nothing is left to confirm, nothing is posted', async () => {
+    const proposed = await adjust('O-LATE', A, 'late-adjust');
+    expect(proposed.body).toMatchObject({
+      status: 'OPEN',
+      class: 'MISSING_INTERNAL',
+      pendingAdjustment: { amount: '30000.00', releasesToClearing: false },
+    });
+    await record(db, [paymentOf('O-LATE', '30000.00', 7)]);
+    expect(await matchRun()).toBeLessThan(300);
+    const after = (await (
+      await fetch(`${base}/discrepancies/${ids.get('O-LATE')}`, { headers: await as(B) })
+    ).json()) as Discrepancy;
+    expect(after).toMatchObject({ status: 'RESOLVED', resolution: 'REMATCH', pendingAdjustment: null });
+    expect((await confirm('O-LATE', B, 'late-confirm')).body.error).toBe('DISCREPANCY.ALREADY_RESOLVED');
+    expect(await adjustmentEntries('O-LATE')).toEqual([]);
+    const waiting = (await (
+      await fetch(`${base}/discrepancies?awaitingConfirmation=true`, { headers: await as(B) })
+    ).json()) as Discrepancy[];
+    expect(waiting).toEqual([]);
+  });
+
+  it('documents the new commands and shapes in the OpenAPI document', async () => {
+    const document = (await (await fetch(`${base}/docs-json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, unknown> };
+    };
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining([
+        '/discrepancies/{id}/confirm-adjustment',
+        '/discrepancies/{id}/reject-adjustment',
+      ]),
+    );
+    expect(Object.keys(document.components.schemas)).toEqual(
+      expect.arrayContaining(['PendingAdjustment', 'ConfirmAdjustmentRequest', 'RejectAdjustmentRequest']),
+    );
   });
 
   it('the history is append-only', async () => {

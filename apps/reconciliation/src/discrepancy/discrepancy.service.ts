@@ -57,9 +57,15 @@ const SELECT_DISCREPANCY = `
   p.amount::text AS "pendingAmount", p.currency::text AS "pendingCurrency",
   p.confirmation_above::text AS "pendingConfirmationAbove", p.plan AS "pendingPlan"`;
 
-/** A discrepancy with the adjustment waiting for its second person, if any (at most one: a unique index). */
+/**
+ * A discrepancy with the adjustment waiting for its second person, if any (at most one: a unique
+ * index). Only an OPEN one waits: a match run that closes the case as REMATCH leaves its proposal
+ * row PENDING (the run's SQL is not made to know about proposals), and there is nothing left to
+ * confirm.
+ */
 const FROM_DISCREPANCY = `reconciliation.discrepancy d
-  LEFT JOIN reconciliation.adjustment_proposal p ON p.discrepancy_id = d.id AND p.status = 'PENDING'`;
+  LEFT JOIN reconciliation.adjustment_proposal p
+    ON p.discrepancy_id = d.id AND p.status = 'PENDING' AND d.status = 'OPEN'`;
 
 interface StoredPlan {
   effect: PendingAdjustment['effect'];
