@@ -1,4 +1,4 @@
-import { Money, invariant } from '@app/contracts';
+import { InvariantError, Money, invariant } from '@app/contracts';
 import type { EntryDraft, Ledger } from '@app/ledger';
 import type { DataSource, EntityManager } from 'typeorm';
 import { matchRunLockOf } from '../matching/match-run.service.js';
@@ -74,7 +74,6 @@ interface StoredPlan {
 }
 
 interface DiscrepancyRow extends Omit<Discrepancy, 'pendingAdjustment'> {
-  internalTransactionId?: string | null;
   pendingProposalId: string | null;
   pendingProposedBy: string | null;
   pendingProposedAt: string | null;
@@ -261,6 +260,9 @@ export class DiscrepancyService {
                 JSON.stringify(plan),
               ],
             );
+            await tx.query(`UPDATE reconciliation.discrepancy SET updated_at = now() WHERE id = $1`, [
+              current.id,
+            ]);
             await appendHistory(tx, current.id, 'ADJUSTMENT_PROPOSED', request.actor, {
               proposalId: proposal?.id,
               note: request.note,
@@ -288,7 +290,7 @@ export class DiscrepancyService {
               idempotencyKey: request.idempotencyKey,
             });
           case 'REJECT':
-            throw new Error(`a ${request.action} cannot be decided as REJECT`);
+            throw new InvariantError(`a ${request.action} cannot be decided as REJECT`);
         }
       }),
     );
@@ -739,6 +741,14 @@ function toDiscrepancy(row: DiscrepancyRow): Discrepancy {
   };
 }
 
+function atScaleIfExact(amount: string, currency: string): string {
+  try {
+    return canonical(amount, currency);
+  } catch {
+    return amount;
+  }
+}
+
 function pendingOf(row: DiscrepancyRow): PendingAdjustment | null {
   if (row.pendingProposalId === null) return null;
   invariant(
@@ -760,7 +770,8 @@ function pendingOf(row: DiscrepancyRow): PendingAdjustment | null {
     class: row.pendingClass,
     amount: canonical(row.pendingAmount, row.pendingCurrency),
     currency: row.pendingCurrency,
-    confirmationAbove: row.pendingConfirmationAbove,
+    // At the currency's scale when it fits ("10000.00" for a policy written as 10000).
+    confirmationAbove: atScaleIfExact(row.pendingConfirmationAbove, row.pendingCurrency),
     effect: row.pendingPlan.effect,
     postings: row.pendingPlan.postings,
     releasesToClearing: row.pendingPlan.releasesToClearing,
