@@ -54,6 +54,16 @@ const ACCESS: Record<Service, Record<string, Expected>> = {
     'POST /match-runs': { rule: 'COMMAND', role: ROLE.runMatch, rightStatus: 400 },
     'GET /discrepancies': { rule: 'READ', rightStatus: 200 },
     'GET /discrepancies/:id': { rule: 'READ', rightStatus: 404 },
+    'POST /discrepancies/:id/confirm-adjustment': {
+      rule: 'COMMAND',
+      role: ROLE.resolveDiscrepancy,
+      rightStatus: 400,
+    },
+    'POST /discrepancies/:id/reject-adjustment': {
+      rule: 'COMMAND',
+      role: ROLE.resolveDiscrepancy,
+      rightStatus: 400,
+    },
     'POST /discrepancies/:id/resolve': { rule: 'COMMAND', role: ROLE.resolveDiscrepancy, rightStatus: 400 },
     'GET /reports/reconciliation': { rule: 'READ', rightStatus: 400 },
     'GET /reports/reconciliation.csv': { rule: 'READ', rightStatus: 400 },

@@ -155,8 +155,8 @@ describe('match run (real Postgres, generic statement)', () => {
     // before a re-run was taken for the latest one once ids gained a digit.
     await db.query("SELECT setval(pg_get_serial_sequence('reconciliation.match_run', 'id'), 99, false)");
     const ids = await db.query<{ id: string }[]>(
-      `INSERT INTO reconciliation.match_run (channel, business_date, started_at, finished_at, counts)
-       SELECT 'ALIPAY', '2026-11-20', now(), now(), '{}'::jsonb FROM generate_series(1, 2)
+      `INSERT INTO reconciliation.match_run (channel, business_date, started_at, finished_at, counts, started_by)
+       SELECT 'ALIPAY', '2026-11-20', now(), now(), '{}'::jsonb, 'system:local' FROM generate_series(1, 2)
        RETURNING id::text AS id`,
     );
     expect(ids.map((r) => r.id)).toEqual(['99', '100']);

@@ -3,8 +3,11 @@ import fc from 'fast-check';
 import { CURRENCY_CODES, minorUnitOf } from './currency.js';
 import { InvariantError, MoneyError, type MoneyErrorCode } from './errors.js';
 import {
+  AMOUNT_MAX_MINOR_UNITS,
   DECIMAL_STRING_PATTERN,
   MONEY_MAX_INTEGER_DIGITS,
+  amountBoundError,
+  amountMaxOf,
   Money,
   MoneyDecimal,
   formatMinorUnits,
@@ -28,7 +31,8 @@ function expectCode(fn: () => unknown, code: MoneyErrorCode): MoneyError {
   return error;
 }
 
-const cny = (amount: string) => Money.parse(amount, 'CNY', { allowNegative: true });
+// Arithmetic is tested over the whole range Money holds (sums), not only one item's bound.
+const cny = (amount: string) => Money.parse(amount, 'CNY', { allowNegative: true, sum: true });
 
 describe('Money.parse', () => {
   it.each([
@@ -41,7 +45,9 @@ describe('Money.parse', () => {
     ['1', 'BHD', '1.000'],
     ['1.25', 'BHD', '1.250'],
     ['0.001', 'KWD', '0.001'],
-    ['123456789012345678901234567890.99', 'USD', '123456789012345678901234567890.99'],
+    ['9999999999999.99', 'USD', '9999999999999.99'],
+    ['999999999999999', 'JPY', '999999999999999'],
+    ['99999999999.9999', 'CLF', '99999999999.9999'],
   ])('accepts %j %s and prints it at the currency scale as %j', (amount, currency, printed) => {
     const money = Money.parse(amount, currency);
     expect(money.toString()).toBe(printed);
@@ -142,13 +148,46 @@ describe('Money.parse', () => {
     expectCode(() => Money.parse('-0', 'CNY', { allowZero: false }), 'MONEY.ZERO');
   });
 
-  it(`refuses more than ${MONEY_MAX_INTEGER_DIGITS} integer digits`, () => {
+  it(`refuses a sum of more than ${MONEY_MAX_INTEGER_DIGITS} integer digits`, () => {
     const max = '9'.repeat(MONEY_MAX_INTEGER_DIGITS);
-    expect(Money.parse(max, 'CNY').toString()).toBe(`${max}.00`);
-    expect(Money.parse(`-${max}.99`, 'CNY', { allowNegative: true }).toString()).toBe(`-${max}.99`);
-    expect(expectCode(() => Money.parse(`1${max}`, 'CNY'), 'MONEY.TOO_LARGE').message).toBe(
+    expect(Money.parse(max, 'CNY', { sum: true }).toString()).toBe(`${max}.00`);
+    expect(Money.parse(`-${max}.99`, 'CNY', { allowNegative: true, sum: true }).toString()).toBe(
+      `-${max}.99`,
+    );
+    expect(expectCode(() => Money.parse(`1${max}`, 'CNY', { sum: true }), 'MONEY.TOO_LARGE').message).toBe(
       `"1${max}" exceeds the largest supported amount (30 integer digits)`,
     );
+  });
+
+  it('refuses one amount beyond AMOUNT_MAX_MINOR_UNITS (10^15 − 1 minor units) in every currency', () => {
+    expect(AMOUNT_MAX_MINOR_UNITS).toBe(10n ** 15n - 1n);
+    for (const code of CURRENCY_CODES) {
+      const max = amountMaxOf(code);
+      expect(Money.parse(max, code).toMinorUnits()).toBe(AMOUNT_MAX_MINOR_UNITS);
+      expect(Money.parse(`-${max}`, code, { allowNegative: true }).toMinorUnits()).toBe(
+        -AMOUNT_MAX_MINOR_UNITS,
+      );
+      const over = Money.fromMinorUnits(AMOUNT_MAX_MINOR_UNITS + 1n, code).toString();
+      expect(expectCode(() => Money.parse(over, code), 'MONEY.TOO_LARGE').message).toBe(
+        `"${over}" exceeds the largest amount one item may carry (${max} ${code}, 15 digits in minor units)`,
+      );
+      // A sum may go past it: the bound is on one item, Money holds the totals.
+      expect(Money.parse(over, code, { sum: true }).toMinorUnits()).toBe(AMOUNT_MAX_MINOR_UNITS + 1n);
+    }
+    expect(amountMaxOf('CNY')).toBe('9999999999999.99');
+    expect(amountMaxOf('JPY')).toBe('999999999999999');
+    expect(amountMaxOf('BHD')).toBe('999999999999.999');
+    const thirty = '9'.repeat(30);
+    expect(Money.validate(thirty, 'CNY')?.message).toBe(
+      `"${thirty}" exceeds the largest amount one item may carry (9999999999999.99 CNY, 15 digits in minor units)`,
+    );
+  });
+
+  it('amountBoundError judges a derived value (an order value) against the same bound', () => {
+    const max = Money.parse('9999999999999.99', 'CNY');
+    expect(amountBoundError(max)).toBeUndefined();
+    expect(amountBoundError(max.negated())).toBeUndefined();
+    expect(amountBoundError(max.plus(Money.parse('0.01', 'CNY')))?.code).toBe('MONEY.TOO_LARGE');
   });
 
   it('refuses an unknown currency before looking at the amount', () => {
@@ -360,7 +399,7 @@ describe('Money properties', () => {
         currency.chain((code) => fc.tuple(fc.constant(code), minorUnitsIn(code))),
         ([code, units]) => {
           const printed = Money.fromMinorUnits(units, code).toString();
-          expect(Money.parse(printed, code, { allowNegative: true }).toMinorUnits()).toBe(units);
+          expect(Money.parse(printed, code, { allowNegative: true, sum: true }).toMinorUnits()).toBe(units);
         },
       ),
       { numRuns: 2000 },
@@ -445,7 +484,7 @@ describe('Money properties', () => {
         ),
         ([code, integer, fraction]) => {
           const text = fraction === '' ? `${integer}` : `${integer}.${fraction}`;
-          const money = Money.parse(text, code);
+          const money = Money.parse(text, code, { sum: true });
           expect(money.toDecimal().equals(new Decimal(text))).toBe(true);
         },
       ),
@@ -472,7 +511,7 @@ describe("parseMinorUnits / formatMinorUnits (the ledger's fast path) agree with
     fc.string({ maxLength: 12 }),
     fc.constantFrom('0', '-0', '0.00', '-0.0', '1e3', '+1', '01', '.5', '5.', ' 1', '1.', ''),
   );
-  const optionsArb = fc.record({ allowNegative: fc.boolean(), allowZero: fc.boolean() });
+  const optionsArb = fc.record({ allowNegative: fc.boolean(), allowZero: fc.boolean(), sum: fc.boolean() });
 
   it('gives the same minor units, canonical text and error as Money.parse for any input', () => {
     fc.assert(

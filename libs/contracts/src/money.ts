@@ -21,8 +21,44 @@ export const MoneyDecimal = Decimal.clone({
   toExpPos: 40,
 });
 
-/** |amount| < 10^30. Generous for any payment, and what keeps Money arithmetic exact (see MoneyDecimal). */
+/**
+ * |value| < 10^30: what a Money can hold, and so the bound on every SUM the engine computes (a day,
+ * a cycle, a merchant's balance, the whole book). It keeps Money arithmetic exact (see MoneyDecimal).
+ * No single amount from outside comes near it: see AMOUNT_MAX_MINOR_UNITS.
+ */
 export const MONEY_MAX_INTEGER_DIGITS = 30;
+
+/**
+ * The largest amount one item may carry from outside (an event, a statement line, an API body),
+ * counted in minor units so it is the same bound for every currency exponent: 15 digits, 10^15 − 1
+ * (CNY 9999999999999.99, JPY 999999999999999, BHD 999999999999.999, CLF 99999999999.9999).
+ * Chosen so every representation an amount passes through stays exact (ADR 005, "Amounts have a
+ * documented bound"):
+ * - the matcher and the statement reader count one amount in a JS number of minor units, exact
+ *   below 2^53 ≈ 9.007 × 10^15; a difference of two amounts (fee − fee difference) stays below it;
+ * - a sum of N amounts stays below MONEY_MAX_INTEGER_DIGITS (10^30 major units ≥ 10^30 minor) while
+ *   N < 10^15: the whole book over 100 years of 10^9 items a day, each item's value debited at most
+ *   10 times, every item at the bound, is 3.66 × 10^14 bounded debits (exponent 0, the tightest;
+ *   exponent 2 has 100× more room);
+ * - SQL `numeric` and bigint minor units hold either without loss.
+ */
+export const AMOUNT_MAX_DIGITS = 15;
+/** 10^AMOUNT_MAX_DIGITS − 1: an amount has at most 15 − exponent integer digits. */
+export const AMOUNT_MAX_MINOR_UNITS = 10n ** BigInt(AMOUNT_MAX_DIGITS) - 1n;
+// The two figures the bound exists for (ADR 005): a difference of two amounts is an exact JS
+// number of minor units, and 10^15 of them sum within what Money holds at exponent 0.
+invariant(2n * AMOUNT_MAX_MINOR_UNITS < 2n ** 53n, 'AMOUNT_MAX_MINOR_UNITS no longer fits a float64 exactly');
+invariant(
+  AMOUNT_MAX_MINOR_UNITS * 10n ** 15n < 10n ** BigInt(MONEY_MAX_INTEGER_DIGITS),
+  'AMOUNT_MAX_MINOR_UNITS leaves Money no room for 10^15 summands',
+);
+
+/** The bound as an amount of `currency`, in its canonical text: "9999999999999.99" for CNY. */
+export function amountMaxOf(currency: string): string {
+  const unit = minorUnitOf(currency);
+  const nines = '9'.repeat(AMOUNT_MAX_DIGITS - unit);
+  return unit === 0 ? nines : `${nines}.${'9'.repeat(unit)}`;
+}
 
 /** Bounds the work done on untrusted input before the regex runs. */
 export const DECIMAL_STRING_MAX_LENGTH = 64;
@@ -57,6 +93,12 @@ export interface MoneyParseOptions {
   allowNegative?: boolean;
   /** Default true: a zero fee or coupon share is legitimate; say `false` where zero is meaningless. */
   allowZero?: boolean;
+  /**
+   * Default false: the figure is one item's amount and must be within AMOUNT_MAX_MINOR_UNITS.
+   * `true` for a figure that is a sum the engine computed (a file's control total, a cycle's
+   * payout, a ledger posting): bounded only by what Money holds (MONEY_MAX_INTEGER_DIGITS).
+   */
+  sum?: boolean;
 }
 
 function digits(count: number): string {
@@ -82,6 +124,25 @@ function syntaxError(value: string): MoneyError | undefined {
     );
   }
   return undefined;
+}
+
+function amountTooLarge(amount: string, currency: string): MoneyError {
+  return new MoneyError(
+    'MONEY.TOO_LARGE',
+    `${describeValue(amount)} exceeds the largest amount one item may carry (${amountMaxOf(currency)} ${currency}, ${AMOUNT_MAX_DIGITS} digits in minor units)`,
+  );
+}
+
+/**
+ * MONEY.TOO_LARGE when a value the engine derived from one item's amounts (an order value =
+ * amount + coupon) is beyond AMOUNT_MAX_MINOR_UNITS; for cross-field rules, where each part is
+ * within the bound but their sum must be too.
+ */
+export function amountBoundError(money: Money): MoneyError | undefined {
+  const units = money.toMinorUnits();
+  return (units < 0n ? -units : units) > AMOUNT_MAX_MINOR_UNITS
+    ? amountTooLarge(money.toString(), money.currency)
+    : undefined;
 }
 
 /**
@@ -177,11 +238,16 @@ export class Money {
     }
     const negative = amount.charCodeAt(0) === 45; /* '-' */
     const integerDigits = (dot === -1 ? amount.length : dot) - (negative ? 1 : 0);
-    if (integerDigits > MONEY_MAX_INTEGER_DIGITS) {
-      return new MoneyError(
-        'MONEY.TOO_LARGE',
-        `${describeValue(amount)} exceeds the largest supported amount (${MONEY_MAX_INTEGER_DIGITS} integer digits)`,
-      );
+    if (opts?.sum === true) {
+      if (integerDigits > MONEY_MAX_INTEGER_DIGITS) {
+        return new MoneyError(
+          'MONEY.TOO_LARGE',
+          `${describeValue(amount)} exceeds the largest supported amount (${MONEY_MAX_INTEGER_DIGITS} integer digits)`,
+        );
+      }
+    } else if (integerDigits > AMOUNT_MAX_DIGITS - unit) {
+      // No leading zeros (the pattern), so more integer digits than the bound's is a larger value.
+      return amountTooLarge(amount, currency);
     }
     // The pattern allows no leading zeros, so the value is zero exactly when every digit is '0'.
     if (ALL_ZEROS_RE.test(amount)) {

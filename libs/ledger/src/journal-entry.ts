@@ -147,7 +147,9 @@ export function validateEntry(
     }
     let amount: { units: bigint; text: string };
     try {
-      amount = parseMinorUnits(p.amount, p.currency, { allowZero: false });
+      // A posting may be a sum (a cycle's payable, a merchant's returned funds): the ledger takes
+      // what Money holds; one item's bound is enforced where items enter, not here.
+      amount = parseMinorUnits(p.amount, p.currency, { allowZero: false, sum: true });
     } catch (error) {
       if (error instanceof MoneyError)
         throw new LedgerError('LEDGER.INVALID_AMOUNT', `${postingName(draft, i)}: ${error.message}`);

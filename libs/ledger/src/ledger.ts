@@ -178,7 +178,8 @@ export class Ledger {
       throw new LedgerError('LEDGER.HOLDS_NOT_ALLOWED', `${template.code} accounts take no holds`);
     let amount: Money;
     try {
-      amount = Money.parse(request.amount, request.currency, { allowZero: false });
+      // A hold is a sum too (a cycle's reserve): bounded by what Money holds, as postings are.
+      amount = Money.parse(request.amount, request.currency, { allowZero: false, sum: true });
     } catch (error) {
       throw new LedgerError(
         'LEDGER.INVALID_AMOUNT',

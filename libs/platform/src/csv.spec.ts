@@ -4,6 +4,8 @@ import fc from 'fast-check';
 import { UTF8_BOM, csvCell, csvLine, csvLines, csvMoney, csvString } from './csv.js';
 
 const DANGEROUS = ['=', '+', '-', '@', '\t', '\r'];
+/** ＝＋－＠: what a Chinese input method types for = + - @. */
+const FULL_WIDTH = ['\uFF1D', '\uFF0B', '\uFF0D', '\uFF20'];
 
 describe('csvCell', () => {
   it.each([
@@ -15,6 +17,38 @@ describe('csvCell', () => {
     ['CR', '\r=1+1', `"'\r=1+1"`],
   ])('guards a cell starting with %s', (_, value, cell) => {
     expect(csvCell(value)).toBe(cell);
+  });
+
+  it.each([
+    [
+      '＝ (U+FF1D)',
+      '＝HYPERLINK("http://evil.example","点我")',
+      `"'＝HYPERLINK(""http://evil.example"",""点我"")"`,
+    ],
+    ['＋ (U+FF0B)', '＋1＋2', "'＋1＋2"],
+    ['－ (U+FF0D)', "－2＋3＋cmd|' /C calc'!A0", "'－2＋3＋cmd|' /C calc'!A0"],
+    ['＠ (U+FF20)', '＠SUM(1,1)', `"'＠SUM(1,1)"`],
+    ['﹦ (U+FE66, small form)', '﹦1+1', "'﹦1+1"],
+    ['⁼ (U+207C, superscript)', '⁼1+1', "'⁼1+1"],
+  ])('guards a cell starting with the full-width or compatibility sign %s', (_, value, cell) => {
+    expect(csvCell(value)).toBe(cell);
+  });
+
+  it('guards every character whose NFKC form starts a formula, and no other non-ASCII one', () => {
+    // The whole BMP, exhaustively (astral planes fold to no trigger): the list cannot go stale
+    // against the Unicode tables Node ships.
+    for (let code = 0x80; code <= 0xffff; code += 1) {
+      if (code >= 0xd800 && code <= 0xdfff) continue;
+      const sign = String.fromCharCode(code);
+      const live = DANGEROUS.includes(sign.normalize('NFKC').charAt(0));
+      expect([sign, csvCell(`${sign}1`).startsWith("'")]).toEqual([sign, live]);
+    }
+  });
+
+  it('leaves Chinese and other non-ASCII text that starts no formula alone', () => {
+    expect(csvCell('退款')).toBe('退款');
+    expect(csvCell('（备注）')).toBe('（备注）');
+    expect(csvCell('−5')).toBe('−5'); // U+2212 MINUS SIGN has no compatibility form
   });
 
   it('guards a formula that also needs quoting, quote first then RFC 4180', () => {
@@ -53,16 +87,18 @@ describe('csvCell', () => {
 
   const risky = fc.oneof(
     fc.string({ unit: 'binary' }),
-    fc.string({ unit: fc.constantFrom(...DANGEROUS, '\n', '"', ',', "'", ' ', 'a', '中', '1', '.') }),
+    fc.string({
+      unit: fc.constantFrom(...DANGEROUS, ...FULL_WIDTH, '\n', '"', ',', "'", ' ', 'a', '中', '1', '.'),
+    }),
   );
 
   it('round-trips any string through an RFC 4180 reader, with a leading quote exactly when guarded', () => {
     fc.assert(
       fc.property(risky, (value) => {
         const cell = csvCell(value);
-        const guarded = DANGEROUS.includes(value.charAt(0));
+        const guarded = DANGEROUS.includes(value.charAt(0).normalize('NFKC').charAt(0));
         expect(parseCsv(`${cell}\r\n`)).toEqual([[guarded ? `'${value}` : value]]);
-        expect(DANGEROUS).not.toContain(cell.charAt(0));
+        expect(DANGEROUS).not.toContain(cell.charAt(0).normalize('NFKC').charAt(0));
       }),
       { numRuns: 5000 },
     );

@@ -13,6 +13,20 @@
 
 /** First characters that make a spreadsheet evaluate a cell (OWASP list: = + - @ TAB CR). */
 const FORMULA_TRIGGERS: ReadonlySet<string> = new Set(['=', '+', '-', '@', '\t', '\r']);
+
+/**
+ * Whether a cell's first character starts a formula. Beyond ASCII, any character whose compatibility
+ * form (NFKC) begins with a trigger counts too: the full-width ＝＋－＠ (U+FF1D, U+FF0B, U+FF0D,
+ * U+FF20) that a Chinese input method types by default, the small forms ﹦﹢﹣﹫, super- and
+ * subscript ⁺⁼₊₌, ⩵ and ﬩. Spreadsheets in CJK locales fold such input to the ASCII sign (WPS,
+ * Excel with IME conversion), so `＝HYPERLINK(...)` from a channel file is as live as `=...`.
+ * ASCII cells, the common case, never pay for the normalisation.
+ */
+function startsFormula(text: string): boolean {
+  const first = text.charAt(0);
+  if (FORMULA_TRIGGERS.has(first)) return true;
+  return first.charCodeAt(0) >= 0x80 && FORMULA_TRIGGERS.has(first.normalize('NFKC').charAt(0));
+}
 const NEEDS_QUOTES = /[",\r\n]/;
 const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
 
@@ -31,7 +45,7 @@ function quoted(text: string): string {
 export function csvCell(value: string | number | null): string {
   if (value === null) return '';
   const text = typeof value === 'number' ? String(value) : value;
-  return quoted(FORMULA_TRIGGERS.has(text.charAt(0)) ? `'${text}` : text);
+  return quoted(startsFormula(text) ? `'${text}` : text);
 }
 
 /**

@@ -6,8 +6,9 @@ import { computeFee } from './fee-calculator.js';
 import { validateFormula } from './fee-rule.js';
 import { TEST_CURRENCIES, formulaArb, oracleFeeUnits, unitsArb } from './fee-test-support.js';
 
+// The base is an order value Money holds; computeFee is exact over that whole range.
 const fee = (formula: FeeFormula, base: string, currency = 'CNY'): string =>
-  computeFee(formula, Money.parse(base, currency)).toString();
+  computeFee(formula, Money.parse(base, currency, { sum: true })).toString();
 
 describe('computeFee: worked examples', () => {
   it('0.6% of a 100.00 CNY order is 0.60', () => {

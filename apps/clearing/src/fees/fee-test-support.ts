@@ -3,7 +3,7 @@
  * payments, and an oracle that prices a formula in whole minor units with bigint arithmetic, so the
  * specs check the Decimal code against arithmetic that shares none of its code.
  */
-import { Money, type RoundingMode } from '@app/contracts';
+import { AMOUNT_MAX_MINOR_UNITS, Money, type RoundingMode } from '@app/contracts';
 import fc from 'fast-check';
 import type { Coupon, FeeFormula, FeeRule, FeeTier } from './fee.types.js';
 import { ROUNDING_MODES } from './fee-values.js';
@@ -21,7 +21,8 @@ export const unitsArb = (min = 0n): fc.Arbitrary<bigint> =>
   fc.oneof(
     { weight: 3, arbitrary: fc.bigInt({ min, max: min + 100_000n }) },
     { weight: 2, arbitrary: fc.bigInt({ min, max: 10n ** 9n }) },
-    { weight: 1, arbitrary: fc.bigInt({ min, max: 10n ** 20n }) },
+    // Up to a third of one item's bound, so an amount plus a two-part coupon stays within it.
+    { weight: 1, arbitrary: fc.bigInt({ min, max: AMOUNT_MAX_MINOR_UNITS / 3n }) },
   );
 
 /** A rate in [0, 1) with 1–8 fraction digits, spelled as the wire spells it. */

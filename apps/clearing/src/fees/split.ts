@@ -1,4 +1,4 @@
-import { Money, invariant } from '@app/contracts';
+import { Money, amountBoundError, invariant } from '@app/contracts';
 import { computeFee } from './fee-calculator.js';
 import {
   type ChannelCostRate,
@@ -71,6 +71,12 @@ export function splitPayment(
   }
 
   const orderValue = amount.plus(couponAmount);
+  // payments.transaction.v1 bounds the order value; a quote or a replayed item is held to the same
+  // bound, so every figure of the split (each a part of the order value) is within it too.
+  const bound = amountBoundError(orderValue);
+  if (bound !== undefined) {
+    throw new FeeError('FEES.INVALID_INPUT', `order value amount + coupon.amount: ${bound.message}`);
+  }
   const pending = amount.plus(platformFunded);
   const feeByRule = computeFee(rule.formula, orderValue);
   const fee = feeByRule.greaterThan(pending) ? pending : feeByRule;

@@ -1,4 +1,11 @@
-import { DECIMAL_STRING_PATTERN, isoInstantToEpochMillis, type RoundingMode } from '@app/contracts';
+import {
+  DECIMAL_STRING_PATTERN,
+  Money,
+  amountBoundError,
+  isCurrencyCode,
+  isoInstantToEpochMillis,
+  type RoundingMode,
+} from '@app/contracts';
 import { z } from 'zod';
 import { FEE_KINDS, REFUND_FEE_POLICIES, type FeeFormula, type PaymentSplit } from '../fees/fee.types.js';
 import { SCOPE_ID_PATTERNS } from '../fees/fee-rule.js';
@@ -54,6 +61,27 @@ export const CurrencySchema = z
   .meta({ description: 'ISO 4217 currency', example: 'CNY' });
 
 // ---- requests ------------------------------------------------------------------------------------
+
+type RefinementContext = z.core.$RefinementCtx;
+
+/**
+ * One item's bound (AMOUNT_MAX_MINOR_UNITS, ADR 005) judged on the request, so an amount past it is
+ * a 400 naming the field like any other malformed input, never a 500 later. Only the magnitude is
+ * judged here: scale and sign stay the fee domain's rules (422), and an unknown currency is too.
+ */
+function checkAmountBounds(
+  ctx: RefinementContext,
+  currency: string,
+  amounts: readonly (readonly [path: readonly (string | number)[], value: string | null | undefined])[],
+): void {
+  if (!isCurrencyCode(currency)) return;
+  for (const [path, value] of amounts) {
+    if (typeof value !== 'string') continue;
+    const error = Money.validate(value, currency, { allowNegative: true });
+    if (error?.code === 'MONEY.TOO_LARGE')
+      ctx.addIssue({ code: 'custom', path: [...path], message: error.message });
+  }
+}
 
 const FeeTierSchema = z.strictObject({
   upTo: decimal('Upper bound of the order value, inclusive; null for the last tier', '1000.00').nullable(),
@@ -117,6 +145,17 @@ export const CreateFeeRuleRequestSchema = z
       .optional()
       .meta({ example: 'contract 2026-17' }),
   })
+  .superRefine((rule, ctx) =>
+    checkAmountBounds(ctx, rule.currency, [
+      [['formula', 'fixed'], rule.formula.fixed],
+      [['formula', 'min'], rule.formula.min],
+      [['formula', 'max'], rule.formula.max],
+      ...(rule.formula.tiers ?? []).flatMap((tier, i) => [
+        [['formula', 'tiers', i, 'upTo'], tier.upTo] as const,
+        [['formula', 'tiers', i, 'fixed'], tier.fixed] as const,
+      ]),
+    ]),
+  )
   .meta({ id: 'CreateFeeRuleRequest' });
 
 export const FeeRuleListQuerySchema = z.strictObject({
@@ -149,6 +188,32 @@ export const FeeQuoteRequestSchema = z
       })
       .optional(),
     at: isoInstant('When the payment happens; default now', '2026-11-22T13:49:20Z').optional(),
+  })
+  .superRefine((quote, ctx) => {
+    const coupon = quote.coupon;
+    checkAmountBounds(ctx, quote.currency, [
+      [['amount'], quote.amount],
+      [['coupon', 'amount'], coupon?.amount],
+      [['coupon', 'merchantFunded'], coupon?.merchantFunded],
+      [['coupon', 'platformFunded'], coupon?.platformFunded],
+    ]);
+    // The order value too, as payments.transaction.v1 bounds it: each part can be within the bound
+    // and their sum not. Only when both parts are valid amounts; anything else is judged above or
+    // by the fee domain.
+    if (coupon === undefined || !isCurrencyCode(quote.currency)) return;
+    if (Money.validate(quote.amount, quote.currency) !== undefined) return;
+    if (Money.validate(coupon.amount, quote.currency) !== undefined) return;
+    const orderValue = Money.parse(quote.amount, quote.currency).plus(
+      Money.parse(coupon.amount, quote.currency),
+    );
+    const bound = amountBoundError(orderValue);
+    if (bound !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['coupon', 'amount'],
+        message: `order value amount + coupon.amount: ${bound.message}`,
+      });
+    }
   })
   .meta({ id: 'FeeQuoteRequest' });
 

@@ -17,8 +17,20 @@ import { DiscrepancyError, type Discrepancy } from './discrepancy.types.js';
  * separate decision with its own entry. A WRITE_OFF never posts: it closes the case with a reason.
  */
 export type AdjustmentPlan =
-  | { kind: 'REVERSE_T_DAY_ENTRY'; tDayIdempotencyKey: string; releaseToClearing: false }
-  | { kind: 'POST'; postings: PostingDraft[]; description: string; releaseToClearing: boolean };
+  | { kind: 'REVERSE_T_DAY_ENTRY'; tDayIdempotencyKey: string; amount: string; releaseToClearing: false }
+  | {
+      kind: 'POST';
+      postings: PostingDraft[];
+      description: string;
+      amount: string;
+      releaseToClearing: boolean;
+    };
+
+/*
+ * `amount` is what the adjustment moves between us and the channel (1122), at the currency's
+ * scale: the difference, the line's amount, or, for a reversal, our transaction's amount. It is
+ * the figure the second-person threshold is compared with (adjustment-confirmation.ts).
+ */
 
 /** The T-day entry's idempotency key, as the ingest handler posts it. */
 export function tDayIdempotencyKey(eventId: string): string {
@@ -36,9 +48,15 @@ export function adjustmentPlanOf(d: Discrepancy): AdjustmentPlan {
           'DISCREPANCY.INVALID_REQUEST',
           `discrepancy ${d.id} (${d.class}) has no transaction of ours to reverse`,
         );
+      if (d.internalAmount === null)
+        throw new DiscrepancyError(
+          'DISCREPANCY.INVALID_REQUEST',
+          `discrepancy ${d.id} (${d.class}) has no amount of ours to reverse`,
+        );
       return {
         kind: 'REVERSE_T_DAY_ENTRY',
         tDayIdempotencyKey: tDayIdempotencyKey(d.eventId),
+        amount: Money.of(d.internalAmount, d.currency).abs().toString(),
         releaseToClearing: false,
       };
     case 'AMOUNT_MISMATCH': {
@@ -60,6 +78,7 @@ export function adjustmentPlanOf(d: Discrepancy): AdjustmentPlan {
       const channelPaysMore = difference.isPositive();
       return {
         kind: 'POST',
+        amount,
         releaseToClearing: true,
         description: `${d.channel} ${d.orderNo}: channel ${theirs.toString()} vs ours ${ours.toString()} ${d.currency}, difference to suspense`,
         postings: [
@@ -80,6 +99,7 @@ export function adjustmentPlanOf(d: Discrepancy): AdjustmentPlan {
       const isRefund = d.itemType === 'REFUND';
       return {
         kind: 'POST',
+        amount,
         releaseToClearing: false,
         description: `${d.channel} statement ${d.statementFileId} line ${d.lineNo}: ${isRefund ? 'refund' : 'payment'} of ${amount} ${d.currency} without a transaction of ours, to suspense`,
         postings: [

@@ -37,6 +37,8 @@ const discrepancy: Discrepancy = {
   resolvedBy: null,
   resolvedAt: null,
   journalEntryId: null,
+  pendingAdjustment: null,
+  adjustmentConfirmedBy: null,
   openedAt: '2026-11-23T02:00:05.123Z',
   lastMatchRunId: '41',
 };
@@ -48,7 +50,7 @@ const MONEY_COLUMNS: ReadonlySet<number> = new Set(
 );
 
 const HEADER =
-  'id,channel,business_date,detected_on,class,side,status,resolution,merchant_id,order_no,refund_no,event_id,statement_file_id,line_no,currency,internal_amount,channel_amount,fee_difference,reason,resolution_note,resolved_by,resolved_at,journal_entry_id,opened_at\r\n';
+  'id,channel,business_date,detected_on,class,side,status,resolution,merchant_id,order_no,refund_no,event_id,statement_file_id,line_no,currency,internal_amount,channel_amount,fee_difference,reason,resolution_note,resolved_by,resolved_at,journal_entry_id,opened_at,adjustment_pending_by,adjustment_pending_amount,adjustment_confirmed_by\r\n';
 
 describe('csvCell and csvMoney', () => {
   it('are the shared writers of @app/platform (tested there), re-exported', () => {
@@ -60,7 +62,7 @@ describe('csvCell and csvMoney', () => {
 describe('discrepanciesToCsv', () => {
   it('has the agreed header, in order', () => {
     expect(DISCREPANCY_CSV_COLUMNS.join(',') + '\r\n').toBe(HEADER);
-    expect(DISCREPANCY_CSV_COLUMNS).toHaveLength(24);
+    expect(DISCREPANCY_CSV_COLUMNS).toHaveLength(27);
   });
 
   it('writes one CRLF line per discrepancy, money as numbers and the negative fee difference unguarded', () => {
@@ -84,8 +86,8 @@ describe('discrepanciesToCsv', () => {
     const lines = [...discrepanciesToCsv([discrepancy, resolved])];
     expect(lines).toEqual([
       HEADER,
-      '17,WECHAT,2026-11-22,2026-11-22,AMOUNT_MISMATCH,BOTH,OPEN,,M00013,O202611220000003,,e-O202611220000003,3,5,CNY,100.00,99.90,-0.06,amount 100.00 (ours) ≠ 99.90 (channel),,,,,2026-11-23T02:00:05.123Z\r\n',
-      '18,WECHAT,2026-11-22,2026-11-22,MISSING_IN_CHANNEL,INTERNAL,RESOLVED,WRITE_OFF,M00013,O202611220000003,RO202611220000011,e-O202611220000003,,,CNY,100.00,,,"我方有渠道无: ""refund"" not on the statement, see line 3","\'=1+1 渠道确认未退款\n已关闭",\'@ops-zhang,2026-11-24T01:30:00.000Z,,2026-11-23T02:00:05.123Z\r\n',
+      '17,WECHAT,2026-11-22,2026-11-22,AMOUNT_MISMATCH,BOTH,OPEN,,M00013,O202611220000003,,e-O202611220000003,3,5,CNY,100.00,99.90,-0.06,amount 100.00 (ours) ≠ 99.90 (channel),,,,,2026-11-23T02:00:05.123Z,,,\r\n',
+      '18,WECHAT,2026-11-22,2026-11-22,MISSING_IN_CHANNEL,INTERNAL,RESOLVED,WRITE_OFF,M00013,O202611220000003,RO202611220000011,e-O202611220000003,,,CNY,100.00,,,"我方有渠道无: ""refund"" not on the statement, see line 3","\'=1+1 渠道确认未退款\n已关闭",\'@ops-zhang,2026-11-24T01:30:00.000Z,,2026-11-23T02:00:05.123Z,,,\r\n',
     ]);
     const records = parseCsv(lines.join(''));
     expect(records).toHaveLength(3);
@@ -99,6 +101,33 @@ describe('discrepanciesToCsv', () => {
       line_no: '',
     });
     expect(records[1]?.[DISCREPANCY_CSV_COLUMNS.indexOf('fee_difference')]).toBe('-0.06');
+  });
+
+  it('shows who proposed an adjustment still waiting for a second person, and who confirmed one', () => {
+    const waiting: Discrepancy = {
+      ...discrepancy,
+      pendingAdjustment: {
+        proposalId: '1',
+        proposedBy: 'finance.zhou',
+        proposedAt: '2026-11-23T03:00:00.000Z',
+        note: 'channel confirmed',
+        class: 'AMOUNT_MISMATCH',
+        amount: '12000.00',
+        currency: 'CNY',
+        confirmationAbove: '10000.00',
+        effect: 'POST',
+        postings: [],
+        releasesToClearing: true,
+      },
+    };
+    const confirmed: Discrepancy = {
+      ...discrepancy,
+      status: 'RESOLVED',
+      adjustmentConfirmedBy: 'finance.qian',
+    };
+    const [, first, second] = parseCsv([...discrepanciesToCsv([waiting, confirmed])].join(''));
+    expect(first?.slice(-3)).toEqual(['finance.zhou', '12000.00', '']);
+    expect(second?.slice(-3)).toEqual(['', '', 'finance.qian']);
   });
 
   it('is lazy: it reads rows only as lines are taken, so 10k rows stream', () => {
@@ -122,7 +151,7 @@ describe('discrepanciesToCsv', () => {
     expect([lines, produced]).toEqual([10_001, 10_000]);
   });
 
-  it('survives any text in every text column: 24 fields per record, values back as written', () => {
+  it('survives any text in every text column: 27 fields per record, values back as written', () => {
     const text = fc.string({ unit: fc.constantFrom(...DANGEROUS, '\n', '"', ',', 'x', '差') });
     const nullable = fc.option(text, { nil: null });
     const row = fc
@@ -140,7 +169,7 @@ describe('discrepanciesToCsv', () => {
         expect(records).toHaveLength(rows.length + 1);
         rows.forEach((original, i) => {
           const record = records[i + 1] ?? [];
-          expect(record).toHaveLength(24);
+          expect(record).toHaveLength(27);
           const back = (value: string | null) =>
             value === null ? '' : DANGEROUS.includes(value.charAt(0)) ? `'${value}` : value;
           expect(record[DISCREPANCY_CSV_COLUMNS.indexOf('order_no')]).toBe(back(original.orderNo));

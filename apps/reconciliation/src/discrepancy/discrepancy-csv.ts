@@ -48,6 +48,10 @@ export const DISCREPANCY_CSV_COLUMNS = [
   'resolved_at',
   'journal_entry_id',
   'opened_at',
+  // Appended (issue 15): positions before them are unchanged for the macros that read by position.
+  'adjustment_pending_by',
+  'adjustment_pending_amount',
+  'adjustment_confirmed_by',
 ] as const;
 export type DiscrepancyCsvColumn = (typeof DISCREPANCY_CSV_COLUMNS)[number];
 
@@ -77,6 +81,9 @@ const WRITERS: Readonly<Record<DiscrepancyCsvColumn, (row: Discrepancy) => strin
   resolved_at: (row) => csvCell(row.resolvedAt),
   journal_entry_id: (row) => csvCell(row.journalEntryId),
   opened_at: (row) => csvCell(row.openedAt),
+  adjustment_pending_by: (row) => csvCell(row.pendingAdjustment?.proposedBy ?? null),
+  adjustment_pending_amount: (row) => csvMoney(row.pendingAdjustment?.amount ?? null),
+  adjustment_confirmed_by: (row) => csvCell(row.adjustmentConfirmedBy),
 };
 
 export type DiscrepancyCsvOptions = CsvOptions;

@@ -1,18 +1,28 @@
-import { Money, invariant } from '@app/contracts';
+import { InvariantError, Money, invariant } from '@app/contracts';
 import type { EntryDraft, Ledger } from '@app/ledger';
 import type { DataSource, EntityManager } from 'typeorm';
 import { matchRunLockOf } from '../matching/match-run.service.js';
 import type { MatchClass } from '../matching/match.types.js';
-import { adjustmentPlanOf, type AdjustmentPlan } from './adjustment.js';
+import {
+  decideAdjustment,
+  pendingPostingsOf,
+  type AdjustmentCommand,
+  type AdjustmentPolicy,
+} from './adjustment-confirmation.js';
+import type { AdjustmentPlan } from './adjustment.js';
 import {
   DISCREPANCY_ACTIONS,
   DISCREPANCY_CLASSES,
   DISCREPANCY_STATUSES,
   DiscrepancyError,
+  type AdjustmentDecisionRequest,
   type Discrepancy,
+  type DiscrepancyErrorCode,
   type DiscrepancyQuery,
   type DiscrepancySummaryRow,
   type MatchRunSummary,
+  type PendingAdjustment,
+  type PendingPosting,
   type ReconReport,
   type ReconReportQuery,
   type ResolveDiscrepancyRequest,
@@ -40,12 +50,50 @@ const SELECT_DISCREPANCY = `
   d.fee_difference::text AS "feeDifference", d.reason, d.status, d.resolution,
   d.resolution_note AS "resolutionNote", d.resolved_by AS "resolvedBy",
   ${UTC_INSTANT('d.resolved_at')} AS "resolvedAt", d.journal_entry_id::text AS "journalEntryId",
-  ${UTC_INSTANT('d.opened_at')} AS "openedAt", d.last_match_run_id::text AS "lastMatchRunId"`;
+  d.adjustment_confirmed_by AS "adjustmentConfirmedBy",
+  ${UTC_INSTANT('d.opened_at')} AS "openedAt", d.last_match_run_id::text AS "lastMatchRunId",
+  p.id::text AS "pendingProposalId", p.proposed_by AS "pendingProposedBy",
+  ${UTC_INSTANT('p.proposed_at')} AS "pendingProposedAt", p.note AS "pendingNote", p.class AS "pendingClass",
+  p.amount::text AS "pendingAmount", p.currency::text AS "pendingCurrency",
+  p.confirmation_above::text AS "pendingConfirmationAbove", p.plan AS "pendingPlan"`;
 
-interface DiscrepancyRow extends Discrepancy {
-  internalTransactionId: string | null;
-  resolutionIdempotencyKey: string | null;
+/**
+ * A discrepancy with the adjustment waiting for its second person, if any (at most one: a unique
+ * index). Only an OPEN one waits: a match run that closes the case as REMATCH leaves its proposal
+ * row PENDING (the run's SQL is not made to know about proposals), and there is nothing left to
+ * confirm.
+ */
+const FROM_DISCREPANCY = `reconciliation.discrepancy d
+  LEFT JOIN reconciliation.adjustment_proposal p
+    ON p.discrepancy_id = d.id AND p.status = 'PENDING' AND d.status = 'OPEN'`;
+
+interface StoredPlan {
+  effect: PendingAdjustment['effect'];
+  postings: PendingPosting[];
+  releasesToClearing: boolean;
 }
+
+interface DiscrepancyRow extends Omit<Discrepancy, 'pendingAdjustment'> {
+  pendingProposalId: string | null;
+  pendingProposedBy: string | null;
+  pendingProposedAt: string | null;
+  pendingNote: string | null;
+  pendingClass: Discrepancy['class'] | null;
+  pendingAmount: string | null;
+  pendingCurrency: string | null;
+  pendingConfirmationAbove: string | null;
+  pendingPlan: StoredPlan | null;
+}
+
+/** What an idempotency key was first used for. */
+interface KeyUse {
+  discrepancyId: string;
+  command: 'ADJUST' | 'WRITE_OFF' | 'CONFIRM' | 'REJECT';
+  /** The ADJUST was a proposal (it needed a second person). */
+  proposal: boolean;
+}
+
+type Outcome = ResolveDiscrepancyResult | { refused: DiscrepancyError };
 
 /**
  * Discrepancies (差错): the list, the report (差错报表) and their resolution by finance.
@@ -76,12 +124,13 @@ export class DiscrepancyService {
     if (query.afterId !== undefined && !ID.test(query.afterId))
       throw invalid(`afterId must be a discrepancy id, got "${query.afterId}"`);
     const rows = await this.dataSource.query<DiscrepancyRow[]>(
-      `SELECT ${SELECT_DISCREPANCY} FROM reconciliation.discrepancy d
+      `SELECT ${SELECT_DISCREPANCY} FROM ${FROM_DISCREPANCY}
        WHERE ($1::date IS NULL OR d.detected_on = $1::date)
          AND ($2::text IS NULL OR d.channel = $2)
          AND ($3::text IS NULL OR d.status = $3)
          AND ($4::text IS NULL OR d.class = $4)
          AND ($5::bigint IS NULL OR d.id > $5::bigint)
+         AND ($7::boolean IS NULL OR (p.id IS NOT NULL) = $7::boolean)
        ORDER BY d.id LIMIT $6`,
       [
         query.businessDate ?? null,
@@ -90,6 +139,7 @@ export class DiscrepancyService {
         query.class ?? null,
         query.afterId ?? null,
         limit,
+        query.awaitingConfirmation ?? null,
       ],
     );
     return rows.map(toDiscrepancy);
@@ -98,7 +148,7 @@ export class DiscrepancyService {
   async get(id: string): Promise<Discrepancy | null> {
     if (!ID.test(id)) return null;
     const rows = await this.dataSource.query<DiscrepancyRow[]>(
-      `SELECT ${SELECT_DISCREPANCY} FROM reconciliation.discrepancy d WHERE d.id = $1`,
+      `SELECT ${SELECT_DISCREPANCY} FROM ${FROM_DISCREPANCY} WHERE d.id = $1`,
       [id],
     );
     return rows[0] === undefined ? null : toDiscrepancy(rows[0]);
@@ -139,7 +189,7 @@ export class DiscrepancyService {
         [query.businessDate, channel, [...DISCREPANCY_CLASSES]],
       );
       const detail = await tx.query<DiscrepancyRow[]>(
-        `SELECT ${SELECT_DISCREPANCY} FROM reconciliation.discrepancy d
+        `SELECT ${SELECT_DISCREPANCY} FROM ${FROM_DISCREPANCY}
          WHERE d.detected_on = $1::date AND ($2::text IS NULL OR d.channel = $2)
          ORDER BY d.channel, array_position($3::text[], d.class), d.id`,
         [query.businessDate, channel, [...DISCREPANCY_CLASSES]],
@@ -170,101 +220,329 @@ export class DiscrepancyService {
     });
   }
 
+  /**
+   * ADJUST or WRITE_OFF an open discrepancy. An ADJUST above the currency's threshold
+   * (adjustment_policy) posts nothing: it is recorded as pending (confirmationRequired) until
+   * another person confirms or rejects it.
+   */
   async resolve(request: ResolveDiscrepancyRequest): Promise<ResolveDiscrepancyResult> {
     validateResolveRequest(request);
-    return this.dataSource.transaction(async (tx) => {
-      const byKey = await tx.query<{ id: string; resolution: string }[]>(
-        `SELECT id::text AS id, resolution FROM reconciliation.discrepancy WHERE resolution_idempotency_key = $1`,
-        [request.idempotencyKey],
-      );
-      const [current] = await tx.query<DiscrepancyRow[]>(
-        `SELECT ${SELECT_DISCREPANCY}, d.internal_transaction_id::text AS "internalTransactionId",
-                d.resolution_idempotency_key AS "resolutionIdempotencyKey"
-         FROM reconciliation.discrepancy d WHERE d.id = $1 FOR UPDATE`,
-        [request.discrepancyId],
-      );
-      if (current === undefined)
-        throw new DiscrepancyError('DISCREPANCY.NOT_FOUND', `no discrepancy ${request.discrepancyId}`);
-      const earlier = byKey[0];
-      if (earlier !== undefined) {
-        if (earlier.id !== current.id || earlier.resolution !== resolutionOf(request.action))
-          throw new DiscrepancyError(
-            'DISCREPANCY.IDEMPOTENCY_CONFLICT',
-            `idempotency key "${request.idempotencyKey}" already resolved discrepancy ${earlier.id} as ${earlier.resolution}; a different request needs a new key`,
-          );
-        return {
-          discrepancy: toDiscrepancy(current),
-          replayed: true,
-          releasedToClearing: await this.wasReleased(tx, current.id),
-        };
-      }
-      if (current.status === 'RESOLVED')
-        throw new DiscrepancyError(
-          'DISCREPANCY.ALREADY_RESOLVED',
-          `discrepancy ${current.id} was already resolved (${current.resolution}) by ${current.resolvedBy} at ${current.resolvedAt}`,
-        );
-
-      let journalEntryId: string | null = null;
-      let released = false;
-      if (request.action === 'ADJUST') {
-        const plan = adjustmentPlanOf(current);
-        journalEntryId = await this.postAdjustment(tx, current, plan, request);
-        if (plan.releaseToClearing) {
-          // Not while a match run of the channel is marking items (it may be marking this one).
-          await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [matchRunLockOf(current.channel)]);
-          released = await this.releaseToClearing(tx, current);
+    return settle(
+      await this.dataSource.transaction(async (tx): Promise<Outcome> => {
+        const current = await this.lockAndLoad(tx, request.discrepancyId);
+        const replay = await this.replayOf(tx, current, request.idempotencyKey, request.action);
+        if (replay !== undefined) return replay;
+        const policy = request.action === 'ADJUST' ? await policyOf(tx, current.currency) : null;
+        const decision = decideAdjustment(current, { kind: request.action, by: request.actor }, policy);
+        switch (decision.kind) {
+          case 'REFUSE':
+            return this.refuse(tx, current, request.action, request.actor, request.idempotencyKey, decision);
+          case 'PROPOSE': {
+            const plan: StoredPlan = {
+              effect: decision.plan.kind,
+              postings: pendingPostingsOf(decision.plan),
+              releasesToClearing: decision.plan.releaseToClearing,
+            };
+            const [proposal] = await tx.query<{ id: string }[]>(
+              `INSERT INTO reconciliation.adjustment_proposal
+                 (discrepancy_id, class, proposed_by, note, proposal_key, amount, currency, confirmation_above, plan)
+               VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8::numeric, $9::jsonb)
+               RETURNING id::text AS id`,
+              [
+                current.id,
+                current.class,
+                request.actor,
+                request.note,
+                request.idempotencyKey,
+                decision.amount,
+                current.currency,
+                decision.confirmationAbove,
+                JSON.stringify(plan),
+              ],
+            );
+            await tx.query(`UPDATE reconciliation.discrepancy SET updated_at = now() WHERE id = $1`, [
+              current.id,
+            ]);
+            await appendHistory(tx, current.id, 'ADJUSTMENT_PROPOSED', request.actor, {
+              proposalId: proposal?.id,
+              note: request.note,
+              amount: decision.amount,
+              currency: current.currency,
+              confirmationAbove: decision.confirmationAbove,
+              ...plan,
+              idempotencyKey: request.idempotencyKey,
+            });
+            return {
+              discrepancy: await this.reload(tx, current.id),
+              replayed: false,
+              releasedToClearing: false,
+              confirmationRequired: true,
+            };
+          }
+          case 'POST':
+          case 'WRITE_OFF':
+            return this.apply(tx, current, decision.kind === 'POST' ? decision.plan : null, {
+              actor: request.actor,
+              note: request.note,
+              confirmedBy: null,
+              confirmationNote: null,
+              proposalId: null,
+              idempotencyKey: request.idempotencyKey,
+            });
+          case 'REJECT':
+            throw new InvariantError(`a ${request.action} cannot be decided as REJECT`);
         }
-      }
-      await tx.query(
-        `UPDATE reconciliation.discrepancy
-         SET status = 'RESOLVED', resolution = $2, resolution_note = $3, resolved_by = $4, resolved_at = now(),
-             resolution_idempotency_key = $5, journal_entry_id = $6, updated_at = now()
-         WHERE id = $1`,
-        [
+      }),
+    );
+  }
+
+  /**
+   * A second person confirms a pending adjustment: posts exactly what was proposed and, where the
+   * plan says so, releases our transaction to clearing, in one transaction. The proposer is refused
+   * (DISCREPANCY.SELF_CONFIRMATION), and the refusal stays in discrepancy_history.
+   */
+  async confirmAdjustment(request: AdjustmentDecisionRequest): Promise<ResolveDiscrepancyResult> {
+    validateDecisionRequest(request, false);
+    return settle(
+      await this.dataSource.transaction(async (tx): Promise<Outcome> => {
+        const current = await this.lockAndLoad(tx, request.discrepancyId);
+        const replay = await this.replayOf(tx, current, request.idempotencyKey, 'CONFIRM');
+        if (replay !== undefined) return replay;
+        const decision = decideAdjustment(current, { kind: 'CONFIRM', by: request.actor }, null);
+        if (decision.kind === 'REFUSE')
+          return this.refuse(tx, current, 'CONFIRM', request.actor, request.idempotencyKey, decision);
+        invariant(
+          decision.kind === 'POST' && decision.confirms !== null,
+          () => `a confirmation of discrepancy ${current.id} was decided as ${decision.kind}`,
+        );
+        const proposal = decision.confirms;
+        const result = await this.apply(tx, current, decision.plan, {
+          actor: proposal.proposedBy,
+          note: proposal.note,
+          confirmedBy: request.actor,
+          confirmationNote: request.note ?? null,
+          proposalId: proposal.proposalId,
+          idempotencyKey: request.idempotencyKey,
+        });
+        const updated = await tx.query<{ id: string }[]>(
+          `WITH confirmed AS (
+             UPDATE reconciliation.adjustment_proposal
+             SET status = 'CONFIRMED', decided_by = $2, decided_at = now(), decision_note = $3, decision_key = $4,
+                 journal_entry_id = $5
+             WHERE id = $1 AND status = 'PENDING' RETURNING id)
+           SELECT id::text AS id FROM confirmed`,
+          [
+            proposal.proposalId,
+            request.actor,
+            request.note ?? null,
+            request.idempotencyKey,
+            result.discrepancy.journalEntryId,
+          ],
+        );
+        invariant(
+          updated.length === 1,
+          () => `proposal ${proposal.proposalId} was not pending under its lock`,
+        );
+        return { ...result, discrepancy: await this.reload(tx, current.id) };
+      }),
+    );
+  }
+
+  /**
+   * Rejects a pending adjustment with a reason (anyone holding the role; the proposer withdrawing
+   * their own included): nothing is posted, the discrepancy is plain OPEN again.
+   */
+  async rejectAdjustment(request: AdjustmentDecisionRequest): Promise<ResolveDiscrepancyResult> {
+    validateDecisionRequest(request, true);
+    return settle(
+      await this.dataSource.transaction(async (tx): Promise<Outcome> => {
+        const current = await this.lockAndLoad(tx, request.discrepancyId);
+        const replay = await this.replayOf(tx, current, request.idempotencyKey, 'REJECT');
+        if (replay !== undefined) return replay;
+        const decision = decideAdjustment(current, { kind: 'REJECT', by: request.actor }, null);
+        if (decision.kind === 'REFUSE')
+          return this.refuse(tx, current, 'REJECT', request.actor, request.idempotencyKey, decision);
+        invariant(decision.kind === 'REJECT', () => `a rejection was decided as ${decision.kind}`);
+        const updated = await tx.query<{ id: string }[]>(
+          `WITH rejected AS (
+             UPDATE reconciliation.adjustment_proposal
+             SET status = 'REJECTED', decided_by = $2, decided_at = now(), decision_note = $3, decision_key = $4
+             WHERE id = $1 AND status = 'PENDING' RETURNING id)
+           SELECT id::text AS id FROM rejected`,
+          [decision.rejects.proposalId, request.actor, request.note, request.idempotencyKey],
+        );
+        invariant(
+          updated.length === 1,
+          () => `proposal ${decision.rejects.proposalId} was not pending under its lock`,
+        );
+        await tx.query(`UPDATE reconciliation.discrepancy SET updated_at = now() WHERE id = $1`, [
           current.id,
-          resolutionOf(request.action),
-          request.note,
-          request.actor,
-          request.idempotencyKey,
-          journalEntryId,
-        ],
+        ]);
+        await appendHistory(tx, current.id, 'ADJUSTMENT_REJECTED', request.actor, {
+          proposalId: decision.rejects.proposalId,
+          proposedBy: decision.rejects.proposedBy,
+          amount: decision.rejects.amount,
+          currency: decision.rejects.currency,
+          reason: request.note,
+          idempotencyKey: request.idempotencyKey,
+        });
+        return {
+          discrepancy: await this.reload(tx, current.id),
+          replayed: false,
+          releasedToClearing: false,
+          confirmationRequired: false,
+        };
+      }),
+    );
+  }
+
+  /**
+   * Locks the discrepancy, then reads it with any pending adjustment in a statement of its own: a
+   * command that waited for the lock sees what the one before it committed (a join read under
+   * FOR UPDATE would re-check the locked row but keep the proposal as it was).
+   */
+  private async lockAndLoad(tx: EntityManager, id: string): Promise<Discrepancy> {
+    const locked = await tx.query<{ id: string }[]>(
+      `SELECT id::text AS id FROM reconciliation.discrepancy WHERE id = $1 FOR UPDATE`,
+      [id],
+    );
+    if (locked.length === 0) throw new DiscrepancyError('DISCREPANCY.NOT_FOUND', `no discrepancy ${id}`);
+    return this.reload(tx, id);
+  }
+
+  private async reload(tx: EntityManager, id: string): Promise<Discrepancy> {
+    const [row] = await tx.query<DiscrepancyRow[]>(
+      `SELECT ${SELECT_DISCREPANCY} FROM ${FROM_DISCREPANCY} WHERE d.id = $1`,
+      [id],
+    );
+    invariant(row !== undefined, () => `discrepancy ${id} vanished inside its own transaction`);
+    return toDiscrepancy(row);
+  }
+
+  /**
+   * What a key was first used for, across the three places keys live: a resolution, a proposal,
+   * a confirmation or rejection. The same command on the same discrepancy is a replay (the current
+   * state, nothing new done); anything else under a used key is a conflict.
+   */
+  private async replayOf(
+    tx: EntityManager,
+    current: Discrepancy,
+    key: string,
+    command: KeyUse['command'],
+  ): Promise<ResolveDiscrepancyResult | undefined> {
+    const uses = await tx.query<KeyUse[]>(
+      `SELECT id::text AS "discrepancyId",
+              CASE WHEN resolution = 'WRITE_OFF' THEN 'WRITE_OFF'
+                   WHEN adjustment_confirmed_by IS NOT NULL THEN 'CONFIRM' ELSE 'ADJUST' END AS command,
+              false AS proposal
+       FROM reconciliation.discrepancy WHERE resolution_idempotency_key = $1
+       UNION ALL
+       SELECT discrepancy_id::text, 'ADJUST', true FROM reconciliation.adjustment_proposal WHERE proposal_key = $1
+       UNION ALL
+       SELECT discrepancy_id::text, CASE status WHEN 'REJECTED' THEN 'REJECT' ELSE 'CONFIRM' END, false
+       FROM reconciliation.adjustment_proposal WHERE decision_key = $1`,
+      [key],
+    );
+    const earlier = uses[0];
+    if (earlier === undefined) return undefined;
+    if (earlier.discrepancyId !== current.id || earlier.command !== command)
+      throw new DiscrepancyError(
+        'DISCREPANCY.IDEMPOTENCY_CONFLICT',
+        `idempotency key "${key}" was already used for ${earlier.command} of discrepancy ${earlier.discrepancyId}; a different request needs a new key`,
       );
-      await tx.query(
-        `INSERT INTO reconciliation.discrepancy_history (discrepancy_id, action, actor, detail)
-         VALUES ($1, 'RESOLVED', $2, $3::jsonb)`,
-        [
-          current.id,
-          request.actor,
-          JSON.stringify({
-            resolution: resolutionOf(request.action),
-            note: request.note,
-            journalEntryId,
-            releasedToClearing: released,
-            idempotencyKey: request.idempotencyKey,
-          }),
-        ],
-      );
-      const [after] = await tx.query<DiscrepancyRow[]>(
-        `SELECT ${SELECT_DISCREPANCY} FROM reconciliation.discrepancy d WHERE d.id = $1`,
-        [current.id],
-      );
-      invariant(after !== undefined, () => `discrepancy ${current.id} vanished inside its own transaction`);
-      return { discrepancy: toDiscrepancy(after), replayed: false, releasedToClearing: released };
+    return {
+      discrepancy: current,
+      replayed: true,
+      releasedToClearing: !earlier.proposal && (await this.wasReleased(tx, current.id)),
+      confirmationRequired: earlier.proposal,
+    };
+  }
+
+  /**
+   * A refused command is evidence (the proposer confirming their own adjustment above all): its
+   * row is appended in the command's transaction, which then commits, and the caller throws.
+   */
+  private async refuse(
+    tx: EntityManager,
+    current: Discrepancy,
+    command: AdjustmentCommand['kind'],
+    actor: string,
+    idempotencyKey: string,
+    decision: { code: DiscrepancyErrorCode; message: string },
+  ): Promise<Outcome> {
+    await appendHistory(tx, current.id, 'COMMAND_REFUSED', actor, {
+      command,
+      code: decision.code,
+      message: decision.message,
+      proposalId: current.pendingAdjustment?.proposalId ?? null,
+      idempotencyKey,
     });
+    return { refused: new DiscrepancyError(decision.code, decision.message) };
+  }
+
+  /** Resolves the discrepancy: posts the plan (null: a write-off, nothing posted) and releases where it says. */
+  private async apply(
+    tx: EntityManager,
+    current: Discrepancy,
+    plan: AdjustmentPlan | null,
+    by: ResolvedBy,
+  ): Promise<ResolveDiscrepancyResult> {
+    let journalEntryId: string | null = null;
+    let released = false;
+    if (plan !== null) {
+      journalEntryId = await this.postAdjustment(tx, current, plan, by);
+      if (plan.releaseToClearing) {
+        // Not while a match run of the channel is marking items (it may be marking this one).
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [matchRunLockOf(current.channel)]);
+        released = await this.releaseToClearing(tx, current);
+      }
+    }
+    const resolution = plan === null ? 'WRITE_OFF' : 'ADJUSTMENT';
+    await tx.query(
+      `UPDATE reconciliation.discrepancy
+       SET status = 'RESOLVED', resolution = $2, resolution_note = $3, resolved_by = $4, resolved_at = now(),
+           resolution_idempotency_key = $5, journal_entry_id = $6, adjustment_confirmed_by = $7, updated_at = now()
+       WHERE id = $1`,
+      [current.id, resolution, by.note, by.actor, by.idempotencyKey, journalEntryId, by.confirmedBy],
+    );
+    await appendHistory(tx, current.id, 'RESOLVED', by.confirmedBy ?? by.actor, {
+      resolution,
+      note: by.note,
+      journalEntryId,
+      releasedToClearing: released,
+      idempotencyKey: by.idempotencyKey,
+      ...(by.proposalId === null
+        ? {}
+        : {
+            proposalId: by.proposalId,
+            proposedBy: by.actor,
+            confirmedBy: by.confirmedBy,
+            confirmationNote: by.confirmationNote,
+            amount: plan?.amount,
+          }),
+    });
+    return {
+      discrepancy: await this.reload(tx, current.id),
+      replayed: false,
+      releasedToClearing: released,
+      confirmationRequired: false,
+    };
   }
 
   private async postAdjustment(
     tx: EntityManager,
-    discrepancy: DiscrepancyRow,
+    discrepancy: Discrepancy,
     plan: AdjustmentPlan,
-    request: ResolveDiscrepancyRequest,
+    by: ResolvedBy,
   ): Promise<string> {
     const metadata = {
       discrepancyId: discrepancy.id,
       class: discrepancy.class,
-      actor: request.actor,
-      note: request.note,
+      actor: by.actor,
+      note: by.note,
+      ...(by.confirmedBy === null ? {} : { confirmedBy: by.confirmedBy, proposalId: by.proposalId }),
     };
+    // One entry per discrepancy whichever path posts it: a retried confirmation cannot post twice.
     const idempotencyKey = `recon.adjustment:${discrepancy.id}`;
     const [{ now }] = await tx.query<[{ now: string }]>(`SELECT ${UTC_INSTANT('now()')} AS now`);
     if (plan.kind === 'REVERSE_T_DAY_ENTRY') {
@@ -278,12 +556,13 @@ export class DiscrepancyService {
           'DISCREPANCY.INVALID_REQUEST',
           `discrepancy ${discrepancy.id}: our transaction ${discrepancy.eventId} has no T-day journal entry (${plan.tDayIdempotencyKey}) to reverse`,
         );
+      const confirmed = by.confirmedBy === null ? '' : `, confirmed by ${by.confirmedBy}`;
       const reversal = await this.ledger.reverse(tx, {
         entryId: original.id,
         idempotencyKey,
         businessRef: `discrepancy:${discrepancy.id}`,
         effectiveAt: now,
-        reason: `${discrepancy.class} resolved by ${request.actor}: ${request.note}`,
+        reason: `${discrepancy.class} resolved by ${by.actor}${confirmed}: ${by.note}`,
       });
       return reversal.entryId;
     }
@@ -301,7 +580,7 @@ export class DiscrepancyService {
   }
 
   /** Marks our transaction matched by this resolution; the matched-item relay publishes it (once). */
-  private async releaseToClearing(tx: EntityManager, discrepancy: DiscrepancyRow): Promise<boolean> {
+  private async releaseToClearing(tx: EntityManager, discrepancy: Discrepancy): Promise<boolean> {
     const inserted = await tx.query<{ id: string }[]>(
       `INSERT INTO reconciliation.matched_item
          (internal_transaction_id, channel, matched_by, discrepancy_id, statement_file_id, line_no, matched_at,
@@ -335,8 +614,67 @@ export class DiscrepancyService {
   }
 }
 
-function resolutionOf(action: ResolveDiscrepancyRequest['action']): 'ADJUSTMENT' | 'WRITE_OFF' {
-  return action === 'ADJUST' ? 'ADJUSTMENT' : 'WRITE_OFF';
+/** Who a resolution is recorded under: the person who chose it, and the second person if one confirmed it. */
+interface ResolvedBy {
+  actor: string;
+  note: string;
+  confirmedBy: string | null;
+  confirmationNote: string | null;
+  proposalId: string | null;
+  idempotencyKey: string;
+}
+
+/** A refusal's history row is committed with its transaction; the error is thrown after. */
+function settle(outcome: Outcome): ResolveDiscrepancyResult {
+  if ('refused' in outcome) throw outcome.refused;
+  return outcome;
+}
+
+async function appendHistory(
+  tx: EntityManager,
+  discrepancyId: string,
+  action: 'RESOLVED' | 'ADJUSTMENT_PROPOSED' | 'ADJUSTMENT_REJECTED' | 'COMMAND_REFUSED',
+  actor: string,
+  detail: Record<string, unknown>,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO reconciliation.discrepancy_history (discrepancy_id, action, actor, detail)
+     VALUES ($1, $2, $3, $4::jsonb)`,
+    [discrepancyId, action, actor, JSON.stringify(detail)],
+  );
+}
+
+/** The currency's threshold, or null when it has none (then every adjustment needs a second person). */
+async function policyOf(tx: EntityManager, currency: string): Promise<AdjustmentPolicy | null> {
+  const [row] = await tx.query<{ above: string }[]>(
+    `SELECT confirmation_above::text AS above FROM reconciliation.adjustment_policy WHERE currency = $1`,
+    [currency],
+  );
+  return row === undefined ? null : { confirmationAbove: row.above };
+}
+
+function validateDecisionRequest(request: AdjustmentDecisionRequest, noteRequired: boolean): void {
+  if (typeof request.discrepancyId !== 'string' || !ID.test(request.discrepancyId))
+    throw new DiscrepancyError('DISCREPANCY.NOT_FOUND', `no discrepancy ${String(request.discrepancyId)}`);
+  if (typeof request.actor !== 'string' || !ACTOR.test(request.actor))
+    throw invalid('actor must be 1–64 letters, digits or _ . @ : - (the authenticated principal)');
+  if (noteRequired || request.note !== undefined)
+    if (
+      typeof request.note !== 'string' ||
+      request.note.trim().length === 0 ||
+      request.note.length > NOTE_MAX
+    )
+      throw invalid(
+        noteRequired
+          ? `reason must say why the adjustment is rejected, 1–${NOTE_MAX} characters`
+          : `note must be 1–${NOTE_MAX} characters when given`,
+      );
+  validateKey(request.idempotencyKey);
+}
+
+function validateKey(key: unknown): void {
+  if (typeof key !== 'string' || key.length === 0 || key.length > KEY_MAX)
+    throw invalid(`idempotency key must be 1–${KEY_MAX} characters`);
 }
 
 function validateResolveRequest(request: ResolveDiscrepancyRequest): void {
@@ -348,12 +686,7 @@ function validateResolveRequest(request: ResolveDiscrepancyRequest): void {
     throw invalid('actor must be 1–64 letters, digits or _ . @ : - (the operator id recorded as resolvedBy)');
   if (typeof request.note !== 'string' || request.note.trim().length === 0 || request.note.length > NOTE_MAX)
     throw invalid(`note must say why, 1–${NOTE_MAX} characters`);
-  if (
-    typeof request.idempotencyKey !== 'string' ||
-    request.idempotencyKey.length === 0 ||
-    request.idempotencyKey.length > KEY_MAX
-  )
-    throw invalid(`idempotency key must be 1–${KEY_MAX} characters`);
+  validateKey(request.idempotencyKey);
 }
 
 function checkDate(value: string): void {
@@ -401,7 +734,46 @@ function toDiscrepancy(row: DiscrepancyRow): Discrepancy {
     resolvedBy: row.resolvedBy,
     resolvedAt: row.resolvedAt,
     journalEntryId: row.journalEntryId,
+    pendingAdjustment: pendingOf(row),
+    adjustmentConfirmedBy: row.adjustmentConfirmedBy,
     openedAt: row.openedAt,
     lastMatchRunId: row.lastMatchRunId,
+  };
+}
+
+function atScaleIfExact(amount: string, currency: string): string {
+  try {
+    return canonical(amount, currency);
+  } catch {
+    return amount;
+  }
+}
+
+function pendingOf(row: DiscrepancyRow): PendingAdjustment | null {
+  if (row.pendingProposalId === null) return null;
+  invariant(
+    row.pendingProposedBy !== null &&
+      row.pendingProposedAt !== null &&
+      row.pendingNote !== null &&
+      row.pendingClass !== null &&
+      row.pendingAmount !== null &&
+      row.pendingCurrency !== null &&
+      row.pendingConfirmationAbove !== null &&
+      row.pendingPlan !== null,
+    () => `adjustment proposal ${row.pendingProposalId} is missing a column`,
+  );
+  return {
+    proposalId: row.pendingProposalId,
+    proposedBy: row.pendingProposedBy,
+    proposedAt: row.pendingProposedAt,
+    note: row.pendingNote,
+    class: row.pendingClass,
+    amount: canonical(row.pendingAmount, row.pendingCurrency),
+    currency: row.pendingCurrency,
+    // At the currency's scale when it fits ("10000.00" for a policy written as 10000).
+    confirmationAbove: atScaleIfExact(row.pendingConfirmationAbove, row.pendingCurrency),
+    effect: row.pendingPlan.effect,
+    postings: row.pendingPlan.postings,
+    releasesToClearing: row.pendingPlan.releasesToClearing,
   };
 }

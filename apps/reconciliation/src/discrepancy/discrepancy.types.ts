@@ -63,9 +63,44 @@ export interface Discrepancy {
   resolvedAt: string | null;
   /** The ledger entry an ADJUSTMENT posted. */
   journalEntryId: string | null;
+  /**
+   * An adjustment above the currency's threshold waiting for a second person (the discrepancy
+   * stays OPEN meanwhile, nothing is posted); null when none is pending.
+   */
+  pendingAdjustment: PendingAdjustment | null;
+  /** The second person who confirmed the ADJUSTMENT (resolvedBy proposed it); null otherwise. */
+  adjustmentConfirmedBy: string | null;
   openedAt: string;
   /** The latest match run that saw the item (bigint as a string). */
   lastMatchRunId: string;
+}
+
+/** What a pending adjustment would post once confirmed, as proposed. */
+export interface PendingAdjustment {
+  /** bigint as a string. */
+  proposalId: string;
+  /** The principal who proposed it (the ADJUST): the one person who cannot confirm it. */
+  proposedBy: string;
+  proposedAt: string;
+  note: string;
+  /** The class it was proposed for: a match run that reclassifies the item makes it stale. */
+  class: DiscrepancyClass;
+  /** What it moves between us and the channel, a decimal string, and the threshold it exceeds. */
+  amount: string;
+  currency: string;
+  confirmationAbove: string;
+  /** POST: the postings below; REVERSE_T_DAY_ENTRY: our transaction's T-day entry is reversed. */
+  effect: 'POST' | 'REVERSE_T_DAY_ENTRY';
+  postings: PendingPosting[];
+  /** Whether confirming it releases our transaction to clearing. */
+  releasesToClearing: boolean;
+}
+
+export interface PendingPosting {
+  /** Account template, with its owner when it has one (`channel_receivable:WECHAT`, `suspense`). */
+  account: string;
+  side: 'DEBIT' | 'CREDIT';
+  amount: string;
 }
 
 export interface ResolveDiscrepancyRequest {
@@ -85,6 +120,21 @@ export interface ResolveDiscrepancyResult {
   replayed: boolean;
   /** True when the resolution released our transaction to clearing (recon.item-matched.v1). */
   releasedToClearing: boolean;
+  /**
+   * True when the ADJUST was above the threshold: nothing was posted, the discrepancy is OPEN with
+   * its pendingAdjustment, and another person must confirm it (confirmAdjustment).
+   */
+  confirmationRequired: boolean;
+}
+
+/** A second person confirms (posts) or rejects another person's pending adjustment. */
+export interface AdjustmentDecisionRequest {
+  discrepancyId: string;
+  /** The authenticated principal deciding. */
+  actor: string;
+  /** Why: optional to confirm, required (1..500 characters) to reject. */
+  note?: string;
+  idempotencyKey: string;
 }
 
 export interface DiscrepancyQuery {
@@ -96,6 +146,8 @@ export interface DiscrepancyQuery {
   limit?: number;
   /** Keyset pagination: ids greater than this. */
   afterId?: string;
+  /** true: only those with an adjustment waiting for a second person; false: only those without. */
+  awaitingConfirmation?: boolean;
 }
 
 export interface MatchRunSummary {
@@ -151,7 +203,15 @@ export type DiscrepancyErrorCode =
   | 'DISCREPANCY.NOT_FOUND'
   | 'DISCREPANCY.ALREADY_RESOLVED'
   | 'DISCREPANCY.INVALID_REQUEST'
-  | 'DISCREPANCY.IDEMPOTENCY_CONFLICT';
+  | 'DISCREPANCY.IDEMPOTENCY_CONFLICT'
+  /** The proposer of a pending adjustment tried to confirm it: another person must (403). */
+  | 'DISCREPANCY.SELF_CONFIRMATION'
+  /** An adjustment is waiting for confirmation: confirm or reject it before anything else (409). */
+  | 'DISCREPANCY.ADJUSTMENT_PENDING'
+  /** Confirm or reject, but no adjustment of this discrepancy is waiting (409). */
+  | 'DISCREPANCY.NO_PENDING_ADJUSTMENT'
+  /** The discrepancy changed since the adjustment was proposed: reject it and propose again (409). */
+  | 'DISCREPANCY.ADJUSTMENT_STALE';
 
 /** A request finance can fix (a 4xx): the message says what and why. */
 export class DiscrepancyError extends Error {

@@ -56,6 +56,14 @@ export const DiscrepancyListQuerySchema = z.strictObject({
     .optional()
     .meta({ description: `Page size, default 1000, at most ${LIST_LIMIT_MAX}` }),
   afterId: IdSchema.optional().meta({ description: 'Keyset pagination: ids greater than this' }),
+  awaitingConfirmation: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional()
+    .meta({
+      description:
+        "'true': only discrepancies with an adjustment waiting for a second person; 'false': only those without",
+    }),
 });
 
 export const DiscrepancyIdSchema = IdSchema.meta({ description: 'Discrepancy id' });
@@ -82,6 +90,33 @@ export const ResolveDiscrepancyRequestSchema = z
       .meta({ description: 'Why, 1 to 500 characters', example: 'channel confirmed the refund failed' }),
   })
   .meta({ id: 'ResolveDiscrepancyRequest' });
+
+export const ConfirmAdjustmentRequestSchema = z
+  .strictObject({
+    note: z
+      .string()
+      .max(500, 'must be at most 500 characters')
+      .refine((note) => note.trim() !== '', 'must not be blank')
+      .optional()
+      .meta({
+        description: 'Optional, 1 to 500 characters: what the second person checked',
+        example: 'matched the channel’s confirmation mail',
+      }),
+  })
+  .meta({ id: 'ConfirmAdjustmentRequest' });
+
+export const RejectAdjustmentRequestSchema = z
+  .strictObject({
+    reason: z
+      .string()
+      .max(500, 'must be at most 500 characters')
+      .refine((reason) => reason.trim() !== '', 'must say why')
+      .meta({
+        description: 'Why, 1 to 500 characters',
+        example: 'the channel has not confirmed its figure yet',
+      }),
+  })
+  .meta({ id: 'RejectAdjustmentRequest' });
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 export const IdempotencyKeySchema = z
@@ -167,6 +202,34 @@ export const StatementImportResultSchema = z
   })
   .meta({ id: 'StatementImportResult' });
 
+export const PendingAdjustmentSchema = z
+  .object({
+    proposalId: bigintId('3'),
+    proposedBy: z.string().meta({ description: 'Who proposed it: the one person who cannot confirm it' }),
+    proposedAt: isoInstant,
+    note: z.string(),
+    class: z.enum(DISCREPANCY_CLASSES),
+    amount: decimal('12000.00').meta({ description: 'What it moves between us and the channel' }),
+    currency: z.string(),
+    confirmationAbove: decimal('10000.00').meta({
+      description: 'The threshold it exceeds (reconciliation.adjustment_policy)',
+    }),
+    effect: z.enum(['POST', 'REVERSE_T_DAY_ENTRY']),
+    postings: z.array(
+      z.object({
+        account: z.string().meta({ example: 'channel_receivable:WECHAT' }),
+        side: z.enum(['DEBIT', 'CREDIT']),
+        amount: decimal('12000.00'),
+      }),
+    ),
+    releasesToClearing: z.boolean(),
+  })
+  .meta({
+    id: 'PendingAdjustment',
+    description:
+      'An ADJUST above the threshold, waiting for a second person: nothing is posted until another holder of recon.resolve confirms it',
+  });
+
 export const DiscrepancySchema = z
   .object({
     id: bigintId('7'),
@@ -193,6 +256,10 @@ export const DiscrepancySchema = z
     resolvedBy: z.string().nullable(),
     resolvedAt: isoInstant.nullable(),
     journalEntryId: z.string().nullable(),
+    pendingAdjustment: PendingAdjustmentSchema.nullable(),
+    adjustmentConfirmedBy: z.string().nullable().meta({
+      description: 'The second person who confirmed the ADJUSTMENT (resolvedBy proposed it)',
+    }),
     openedAt: isoInstant,
     lastMatchRunId: bigintId('1'),
   })

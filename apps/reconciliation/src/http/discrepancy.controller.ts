@@ -1,5 +1,6 @@
 import {
   Access,
+  ApiError,
   ApiErrors,
   assertActingAs,
   Caller,
@@ -25,15 +26,22 @@ import {
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import { DiscrepancyService } from '../discrepancy/discrepancy.service.js';
-import { DiscrepancyError, type Discrepancy } from '../discrepancy/discrepancy.types.js';
 import {
+  DiscrepancyError,
+  type Discrepancy,
+  type ResolveDiscrepancyResult,
+} from '../discrepancy/discrepancy.types.js';
+import {
+  ConfirmAdjustmentRequestSchema,
   DiscrepancyIdSchema,
   DiscrepancyListQuerySchema,
   DiscrepancySchema,
   IDEMPOTENCY_KEY_HEADER,
   IdempotencyKeySchema,
+  RejectAdjustmentRequestSchema,
   ResolveDiscrepancyRequestSchema,
 } from './api-schemas.js';
+import { reconciliationErrorBody } from './http-errors.js';
 
 const NOT_FOUND = {
   status: 404,
@@ -45,6 +53,44 @@ const NOT_FOUND = {
 export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
 /** Set on a resolve response: true when the resolution released our transaction to clearing. */
 export const RELEASED_TO_CLEARING_HEADER = 'Released-To-Clearing';
+/**
+ * Set on a resolve response: true when the ADJUST was above the threshold, so nothing was posted
+ * and the discrepancy waits (OPEN, pendingAdjustment) for a second person to confirm it.
+ */
+export const CONFIRMATION_REQUIRED_HEADER = 'Confirmation-Required';
+
+const KEY_HEADER_DOC = {
+  name: IDEMPOTENCY_KEY_HEADER,
+  required: true,
+  description: 'A key of the client’s choosing, 1 to 200 characters, unique per intended command',
+  schema: { type: 'string', minLength: 1, maxLength: 200 },
+} as const;
+
+const NO_PENDING = {
+  error: 'DISCREPANCY.NO_PENDING_ADJUSTMENT',
+  message: 'discrepancy 7 has no adjustment waiting for confirmation; nothing to confirm',
+};
+
+type ResponseHeaders = { setHeader(name: string, value: string): void };
+
+/**
+ * Runs a discrepancy command with its domain refusals turned into ApiErrors here, at the edge: the
+ * command audit (CommandAuditInterceptor) records a refusal by its HTTP status and code only when
+ * the error is already an HttpException, and would log a SELF_CONFIRMATION as a 500 FAILED.
+ */
+async function command<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    const body = error instanceof DiscrepancyError ? reconciliationErrorBody(error) : undefined;
+    if (body === undefined) throw error;
+    throw new ApiError(body.statusCode, body.error, body.message, body.details, { cause: error });
+  }
+}
+
+function parseKey(header: string | undefined): string {
+  return parseInput(IdempotencyKeySchema, header ?? '', IDEMPOTENCY_KEY_HEADER);
+}
 
 @ApiTags('discrepancies')
 @Controller('discrepancies')
@@ -96,7 +142,11 @@ export class DiscrepancyController {
     summary: 'Resolve an open discrepancy: ADJUST or WRITE_OFF',
     description:
       'Idempotent by the Idempotency-Key header: a replay with the same key answers the first result ' +
-      `(with ${IDEMPOTENT_REPLAYED_HEADER}: true); another key for a resolved discrepancy is refused.`,
+      `(with ${IDEMPOTENT_REPLAYED_HEADER}: true); another key for a resolved discrepancy is refused. ` +
+      'An ADJUST whose amount is above the currency’s threshold (reconciliation.adjustment_policy, CNY ' +
+      `10,000.00) posts nothing: it answers ${CONFIRMATION_REQUIRED_HEADER}: true and the discrepancy, still ` +
+      'OPEN, with its pendingAdjustment, which another person confirms (POST /discrepancies/{id}/confirm-adjustment) ' +
+      'or rejects (POST /discrepancies/{id}/reject-adjustment).',
   })
   @ApiHeader({
     name: IDEMPOTENCY_KEY_HEADER,
@@ -114,6 +164,10 @@ export class DiscrepancyController {
       },
       [RELEASED_TO_CLEARING_HEADER]: {
         description: 'true when the resolution released our transaction to clearing',
+        schema: { type: 'boolean' },
+      },
+      [CONFIRMATION_REQUIRED_HEADER]: {
+        description: 'true when the adjustment is above the threshold and waits for a second person',
         schema: { type: 'boolean' },
       },
     },
@@ -136,7 +190,12 @@ export class DiscrepancyController {
         {
           error: 'DISCREPANCY.IDEMPOTENCY_CONFLICT',
           message:
-            'idempotency key "k-1" already resolved discrepancy 7 as WRITE_OFF; a different request needs a new key',
+            'idempotency key "k-1" was already used for WRITE_OFF of discrepancy 7; a different request needs a new key',
+        },
+        {
+          error: 'DISCREPANCY.ADJUSTMENT_PENDING',
+          message:
+            'discrepancy 7 has an adjustment of 12000.00 CNY proposed by finance.li waiting for a second person: confirm or reject it first',
         },
       ],
     },
@@ -156,19 +215,130 @@ export class DiscrepancyController {
     @Headers(IDEMPOTENCY_KEY_HEADER.toLowerCase()) idempotencyKeyHeader: string | undefined,
     @Body({ schema: ResolveDiscrepancyRequestSchema })
     request: z.output<typeof ResolveDiscrepancyRequestSchema>,
-    @Res({ passthrough: true }) response: { setHeader(name: string, value: string): void },
+    @Res({ passthrough: true }) response: ResponseHeaders,
     @Caller() caller: Principal,
   ): Promise<Discrepancy> {
     assertActingAs(caller, request.actor, 'actor');
     const actor = caller.id;
-    const idempotencyKey = parseInput(
-      IdempotencyKeySchema,
-      idempotencyKeyHeader ?? '',
-      IDEMPOTENCY_KEY_HEADER,
+    const idempotencyKey = parseKey(idempotencyKeyHeader);
+    const result = await command(() =>
+      this.discrepancies.resolve({ discrepancyId: id, ...request, actor, idempotencyKey }),
     );
-    const result = await this.discrepancies.resolve({ discrepancyId: id, ...request, actor, idempotencyKey });
-    response.setHeader(IDEMPOTENT_REPLAYED_HEADER, String(result.replayed));
-    response.setHeader(RELEASED_TO_CLEARING_HEADER, String(result.releasedToClearing));
-    return result.discrepancy;
+    return answer(response, result);
   }
+
+  @Post(':id/confirm-adjustment')
+  @Access.command(ROLE.resolveDiscrepancy, 'DISCREPANCY_CONFIRM_ADJUSTMENT')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Confirm another person’s pending adjustment: post it (双人复核)',
+    description:
+      'Posts exactly the pending adjustment (the journal entry, and the release to clearing where it applies) in ' +
+      'one transaction and resolves the discrepancy as ADJUSTMENT. The person who proposed it cannot confirm it ' +
+      '(403 DISCREPANCY.SELF_CONFIRMATION, recorded in the discrepancy history); concurrent confirmations end in ' +
+      `one. Idempotent by the Idempotency-Key header (a replay answers ${IDEMPOTENT_REPLAYED_HEADER}: true).`,
+  })
+  @ApiHeader(KEY_HEADER_DOC)
+  @ApiOkResponse({ description: 'The resolved discrepancy', standardSchema: DiscrepancySchema })
+  @ApiErrors(
+    {
+      status: 400,
+      description: 'The Idempotency-Key header is missing, or the body is invalid',
+      examples: [invalidRequestExample(IDEMPOTENCY_KEY_HEADER, 'is required')],
+    },
+    {
+      status: 403,
+      description: 'The caller proposed this adjustment (or lacks recon.resolve)',
+      examples: [
+        {
+          error: 'DISCREPANCY.SELF_CONFIRMATION',
+          message:
+            'finance.li proposed this adjustment and cannot confirm it: another person holding recon.resolve must (or reject it to withdraw)',
+        },
+      ],
+    },
+    NOT_FOUND,
+    {
+      status: 409,
+      description:
+        'Nothing pending, already resolved, changed since proposed, or the key was used for another command',
+      examples: [
+        NO_PENDING,
+        {
+          error: 'DISCREPANCY.ADJUSTMENT_STALE',
+          message:
+            'discrepancy 7 changed since finance.li proposed the adjustment (amount 12000.00 → 11000.00 CNY); reject it and propose again',
+        },
+      ],
+    },
+  )
+  async confirmAdjustment(
+    @Param('id', { schema: DiscrepancyIdSchema }) id: string,
+    @Headers(IDEMPOTENCY_KEY_HEADER.toLowerCase()) idempotencyKeyHeader: string | undefined,
+    @Body({ schema: ConfirmAdjustmentRequestSchema })
+    request: z.output<typeof ConfirmAdjustmentRequestSchema>,
+    @Res({ passthrough: true }) response: ResponseHeaders,
+    @Caller() caller: Principal,
+  ): Promise<Discrepancy> {
+    const idempotencyKey = parseKey(idempotencyKeyHeader);
+    const result = await command(() =>
+      this.discrepancies.confirmAdjustment({
+        discrepancyId: id,
+        actor: caller.id,
+        ...(request.note === undefined ? {} : { note: request.note }),
+        idempotencyKey,
+      }),
+    );
+    return answer(response, result);
+  }
+
+  @Post(':id/reject-adjustment')
+  @Access.command(ROLE.resolveDiscrepancy, 'DISCREPANCY_REJECT_ADJUSTMENT')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Reject a pending adjustment (the proposer may withdraw their own)',
+    description:
+      'Nothing is posted; the discrepancy is plain OPEN again and can be adjusted or written off anew. ' +
+      'Idempotent by the Idempotency-Key header.',
+  })
+  @ApiHeader(KEY_HEADER_DOC)
+  @ApiOkResponse({ description: 'The discrepancy, OPEN again', standardSchema: DiscrepancySchema })
+  @ApiErrors(
+    {
+      status: 400,
+      description: 'The Idempotency-Key header is missing, or the reason is missing or blank',
+      examples: [invalidRequestExample('reason', 'must say why')],
+    },
+    NOT_FOUND,
+    {
+      status: 409,
+      description: 'Nothing pending, already resolved, or the key was used for another command',
+      examples: [NO_PENDING],
+    },
+  )
+  async rejectAdjustment(
+    @Param('id', { schema: DiscrepancyIdSchema }) id: string,
+    @Headers(IDEMPOTENCY_KEY_HEADER.toLowerCase()) idempotencyKeyHeader: string | undefined,
+    @Body({ schema: RejectAdjustmentRequestSchema }) request: z.output<typeof RejectAdjustmentRequestSchema>,
+    @Res({ passthrough: true }) response: ResponseHeaders,
+    @Caller() caller: Principal,
+  ): Promise<Discrepancy> {
+    const idempotencyKey = parseKey(idempotencyKeyHeader);
+    const result = await command(() =>
+      this.discrepancies.rejectAdjustment({
+        discrepancyId: id,
+        actor: caller.id,
+        note: request.reason,
+        idempotencyKey,
+      }),
+    );
+    return answer(response, result);
+  }
+}
+
+function answer(response: ResponseHeaders, result: ResolveDiscrepancyResult): Discrepancy {
+  response.setHeader(IDEMPOTENT_REPLAYED_HEADER, String(result.replayed));
+  response.setHeader(RELEASED_TO_CLEARING_HEADER, String(result.releasedToClearing));
+  response.setHeader(CONFIRMATION_REQUIRED_HEADER, String(result.confirmationRequired));
+  return result.discrepancy;
 }

@@ -21,6 +21,11 @@ const DISCREPANCY_STATUS: Record<DiscrepancyErrorCode, number> = {
   'DISCREPANCY.NOT_FOUND': HttpStatus.NOT_FOUND,
   'DISCREPANCY.ALREADY_RESOLVED': HttpStatus.CONFLICT,
   'DISCREPANCY.IDEMPOTENCY_CONFLICT': HttpStatus.CONFLICT,
+  // Authenticated and holding recon.resolve, but the maker is not the checker of their own adjustment.
+  'DISCREPANCY.SELF_CONFIRMATION': HttpStatus.FORBIDDEN,
+  'DISCREPANCY.ADJUSTMENT_PENDING': HttpStatus.CONFLICT,
+  'DISCREPANCY.NO_PENDING_ADJUSTMENT': HttpStatus.CONFLICT,
+  'DISCREPANCY.ADJUSTMENT_STALE': HttpStatus.CONFLICT,
   // The edge has already checked the request's shape: what the service still refuses is a request
   // that is well-formed but cannot apply to this discrepancy (e.g. ADJUST where nothing can be posted).
   'DISCREPANCY.INVALID_REQUEST': HttpStatus.UNPROCESSABLE_ENTITY,

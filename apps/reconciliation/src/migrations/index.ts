@@ -11,6 +11,7 @@ import { Discrepancies1764000000500 } from './1764000000500-discrepancies.js';
 import { StatementRejectedLines1764000001900 } from './1764000001900-statement-rejected-lines.js';
 import { MatchOnImport1764000003100 } from './1764000003100-match-on-import.js';
 import { Attribution1764000004200 } from './1764000004200-attribution.js';
+import { AdjustmentConfirmation1764000004600 } from './1764000004600-adjustment-confirmation.js';
 
 export const RECONCILIATION_SCHEMA = 'reconciliation';
 
@@ -27,4 +28,5 @@ export const reconciliationMigrations = [
   MatchOnImport1764000003100,
   commandAuditMigration(RECONCILIATION_SCHEMA),
   Attribution1764000004200,
+  AdjustmentConfirmation1764000004600,
 ];

@@ -258,6 +258,7 @@ export const clearingItemClearedV1Schema = z
       'orderValue, couponMerchantFunded and couponPlatformFunded are required when type is PAYMENT and absent when REFUND; refundNo and paymentTransactionEventId are required when type is REFUND and absent when PAYMENT.',
       'Every amount is in currency with at most its ISO 4217 minor-unit fraction digits (CNY 2: "239.54"; JPY 0: "1500"; BHD 3: "1.250").',
       'amount > 0; orderValue and the coupon parts >= 0.',
+      'Every amount is at most 10^15 - 1 minor units of currency in magnitude (CNY 9999999999999.99, JPY 999999999999999): one item, whose order value payments.transaction.v1 bounds so.',
       'gross, fee, channelCost and net are signed movements: a settlement sums them over payments and refunds alike.',
       'PAYMENT: gross = orderValue = amount + couponMerchantFunded + couponPlatformFunded; fee >= 0; channelCost >= 0; net = gross - couponMerchantFunded - fee (merchant net + fee = what the T-day entry credited to merchant pending).',
       'REFUND: gross = -amount; fee <= 0 (minus the fee returned); channelCost <= 0 (minus the channel fee returned); net = gross - fee, the amount taken back from the merchant net of the fee returned.',

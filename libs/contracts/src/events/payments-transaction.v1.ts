@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isCurrencyCode } from '../currency.js';
 import { describeValue } from '../errors.js';
-import { Money, UNSIGNED_DECIMAL_STRING_PATTERN } from '../money.js';
+import { Money, UNSIGNED_DECIMAL_STRING_PATTERN, amountBoundError } from '../money.js';
 import { type DecodeResult, decodeWith, parseWith } from './contract.js';
 import {
   amountField,
@@ -170,9 +170,11 @@ function checkAcrossFields(payload: Payload): void {
     }
   }
   if (!isCurrencyCode(currency)) return;
+  let amountValid = false;
   if (wellFormedAmount(amount)) {
     const error = Money.validate(amount, currency, { allowZero: false });
     if (error !== undefined) addIssue(payload, ['amount'], error.message);
+    else amountValid = true;
   }
   if (typeof coupon !== 'object' || coupon === null) return;
   let partsValid = true;
@@ -200,6 +202,14 @@ function checkAcrossFields(payload: Payload): void {
       `merchantFunded ${merchantFunded.toString()} + platformFunded ${platformFunded.toString()} = ${funded.toString()}, but amount is ${face.toString()}; the parts must add up exactly`,
     );
   }
+  if (!amountValid || face.isZero()) return;
+  // The order value is the largest figure clearing derives from one payment (pending, fee and net
+  // are parts of it), so bounding it keeps every per-item figure downstream within the bound too.
+  const orderValue = Money.parse(amount, currency).plus(face);
+  const bound = amountBoundError(orderValue);
+  if (bound !== undefined) {
+    addIssue(payload, ['coupon', 'amount'], `order value amount + coupon.amount: ${bound.message}`);
+  }
 }
 
 export const paymentsTransactionV1Schema = z
@@ -222,6 +232,7 @@ export const paymentsTransactionV1Schema = z
       'refundNo is required when type is REFUND_SUCCEEDED and must be absent otherwise.',
       'amount is greater than zero and has at most the ISO 4217 minor-unit fraction digits of currency (CNY 2: "239.54"; JPY 0: "1500"; BHD 3: "1.250").',
       'coupon.amount, coupon.merchantFunded and coupon.platformFunded are >= 0 with the same scale rule, and merchantFunded + platformFunded equals amount exactly.',
+      'Every amount, and the order value amount + coupon.amount, is at most 10^15 - 1 minor units of currency: at most 15 - (minor-unit digits) integer digits (CNY 9999999999999.99, JPY 999999999999999, BHD 999999999999.999).',
       'Unknown fields are ignored (stripped) so that publishers can add optional fields first; absent optional fields are omitted, never null.',
     ],
     description:

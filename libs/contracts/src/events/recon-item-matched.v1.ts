@@ -282,6 +282,7 @@ export const reconItemMatchedV1Schema = z
       'Every amount is in transaction.currency and has at most its ISO 4217 minor-unit fraction digits (CNY 2: "239.54"; JPY 0: "1500"; BHD 3: "1.250").',
       'transaction.amount and statementLine.amount are greater than zero; statementLine.fee may be negative or zero.',
       'transaction.coupon.amount, merchantFunded and platformFunded are >= 0, and merchantFunded + platformFunded equals amount exactly.',
+      'Every amount is at most 10^15 - 1 minor units of the currency (CNY 9999999999999.99, JPY 999999999999999), the bound payments.transaction.v1 puts on one item.',
       "eventId is the lower-case uuid of md5('recon.item-matched.v1:' || channel || ':' || transaction.eventId); consumers deduplicate on it.",
       'Unknown fields are ignored (stripped) so that publishers can add optional fields first; absent optional fields are omitted, never null.',
     ],

@@ -154,7 +154,8 @@ function checkAcrossFields(payload: Payload): void {
   const { amount, currency } = payload.value as Record<string, unknown>;
   if (!isCurrencyCode(currency)) return;
   if (typeof amount !== 'string' || !UNSIGNED_DECIMAL_RE.test(amount)) return;
-  const error = Money.validate(amount, currency, { allowZero: false });
+  // A payout is a sum (a merchant's cycle): bounded by what Money holds, not by one item's bound.
+  const error = Money.validate(amount, currency, { allowZero: false, sum: true });
   if (error !== undefined) addIssue(payload, ['amount'], error.message);
 }
 
@@ -165,6 +166,7 @@ export const settlementPayoutRequestedV1Schema = z
     title: 'SettlementPayoutRequested v1',
     'x-rules': [
       'amount is greater than zero and has at most the ISO 4217 minor-unit fraction digits of currency (CNY 2: "239.54"; JPY 0: "1500"; BHD 3: "1.250").',
+      'amount is a sum over a settlement cycle: at most 30 integer digits (not bound by the 10^15 - 1 minor units of one item).',
       'attemptId is the idempotency key: the gateway must answer a request whose attemptId it has seen with the first outcome and never pay it twice. It is unique across all records, since the gateway deduplicates on it alone.',
       'A new attempt (new attemptId, attemptNo + 1) is requested only after the previous one definitively failed; an unknown outcome (TIMEOUT) is resolved by asking about the same attemptId, never by a new request.',
       "eventId is the lower-case uuid of md5('settlement.payout-requested.v1:' || attemptId); consumers deduplicate on it.",

@@ -141,7 +141,8 @@ function checkAcrossFields(payload: Payload): void {
   const { amount, currency } = value;
   if (!isCurrencyCode(currency)) return;
   if (typeof amount !== 'string' || !UNSIGNED_DECIMAL_RE.test(amount)) return;
-  const error = Money.validate(amount, currency, { allowZero: false });
+  // A payout is a sum (a merchant's cycle): bounded by what Money holds, not by one item's bound.
+  const error = Money.validate(amount, currency, { allowZero: false, sum: true });
   if (error !== undefined) addIssue(payload, ['amount'], error.message);
 }
 
@@ -161,6 +162,7 @@ export const settlementPayoutResultV1Schema = z
     'x-rules': [
       'bankReference is required when status is PAID and absent when FAILED; failure is required when status is FAILED and absent when PAID.',
       'amount is greater than zero and has at most the ISO 4217 minor-unit fraction digits of currency (CNY 2: "239.54"; JPY 0: "1500"; BHD 3: "1.250"); it is the amount of the request the answer is about.',
+      'amount is a sum over a settlement cycle: at most 30 integer digits (not bound by the 10^15 - 1 minor units of one item).',
       'attemptId names the settlement.payout-requested.v1 attempt answered. A PAID answer is honoured whichever attempt of the record it names; a FAILED answer counts only for the current attempt.',
       'failure.code TIMEOUT means the outcome is unknown: settlement asks the gateway about the same attemptId until it answers PAID or another code, and never requests a new attempt meanwhile.',
       'eventId is assigned by the gateway, one per answer; consumers deduplicate on it.',

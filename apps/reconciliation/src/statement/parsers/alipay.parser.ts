@@ -155,7 +155,7 @@ class AlipayReader implements StatementRecordReader {
     const p = this.paymentTrailer;
     const r = this.refundTrailer;
     const money = (raw: string, trailer: Trailer, name: string): Money =>
-      parseAmountCell(raw, this.currency, trailer.lineNo, name, { allowNegative: true });
+      parseAmountCell(raw, this.currency, trailer.lineNo, name, { allowNegative: true, sum: true });
     const controls = [
       verifyControl(
         '交易合计笔数',

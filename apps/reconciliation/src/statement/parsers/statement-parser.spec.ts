@@ -143,8 +143,9 @@ describe('parseAmountText (fast path) ≡ parseAmountCell(…).toString()', () =
         candidates,
         fc.constantFrom('CNY', 'JPY', 'BHD'),
         fc.boolean(),
-        (raw, currency, allowNegative) => {
-          const opts = { allowNegative, column: 'Amount' };
+        fc.boolean(),
+        (raw, currency, allowNegative, sum) => {
+          const opts = { allowNegative, column: 'Amount', sum };
           expect(outcome(() => parseAmountText(raw, currency, 7, 'amount', opts))).toBe(
             outcome(() => parseAmountCell(raw, currency, 7, 'amount', opts).toString()),
           );
@@ -159,6 +160,40 @@ describe('parseAmountText (fast path) ≡ parseAmountCell(…).toString()', () =
     expect(parseAmountText('-0.34', 'CNY', 2, 'fee', { allowNegative: true })).toBe('-0.34');
     expect(parseAmountText('1500', 'JPY', 2, 'amount')).toBe('1500');
     expect(parseAmountText('1.25', 'BHD', 2, 'amount')).toBe('1.250');
+  });
+
+  it("refuses a line's amount past one item's bound (10^15 − 1 minor units), naming line and field", () => {
+    expect(parseAmountText('9999999999999.99', 'CNY', 2, 'amount')).toBe('9999999999999.99');
+    expect(parseAmountText('999999999999999', 'JPY', 2, 'amount')).toBe('999999999999999');
+    for (const [raw, currency, max] of [
+      ['10000000000000', 'CNY', '9999999999999.99'],
+      [`${'9'.repeat(30)}.99`, 'CNY', '9999999999999.99'],
+      ['1000000000000000', 'JPY', '999999999999999'],
+      ['1000000000000', 'BHD', '999999999999.999'],
+    ] as const) {
+      const error = (() => {
+        try {
+          parseAmountText(raw, currency, 4, 'amount', { column: 'Amount' });
+        } catch (e) {
+          return e as StatementParseError;
+        }
+        throw new Error(`${raw} ${currency} was accepted`);
+      })();
+      expect([error.code, error.lineNo, error.field, error.message]).toEqual([
+        'STATEMENT.MALFORMED_LINE',
+        4,
+        'amount',
+        `line 4, field amount: ${JSON.stringify(raw)} is beyond the largest amount one line may carry (${max} ${currency}) (column Amount)`,
+      ]);
+    }
+  });
+
+  it("takes a file's own total (a sum) up to what Money holds", () => {
+    const total = `${'9'.repeat(25)}.99`;
+    expect(parseAmountCell(total, 'CNY', 9, 'total', { sum: true }).toString()).toBe(total);
+    expect(() => parseAmountCell(`1${'0'.repeat(30)}`, 'CNY', 9, 'total', { sum: true })).toThrow(
+      'line 9, field total: "1000000000000000000000000000000" is beyond the largest supported total',
+    );
   });
 });
 
@@ -528,10 +563,11 @@ describe('StatementParse totals and the pair assertion on amounts', () => {
     return new StatementParse('generic', chunked(Buffer.from('x\n'.repeat(lines.length))), reader);
   };
 
-  it('adds amounts exactly, past 2^53 minor units and beyond 15 digits', async () => {
+  it('adds amounts exactly, past 2^53 minor units', async () => {
+    // Each line at most the bound of one item (10^15 − 1 minor units); 20 of them pass 2^53.
     const amounts = [
       ...Array.from({ length: 20 }, () => '9999999999999.99'),
-      '123456789012345678901234.56',
+      '1234567890123.45',
       '0.01',
       '1.5', // valid Money, not canonical: summed all the same
     ];
@@ -564,6 +600,8 @@ describe('StatementParse totals and the pair assertion on amounts', () => {
     [{ amount: '-1.00' }, 'line 2: amount -1.00'],
     [{ amount: '1.001' }, 'line 2: amount 1.001'],
     [{ amount: '01.00' }, 'line 2: amount 01.00'],
+    // Past the bound of one item: every reader refuses it as MALFORMED_LINE first.
+    [{ amount: '10000000000000.00' }, 'line 2: amount 10000000000000.00'],
     [{ fee: '0.5.0' }, 'line 2: fee 0.5.0'],
     [{ refundNo: 'R1' }, 'line 2: refundNo on a payment'],
     [{ status: '' }, 'line 2: empty orderNo or status'],

@@ -1,6 +1,13 @@
 import { isAscii } from 'node:buffer';
 import { TextDecoder } from 'node:util';
-import { Money, MoneyError, invariant, minorUnitByCurrency } from '@app/contracts';
+import {
+  AMOUNT_MAX_DIGITS,
+  Money,
+  MoneyError,
+  amountMaxOf,
+  invariant,
+  minorUnitByCurrency,
+} from '@app/contracts';
 import type { StatementLine } from '../statement-line.js';
 
 /**
@@ -678,18 +685,32 @@ export function quote(value: string): string {
   return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
 }
 
+export interface AmountCellOptions {
+  allowNegative?: boolean;
+  column?: string;
+  /**
+   * The cell is a total the file states about itself (a summary row, a trailer): a sum of lines,
+   * bounded only by what Money holds. A detail line's amount is one item's and must be within
+   * AMOUNT_MAX_MINOR_UNITS, so the matcher's and the totals' arithmetic stay exact (ADR 005).
+   */
+  sum?: boolean;
+}
+
 /** A decimal amount in a cell, exact and at the currency's scale. */
 export function parseAmountCell(
   raw: string,
   currency: string,
   lineNo: number,
   field: string,
-  opts: { allowNegative?: boolean; column?: string } = {},
+  opts: AmountCellOptions = {},
 ): Money {
   const value = raw.trim();
   if (value === '') throw malformed(lineNo, field, `is empty${inColumn(opts.column)}; an amount is required`);
   try {
-    return Money.parse(value, currency, { allowNegative: opts.allowNegative === true });
+    return Money.parse(value, currency, {
+      allowNegative: opts.allowNegative === true,
+      sum: opts.sum === true,
+    });
   } catch (error) {
     if (!(error instanceof MoneyError)) throw error;
     const why =
@@ -697,7 +718,11 @@ export function parseAmountCell(
         ? 'is negative; a non-negative amount is required here'
         : error.code === 'MONEY.TOO_PRECISE'
           ? `has more fraction digits than ${currency} allows`
-          : 'is not a decimal amount';
+          : error.code === 'MONEY.TOO_LARGE'
+            ? opts.sum === true
+              ? 'is beyond the largest supported total'
+              : `is beyond the largest amount one line may carry (${amountMaxOf(currency)} ${currency})`
+            : 'is not a decimal amount';
     throw malformed(lineNo, field, `${quote(value)} ${why}${inColumn(opts.column)}`);
   }
 }
@@ -761,9 +786,9 @@ export function parseAmountText(
   currency: string,
   lineNo: number,
   field: string,
-  opts: { allowNegative?: boolean; column?: string } = {},
+  opts: AmountCellOptions = {},
 ): string {
-  const unit = minorUnitOfCurrency(currency);
+  const unit = opts.sum === true ? undefined : minorUnitOfCurrency(currency);
   if (unit !== undefined) {
     const text = plainAmountText(raw, unit, opts.allowNegative === true);
     if (text !== undefined) return text;
@@ -772,9 +797,10 @@ export function parseAmountText(
 }
 
 /**
- * `raw` padded to `unit` fraction digits if it is `-?(0|[1-9]\d{0,14})(\.\d+)?` with at most `unit`
- * fraction digits, and negative only where allowed and not zero; otherwise undefined. (A hand-written
- * scan: the regex and its match array were a visible share of a parse.)
+ * `raw` padded to `unit` fraction digits if it is `-?(0|[1-9]\d{0,14-unit})(\.\d+)?` (within
+ * AMOUNT_MAX_DIGITS minor-unit digits) with at most `unit` fraction digits, and negative only where
+ * allowed and not zero; otherwise undefined, and the Money path gives the exact error. (A
+ * hand-written scan: the regex and its match array were a visible share of a parse.)
  */
 function plainAmountText(raw: string, unit: number, allowNegative: boolean): string | undefined {
   const length = raw.length;
@@ -788,7 +814,7 @@ function plainAmountText(raw: string, unit: number, allowNegative: boolean): str
   } else if (lead >= 49 && lead <= 57) {
     const from = i;
     for (i += 1; i < length && isDigit(raw.charCodeAt(i)); i += 1);
-    if (i - from > EXACT_DIGITS) return undefined;
+    if (i - from > AMOUNT_MAX_DIGITS - unit) return undefined;
   } else {
     return undefined;
   }

@@ -177,7 +177,10 @@ class WechatAllReader implements StatementRecordReader {
     const { lineNo, cells } = this.summary;
     const mine = computed.of(currency);
     const amount = (key: SummaryColumn): Money =>
-      parseAmountCell(cells[key] ?? '', currency, lineNo, SUMMARY_COLUMNS[key], { allowNegative: true });
+      parseAmountCell(cells[key] ?? '', currency, lineNo, SUMMARY_COLUMNS[key], {
+        allowNegative: true,
+        sum: true,
+      });
     const controls = [
       verifyControl(
         SUMMARY_COLUMNS.count,
