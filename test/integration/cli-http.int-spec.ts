@@ -15,7 +15,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { dlqTopicOf, TOPIC } from '@app/contracts';
-import { devIdentityEnv, ensureDevIdentity, type DevIdentity } from '@app/http';
+import { devIdentityEnv, ensureDevIdentity, mintDevToken, ROLE, type DevIdentity } from '@app/http';
 import { ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
 import { ReconciliationModule } from '../../apps/reconciliation/src/reconciliation.module.js';
@@ -258,6 +258,34 @@ describe('cse over HTTP with a bearer token (real service, Postgres, Kafka)', ()
     expect(run.stdout).toContain('discrepancies opened 12');
     const runs = await db.query<{ started_by: string }[]>('SELECT started_by FROM reconciliation.match_run');
     expect(runs).toEqual([{ started_by: 'ops.zhang' }]);
+
+    // A discrepancy resolved through the CLI: not by the operator (no recon.resolve: 403, exit 3),
+    // by a clerk holding the role, recorded as theirs.
+    const [open] = await db.query<{ id: string }[]>(
+      `SELECT id::text FROM reconciliation.discrepancy WHERE status = 'OPEN' AND class = 'MISSING_INTERNAL' ORDER BY id LIMIT 1`,
+    );
+    const resolveArgs = ['discrepancy', 'resolve', open!.id, '--action', 'WRITE_OFF', '--note', 'test line'];
+    const notAllowed = await cse(resolveArgs, { ...api(), CSE_TOKEN: operatorToken });
+    expect(notAllowed.code).toBe(3);
+    expect(notAllowed.stderr).toMatch(
+      /^error: not allowed \(403\) by the reconciliation service .*recon\.resolve/,
+    );
+    const clerk = await mintDevToken(identity, { sub: 'recon.li', roles: [ROLE.resolveDiscrepancy] });
+    const resolved = await cse([...resolveArgs, '--idempotency-key', 'k-resolve-1'], {
+      ...api(),
+      CSE_TOKEN: clerk,
+    });
+    expect(resolved.stderr).toBe('');
+    expect(resolved.code).toBe(0);
+    expect(resolved.stdout).toContain(
+      `discrepancy ${open!.id} (MISSING_INTERNAL, WECHAT 2026-11-22): RESOLVED (WRITE_OFF) by recon.li`,
+    );
+    expect(resolved.stdout).toContain('key k-resolve-1');
+    const [row] = await db.query<{ resolved_by: string }[]>(
+      'SELECT resolved_by FROM reconciliation.discrepancy WHERE id = $1',
+      [open!.id],
+    );
+    expect(row).toEqual({ resolved_by: 'recon.li' });
 
     // The same content again: the service's refusal, its code and message, exit code 2.
     const again = await cse(

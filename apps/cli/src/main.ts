@@ -11,7 +11,12 @@ import {
   ledgerTrialBalanceCommand,
 } from './commands/ledger.command.js';
 import { publishCommand } from './commands/publish.command.js';
-import { discrepancyResolveCommand, reconReportCommand, reconRunCommand } from './commands/recon.command.js';
+import {
+  discrepancyAdjustmentDecisionCommand,
+  discrepancyResolveCommand,
+  reconReportCommand,
+  reconRunCommand,
+} from './commands/recon.command.js';
 import {
   settlementPayoutsCommand,
   settlementRetryPayoutCommand,
@@ -161,7 +166,9 @@ recon
     await reconReportCommand(options);
   });
 
-const discrepancy = program.command('discrepancy').description('discrepancies (差错): resolve one');
+const discrepancy = program
+  .command('discrepancy')
+  .description('discrepancies (差错): resolve one; confirm or reject a large adjustment');
 apiCommand(discrepancy.command('resolve <id>'), 'reconciliation')
   .description(
     'resolve an open discrepancy: ADJUST (a correcting journal entry) or WRITE_OFF (closed with a reason)',
@@ -175,6 +182,35 @@ apiCommand(discrepancy.command('resolve <id>'), 'reconciliation')
       options: { action: string; note: string; json?: boolean; tokenFile?: string; idempotencyKey?: string },
     ) => {
       await discrepancyResolveCommand({ ...options, id });
+    },
+  );
+
+apiCommand(discrepancy.command('confirm-adjustment <id>'), 'reconciliation')
+  .description(
+    "confirm another person's adjustment above the threshold: its journal entry is posted (not by the proposer)",
+  )
+  .option('--note <N>', 'what you checked (1 to 500 characters)')
+  .addOption(json())
+  .action(
+    async (
+      id: string,
+      options: { note?: string; json?: boolean; tokenFile?: string; idempotencyKey?: string },
+    ) => {
+      await discrepancyAdjustmentDecisionCommand({ ...options, id, decision: 'confirm' });
+    },
+  );
+apiCommand(discrepancy.command('reject-adjustment <id>'), 'reconciliation')
+  .description(
+    "reject another person's adjustment above the threshold: nothing is posted, the discrepancy stays open",
+  )
+  .requiredOption('--reason <R>', 'why (1 to 500 characters)')
+  .addOption(json())
+  .action(
+    async (
+      id: string,
+      options: { reason: string; json?: boolean; tokenFile?: string; idempotencyKey?: string },
+    ) => {
+      await discrepancyAdjustmentDecisionCommand({ ...options, id, decision: 'reject' });
     },
   );
 

@@ -55,33 +55,86 @@ export async function discrepancyResolveCommand(
   options: DiscrepancyResolveOptions,
   client?: ApiClient,
 ): Promise<Discrepancy> {
-  if (!/^[1-9]\d{0,18}$/.test(options.id))
-    throw new UsageError(`<id> must be a discrepancy id (a positive integer), got "${options.id}"`);
   if (!(DISCREPANCY_ACTIONS as readonly string[]).includes(options.action))
     throw new UsageError(
       `--action must be one of ${DISCREPANCY_ACTIONS.join(', ')}, got "${options.action}"`,
     );
-  if (options.note.trim() === '' || options.note.length > 500)
-    throw new UsageError('--note must say why, in 1 to 500 characters');
+  return discrepancyCommand(
+    options,
+    'resolve',
+    {
+      action: options.action,
+      note: textOption('--note', options.note),
+    },
+    client,
+  );
+}
+
+/**
+ * `discrepancy confirm-adjustment <id> [--note N]` and `discrepancy reject-adjustment <id> --reason R`:
+ * the second person's answer to another person's adjustment above the currency's threshold
+ * (`POST /discrepancies/{id}/confirm-adjustment|reject-adjustment`); the proposer is refused.
+ */
+export async function discrepancyAdjustmentDecisionCommand(
+  options: OutputOptions &
+    ApiCommandOptions & { id: string; decision: 'confirm' | 'reject'; note?: string; reason?: string },
+  client?: ApiClient,
+): Promise<Discrepancy> {
+  return options.decision === 'confirm'
+    ? discrepancyCommand(
+        options,
+        'confirm-adjustment',
+        options.note === undefined ? {} : { note: textOption('--note', options.note) },
+        client,
+      )
+    : discrepancyCommand(
+        options,
+        'reject-adjustment',
+        { reason: textOption('--reason', options.reason) },
+        client,
+      );
+}
+
+async function discrepancyCommand(
+  options: OutputOptions & ApiCommandOptions & { id: string },
+  route: 'resolve' | 'confirm-adjustment' | 'reject-adjustment',
+  body: Record<string, string>,
+  client: ApiClient | undefined,
+): Promise<Discrepancy> {
+  if (!/^[1-9]\d{0,18}$/.test(options.id))
+    throw new UsageError(`<id> must be a discrepancy id (a positive integer), got "${options.id}"`);
   const api = client ?? (await ApiClient.for('reconciliation', options));
-  const idempotencyKey = idempotencyKeyOf(options, 'resolve');
+  const idempotencyKey = idempotencyKeyOf(options, route);
   const { body: discrepancy, headers } = await api.json<Discrepancy>(
     'POST',
-    `/discrepancies/${options.id}/resolve`,
-    { action: options.action, note: options.note },
+    `/discrepancies/${options.id}/${route}`,
+    body,
     { 'idempotency-key': idempotencyKey },
   );
   emit(options, discrepancy, () =>
     [
       `discrepancy ${discrepancy.id} (${discrepancy.class}, ${discrepancy.channel} ${discrepancy.businessDate}): ` +
-        `${discrepancy.status}${discrepancy.resolution === null ? '' : ` (${discrepancy.resolution})`} by ${discrepancy.resolvedBy ?? '?'}`,
+        `${discrepancy.status}${discrepancy.resolution === null ? '' : ` (${discrepancy.resolution})`}` +
+        (discrepancy.resolvedBy === null ? '' : ` by ${discrepancy.resolvedBy}`),
+      ...(headers['confirmation-required'] === 'true'
+        ? [
+            'the adjustment is above the threshold: nothing is posted until another person confirms it (discrepancy confirm-adjustment)',
+          ]
+        : []),
       headers['idempotent-replayed'] === 'true'
-        ? `already resolved with key ${idempotencyKey}: nothing new was done`
+        ? `already done with key ${idempotencyKey}: nothing new was done`
         : `key ${idempotencyKey}`,
       ...(headers['released-to-clearing'] === 'true' ? ['our transaction was released to clearing'] : []),
     ].join('\n'),
   );
   return discrepancy;
+}
+
+/** A note or reason of 1 to 500 characters, as the API takes it. */
+function textOption(name: string, value: string | undefined): string {
+  if (value === undefined || value.trim() === '' || value.length > 500)
+    throw new UsageError(`${name} must say why, in 1 to 500 characters`);
+  return value;
 }
 
 export function formatRun(result: MatchRunResult): string {
