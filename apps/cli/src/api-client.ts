@@ -25,6 +25,8 @@ export const SERVICES = {
 export type ServiceName = keyof typeof SERVICES;
 
 export const TOKEN_ENV = 'CSE_TOKEN';
+/** Development only: the principal a service in AUTH_MODE=development takes the caller to be. */
+export const DEV_PRINCIPAL_ENV = 'CSE_PRINCIPAL';
 
 /** Exit codes of a refused call: 2 the request as given cannot be done (4xx), 3 who you are (401/403). */
 export const EXIT_REFUSED = 2;
@@ -117,6 +119,8 @@ export class ApiClient {
     readonly service: ServiceName,
     readonly base: URL,
     private readonly token: string | undefined,
+    /** Sent as X-CSE-Principal when there is no token (a service in AUTH_MODE=development reads it). */
+    private readonly devPrincipal: string | undefined = undefined,
   ) {}
 
   static async for(
@@ -124,7 +128,16 @@ export class ApiClient {
     options: { tokenFile?: string } = {},
     env: NodeJS.ProcessEnv = process.env,
   ): Promise<ApiClient> {
-    return new ApiClient(service, serviceUrl(service, env), await resolveToken(options, env));
+    const token = await resolveToken(options, env);
+    const devPrincipal = env[DEV_PRINCIPAL_ENV]?.trim() || undefined;
+    if (devPrincipal !== undefined && !/^[\p{L}\p{N}._:@-]{1,200}$/u.test(devPrincipal))
+      throw new UsageError(`${DEV_PRINCIPAL_ENV} must be a principal id, got "${devPrincipal}"`);
+    return new ApiClient(
+      service,
+      serviceUrl(service, env),
+      token,
+      token === undefined ? devPrincipal : undefined,
+    );
   }
 
   /** A client with a token given directly (the demo, which holds one per person). */
@@ -245,6 +258,7 @@ export class ApiClient {
           headers: {
             ...request.headers,
             ...(this.token === undefined ? {} : { authorization: `Bearer ${this.token}` }),
+            ...(this.devPrincipal === undefined ? {} : { 'x-cse-principal': this.devPrincipal }),
             'user-agent': 'cse-cli',
           },
         },
