@@ -25,7 +25,7 @@ import {
 import { statementImportCommand } from './commands/statement.command.js';
 import { transactionSummaryCommand } from './commands/transactions.command.js';
 import { dlqListCommand, dlqReplayCommand } from './commands/dlq.command.js';
-import { messagingPruneCommand } from './commands/messaging.command.js';
+import { messagingPruneCommand, messagingStatusCommand } from './commands/messaging.command.js';
 import { UsageError } from './output.js';
 
 const program = new Command('cse')
@@ -361,9 +361,18 @@ dlq
     await dlqReplayCommand({ ...options, id });
   });
 
-program
-  .command('messaging')
-  .description('inbox and outbox housekeeping')
+const messaging = program.command('messaging').description('inbox and outbox: housekeeping and status');
+messaging
+  .command('status')
+  .description(
+    "what each service's outbox still owes the broker: rows waiting, the oldest one's age, parked rows with the broker's reason, readiness",
+  )
+  .option('--service <S>', 'one service schema (default: every service)')
+  .addOption(json())
+  .action(async (options: { service?: string; json?: boolean }) => {
+    await messagingStatusCommand(options);
+  });
+messaging
   .command('prune')
   .description(
     'delete published outbox rows and inbox rows past their retention (unpublished rows and dead letters are kept); run daily',

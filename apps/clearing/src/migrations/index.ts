@@ -1,5 +1,6 @@
 import {
   deadLetterReplayMigration,
+  messagingGuardsMigration,
   messagingRetentionMigration,
   messagingTablesMigration,
 } from '@app/messaging';
@@ -15,4 +16,5 @@ export const clearingMigrations = [
   ClearedItems1764000000700,
   deadLetterReplayMigration(CLEARING_SCHEMA),
   messagingRetentionMigration(CLEARING_SCHEMA),
+  messagingGuardsMigration(CLEARING_SCHEMA),
 ];

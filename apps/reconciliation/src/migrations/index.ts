@@ -1,5 +1,6 @@
 import {
   deadLetterReplayMigration,
+  messagingGuardsMigration,
   messagingRetentionMigration,
   messagingTablesMigration,
 } from '@app/messaging';
@@ -23,4 +24,5 @@ export const reconciliationMigrations = [
   messagingRetentionMigration(RECONCILIATION_SCHEMA),
   StatementRejectedLines1764000001900,
   MatchOnImport1764000003100,
+  messagingGuardsMigration(RECONCILIATION_SCHEMA),
 ];

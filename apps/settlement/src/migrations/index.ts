@@ -1,5 +1,6 @@
 import {
   deadLetterReplayMigration,
+  messagingGuardsMigration,
   messagingRetentionMigration,
   messagingTablesMigration,
 } from '@app/messaging';
@@ -27,4 +28,5 @@ export const settlementMigrations = [
   ZeroAmountRecordsPaid1764000001600,
   RetryKeysInCommandIdempotency1764000001700,
   messagingRetentionMigration(SETTLEMENT_SCHEMA),
+  messagingGuardsMigration(SETTLEMENT_SCHEMA),
 ];
