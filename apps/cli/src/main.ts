@@ -340,7 +340,7 @@ dlq
   .description("a service's dead letters still to handle (--all: replayed ones too), oldest first")
   .requiredOption('--service <S>', 'reconciliation, clearing, settlement or payout_gateway')
   .option('--topic <T>', 'only those from this source topic')
-  .option('--kind <K>', 'INVALID, REJECTED or HANDLER_FAILED')
+  .option('--kind <K>', 'INVALID, REJECTED, HANDLER_FAILED or CONFLICTING_DUPLICATE')
   .option('--all', 'include dead letters already replayed')
   .addOption(json())
   .action(

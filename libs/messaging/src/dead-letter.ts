@@ -3,8 +3,18 @@ import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { dlqTopicOf } from '@app/contracts';
 import type { OutboxMessage } from './outbox.repository.js';
 
-/** Why a message went to the dead-letter topic; lets operators filter without parsing the reason. */
-export type DeadLetterKind = 'INVALID' | 'REJECTED' | 'HANDLER_FAILED';
+/**
+ * Why a message went to the dead-letter topic; lets operators filter without parsing the reason.
+ * CONFLICTING_DUPLICATE: an event id already applied, redelivered with another payload (the first
+ * payload's effects stand; a person decides which one was right).
+ */
+export type DeadLetterKind = 'INVALID' | 'REJECTED' | 'HANDLER_FAILED' | 'CONFLICTING_DUPLICATE';
+export const DEAD_LETTER_KINDS: readonly DeadLetterKind[] = [
+  'INVALID',
+  'REJECTED',
+  'HANDLER_FAILED',
+  'CONFLICTING_DUPLICATE',
+];
 
 export interface DeadLetterSource {
   groupId: string;
@@ -31,6 +41,9 @@ export const DLQ_HEADER = {
   valueSha256: 'dlq-value-sha256',
   /** `true` when the published value is only the first DEAD_LETTER_VALUE_BYTES_MAX bytes. */
   valueTruncated: 'dlq-value-truncated',
+  /** CONFLICTING_DUPLICATE: the hash the inbox holds for the event id, and the one that came now. */
+  storedSha256: 'dlq-stored-sha256',
+  receivedSha256: 'dlq-received-sha256',
 } as const;
 
 const REASON_MAX_CHARS = 2_000;
