@@ -8,6 +8,7 @@
  * letters of 600 KB messages reach the DLQ clipped, with the original's size and SHA-256.
  */
 import { createHash } from 'node:crypto';
+import { jest } from '@jest/globals';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
@@ -27,10 +28,20 @@ import {
   PLATFORM_CONFIG,
   SERVICE_SCHEMA,
   type Readiness,
+  type RelaySource,
 } from '@app/messaging';
 import { loadPlatformConfig } from '@app/platform';
 import { DataSource } from 'typeorm';
-import { publish, readTopic, testKafka, useIsolatedDatabase, waitFor } from '../support/infra.js';
+import { messagingStatusCommand } from '../../apps/cli/src/commands/messaging.command.js';
+import {
+  migrateAll,
+  openDataSource,
+  publish,
+  readTopic,
+  testKafka,
+  useIsolatedDatabase,
+  waitFor,
+} from '../support/infra.js';
 import { decode, events, openTestDataSource, SCHEMA, TestHandler } from '../support/messaging-fixture.js';
 
 const BROKER_TOPIC_MAX_BYTES = 100_000;
@@ -70,6 +81,21 @@ describe('an outbox never jams (real Kafka + Postgres)', () => {
     );
   });
 
+  /** A topic whose own max.message.bytes is below what the relay may send in one request. */
+  const createTopicAcceptingAtMost = async (topic: string, bytes: number) => {
+    await admin.createTopics({
+      topics: [
+        {
+          topic,
+          numPartitions: 3,
+          replicationFactor: -1,
+          configEntries: [{ name: 'max.message.bytes', value: String(bytes) }],
+        },
+      ],
+      waitForLeaders: true,
+    });
+  };
+
   const readiness = async () => {
     const response = await fetch(`${base}/health/ready`);
     return { status: response.status, body: (await response.json()) as Readiness };
@@ -81,17 +107,7 @@ describe('an outbox never jams (real Kafka + Postgres)', () => {
     // than the deployment assumed.
     const payouts = `${prefix}payout-requested`;
     const results = `${prefix}payout-result`;
-    await admin.createTopics({
-      topics: [
-        {
-          topic: payouts,
-          numPartitions: 3,
-          replicationFactor: -1,
-          configEntries: [{ name: 'max.message.bytes', value: String(BROKER_TOPIC_MAX_BYTES) }],
-        },
-      ],
-      waitForLeaders: true,
-    });
+    await createTopicAcceptingAtMost(payouts, BROKER_TOPIC_MAX_BYTES);
     await ensureTopics(admin, [results], 3);
     const oversized = (n: number) => ({
       topic: payouts,
@@ -205,6 +221,101 @@ describe('an outbox never jams (real Kafka + Postgres)', () => {
     expect(body.reasons).toEqual([
       expect.stringMatching(/more than 300000 ms \(OUTBOX_UNPUBLISHED_AGE_MAX_MS\)$/),
     ]);
+  });
+
+  it('hands a message a custom source cannot send over to the outbox as a parked row, and moves on', async () => {
+    // A source of its own, as reconciliation's matched items: marks from which it builds each event.
+    const topic = `${prefix}marks`;
+    await createTopicAcceptingAtMost(topic, BROKER_TOPIC_MAX_BYTES);
+    await ds.query(
+      `CREATE TABLE IF NOT EXISTS ${SCHEMA}.payout_mark (id bigint PRIMARY KEY, memo_bytes int NOT NULL, sent_at timestamptz)`,
+    );
+    await ds.query(`TRUNCATE ${SCHEMA}.payout_mark`);
+    await ds.query(
+      `INSERT INTO ${SCHEMA}.payout_mark (id, memo_bytes) SELECT i, CASE WHEN i = 3 THEN 200000 ELSE 10 END FROM generate_series(1, 5) i`,
+    );
+    const source: RelaySource = {
+      name: 'payout-mark-relay:test',
+      async fetch(tx, limit) {
+        const marks = await tx.query<{ id: string; memo_bytes: number }[]>(
+          `SELECT id::text AS id, memo_bytes FROM ${SCHEMA}.payout_mark WHERE sent_at IS NULL ORDER BY id LIMIT $1`,
+          [limit],
+        );
+        return marks.map((m) => ({
+          id: m.id,
+          topic,
+          key: `M${m.id}`,
+          value: 'm'.repeat(m.memo_bytes),
+          headers: {},
+        }));
+      },
+      async markPublished(tx, ids) {
+        await tx.query(`UPDATE ${SCHEMA}.payout_mark SET sent_at = now() WHERE id = ANY($1::bigint[])`, [
+          ids,
+        ]);
+      },
+    };
+    const relay = new OutboxRelay(client, ds, { schema: SCHEMA, source });
+    try {
+      expect(await relay.relayOnce()).toBe(5);
+      expect(await relay.relayOnce()).toBe(0);
+    } finally {
+      await relay.stop();
+    }
+    // At least once: what the broker took from the refused request is sent again while halving.
+    const onTopic = await readTopic(kafka, topic, 4);
+    expect([...new Set(onTopic.map((m) => m.key))].sort()).toEqual(['M1', 'M2', 'M4', 'M5']);
+    const parked = await ds.query<{ dedupe_key: string; bytes: number; park_reason: string }[]>(
+      `SELECT dedupe_key, octet_length(value) AS bytes, park_reason FROM ${SCHEMA}.outbox WHERE parked_at IS NOT NULL`,
+    );
+    expect(parked).toHaveLength(1);
+    expect(parked[0]).toMatchObject({ dedupe_key: 'parked:payout-mark-relay:test:3', bytes: 200_000 });
+    expect(parked[0]!.park_reason).toMatch(/^MESSAGE_TOO_LARGE/);
+    expect((await readiness()).status).toBe(503);
+  });
+
+  it('lists parked rows and the backlog per service in `cse messaging status`', async () => {
+    await migrateAll();
+    const settlement = await openDataSource('settlement');
+    const printed: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    try {
+      await settlement.transaction((tx) =>
+        enqueueOutbox(tx, 'settlement', [
+          { topic: `${prefix}settlement.payout-requested.v1`, key: '17', value: 'a payout request' },
+          { topic: `${prefix}settlement.payout-requested.v1`, key: '18', value: 'another' },
+        ]),
+      );
+      await settlement.query(
+        `UPDATE settlement.outbox SET parked_at = now(), park_reason = 'MESSAGE_TOO_LARGE: refused' WHERE message_key = '17'`,
+      );
+      const [status] = await messagingStatusCommand({ service: 'settlement', json: true });
+      expect(status).toMatchObject({
+        schema: 'settlement',
+        ready: false,
+        unpublished: 1,
+        parkedCount: 1,
+        parked: [
+          {
+            key: '17',
+            topic: `${prefix}settlement.payout-requested.v1`,
+            reason: 'MESSAGE_TOO_LARGE: refused',
+          },
+        ],
+      });
+      expect(JSON.parse(printed.join(''))).toEqual([JSON.parse(JSON.stringify(status))]);
+      printed.length = 0;
+      await messagingStatusCommand({ service: 'settlement' });
+      expect(printed.join('')).toMatch(
+        /parked \(the broker refused them; not published\):[\s\S]*MESSAGE_TOO_LARGE: refused/,
+      );
+    } finally {
+      write.mockRestore();
+      await settlement.destroy();
+    }
   });
 
   it('publishes dead letters of two 600 KB messages clipped, with size and SHA-256, and what was behind them', async () => {
