@@ -209,6 +209,28 @@ describe('an outbox never jams (real Kafka + Postgres)', () => {
     expect(await countWhere(ds, 'published_at IS NOT NULL')).toBe(1);
   });
 
+  it('reads at most four sends worth of rows per pass, however many rows it may take', async () => {
+    const topic = `${prefix}bulky`;
+    await ensureTopics(admin, [topic], 3);
+    await ds.transaction((tx) =>
+      enqueueOutbox(
+        tx,
+        SCHEMA,
+        Array.from({ length: 10 }, (_, i) => ({ topic, key: `M${i}`, value: 'z'.repeat(100_000) })),
+      ),
+    );
+    // 128 KiB a send: a pass reads rows that start within 512 KiB — 6 of 100,000 bytes — and
+    // sends them one or two at a time.
+    const relay = new OutboxRelay(client, ds, { schema: SCHEMA, messageMaxBytes: 128 * 1024 });
+    try {
+      expect(await relay.relayOnce()).toBe(6);
+      expect(await relay.relayOnce()).toBe(4);
+    } finally {
+      await relay.stop();
+    }
+    expect(await countWhere(ds, 'published_at IS NOT NULL')).toBe(10);
+  });
+
   it('answers not ready while the oldest unpublished row is older than OUTBOX_UNPUBLISHED_AGE_MAX_MS', async () => {
     await ds.transaction((tx) =>
       enqueueOutbox(tx, SCHEMA, [{ topic: `${prefix}late`, key: null, value: 'owed' }]),

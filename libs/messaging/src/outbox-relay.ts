@@ -49,28 +49,30 @@ export interface RelaySource {
   park?(tx: EntityManager, parked: ParkedMessage[]): Promise<void>;
 }
 
+/** The bytes of an outbox row's value the relay publishes. */
+const PUBLISHED_BYTES =
+  'least(octet_length(value), coalesce(published_value_bytes_max, octet_length(value)))';
+
 export function outboxTableSource(schema: string): RelaySource {
   const s = quoteIdent(schema);
   return {
     name: `outbox-relay:${schema}`,
     async fetch(tx, limit, bytesMax = Number.MAX_SAFE_INTEGER) {
-      // Sizes first (octet_length reads a value's length without fetching it from TOAST), values
-      // only for the rows within `bytesMax`: 1,000 rows of 600 KB are not read into memory at once.
+      // Rows past `bytesMax` are cut in the outer query. A value is fetched from TOAST only when it
+      // is returned (octet_length reads its length from the header; passing the column through
+      // the subquery does not read it), so 1,000 rows of 600 KB are not read into memory at once.
       // A dead letter's value is read clipped (published_value_bytes_max); the row keeps it whole.
       const rows = await tx.query<OutboxRow[]>(
-        `WITH head AS (
-           SELECT id, sum(least(octet_length(value), coalesce(published_value_bytes_max, octet_length(value))))
-                        OVER (ORDER BY id) AS bytes_through
+        `SELECT id, topic, message_key, headers, value FROM (
+           SELECT id, topic, message_key, headers,
+                  CASE WHEN published_value_bytes_max < octet_length(value)
+                       THEN substring(value FROM 1 FOR published_value_bytes_max) ELSE value END AS value,
+                  sum(${PUBLISHED_BYTES}) OVER (ORDER BY id) - ${PUBLISHED_BYTES} AS bytes_before
            FROM ${s}.outbox
            WHERE published_at IS NULL AND parked_at IS NULL
-           ORDER BY id LIMIT $1)
-         SELECT o.id, o.topic, o.message_key, o.headers,
-                CASE WHEN o.published_value_bytes_max < octet_length(o.value)
-                     THEN substring(o.value FROM 1 FOR o.published_value_bytes_max)
-                     ELSE o.value END AS value
-         FROM head JOIN ${s}.outbox o ON o.id = head.id
-         WHERE head.bytes_through - least(octet_length(o.value), coalesce(o.published_value_bytes_max, octet_length(o.value))) < $2
-         ORDER BY o.id`,
+           ORDER BY id LIMIT $1) head
+         WHERE bytes_before < $2
+         ORDER BY id`,
         [limit, bytesMax],
       );
       return rows.map((r) => ({
