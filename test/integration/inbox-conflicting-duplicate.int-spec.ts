@@ -95,6 +95,13 @@ describe('a redelivered event id with another payload (real Kafka + Postgres)', 
         { key: 'M00002', value: freshAltered },
       ]);
       await lagZero();
+      // Another body first, then the applied one: only the other body conflicts, with what the
+      // inbox holds (not with the copy that came first in the batch).
+      await publish(kafka, topic, [
+        { key: 'M00001', value: altered },
+        { key: 'M00001', value: original },
+      ]);
+      await lagZero();
       await waitFor(
         'the outbox published',
         async () =>
@@ -118,27 +125,27 @@ describe('a redelivered event id with another payload (real Kafka + Postgres)', 
       { event_id: 'pay-1', merchant_id: 'M00001' },
       { event_id: 'pay-2', merchant_id: 'M00002' },
     ]);
-    // The two same-payload redeliveries are duplicates, silently; the two others are dead letters.
-    expect(consumer.stats).toMatchObject({ applied: 2, duplicates: 2, deadLettered: 2 });
+    // The three same-payload redeliveries are duplicates, silently; the three others dead letters.
+    expect(consumer.stats).toMatchObject({ applied: 2, duplicates: 3, deadLettered: 3 });
 
-    const dead = await readTopic(kafka, dlqTopicOf(topic), 2);
-    expect(dead).toHaveLength(2);
-    const byValue = new Map(dead.map((d) => [d.value, d]));
-    for (const [stored, received] of [
-      [original, altered],
-      [fresh, freshAltered],
-    ] as const) {
-      const letter = byValue.get(received)!;
+    const dead = await readTopic(kafka, dlqTopicOf(topic), 3);
+    expect(dead.map((d) => d.value).sort()).toEqual([altered, altered, freshAltered].sort());
+    const appliedBody = new Map([
+      [altered, original],
+      [freshAltered, fresh],
+    ]);
+    for (const letter of dead) {
+      const stored = appliedBody.get(letter.value)!;
       expect(letter.headers).toMatchObject({
         [DLQ_HEADER.kind]: 'CONFLICTING_DUPLICATE',
         [DLQ_HEADER.storedSha256]: sha256(stored),
-        [DLQ_HEADER.receivedSha256]: sha256(received),
+        [DLQ_HEADER.receivedSha256]: sha256(letter.value),
         [DLQ_HEADER.consumer]: 'conflict-test',
       });
       expect(letter.headers[DLQ_HEADER.reason]).toContain(sha256(stored));
     }
     const conflictWarnings = warnings.filter((w) => w.startsWith('conflicting duplicate'));
-    expect(conflictWarnings).toHaveLength(2);
+    expect(conflictWarnings).toHaveLength(3);
     expect(conflictWarnings[0]).toMatch(
       new RegExp(
         `^conflicting duplicate: event pay-1 at ${topic.replace(/\./g, '\\.')}\\[\\d\\]@\\d+ for consumer conflict-test`,

@@ -281,7 +281,9 @@ export class EventConsumer<T> {
     };
 
     // A publisher retry can put the same event twice in one slice: only its first copy counts.
+    // Later copies are compared once the claim says what the inbox holds for their id.
     const firstById = new Map<string, { event: InboundEvent<T>; payloadSha256: Buffer }>();
+    const laterCopies: { message: KafkaMessage; eventId: string; payloadSha256: Buffer }[] = [];
     let duplicates = 0;
     for (const { message, decoded } of slice.items) {
       if (!decoded.ok) {
@@ -289,10 +291,8 @@ export class EventConsumer<T> {
         continue;
       }
       const payloadSha256 = payloadHash(message);
-      const first = firstById.get(decoded.eventId);
-      if (first !== undefined) {
-        if (first.payloadSha256.equals(payloadSha256)) duplicates += 1;
-        else conflictingDuplicate(message, decoded.eventId, first.payloadSha256, payloadSha256);
+      if (firstById.has(decoded.eventId)) {
+        laterCopies.push({ message, eventId: decoded.eventId, payloadSha256 });
         continue;
       }
       firstById.set(decoded.eventId, {
@@ -321,11 +321,22 @@ export class EventConsumer<T> {
       })),
     );
     const toApply = candidates.filter((c) => claim.fresh.has(c.event.eventId)).map((c) => c.event);
+    const storedConflicting = new Map<string, Buffer>();
     for (const conflict of claim.conflicts) {
       const { event, payloadSha256 } = firstById.get(conflict.eventId)!;
       conflictingDuplicate(event.message, event.eventId, conflict.storedSha256, payloadSha256);
+      storedConflicting.set(conflict.eventId, conflict.storedSha256);
     }
     duplicates += candidates.length - toApply.length - claim.conflicts.length;
+    for (const copy of laterCopies) {
+      // What the inbox holds for the id now: the first copy's hash if it was fresh or a plain
+      // duplicate, the stored one if the first copy conflicted, nothing known for an old row.
+      const stored = claim.unhashed.has(copy.eventId)
+        ? undefined
+        : (storedConflicting.get(copy.eventId) ?? firstById.get(copy.eventId)!.payloadSha256);
+      if (stored === undefined || stored.equals(copy.payloadSha256)) duplicates += 1;
+      else conflictingDuplicate(copy.message, copy.eventId, stored, copy.payloadSha256);
+    }
 
     let rejected: Rejection<T>[] = [];
     if (toApply.length > 0) {

@@ -21,6 +21,8 @@ export interface InboxClaim {
   fresh: Set<string>;
   /** Ids already claimed with a different payload; the others not fresh are plain duplicates. */
   conflicts: InboxConflict[];
+  /** Ids already claimed by a row from before hashes were kept: nothing to compare with. */
+  unhashed: Set<string>;
 }
 
 /**
@@ -39,7 +41,7 @@ export async function claimInbox(
   consumer: string,
   entries: InboxEntry[],
 ): Promise<InboxClaim> {
-  if (entries.length === 0) return { fresh: new Set(), conflicts: [] };
+  if (entries.length === 0) return { fresh: new Set(), conflicts: [], unhashed: new Set() };
   // Almost always every event is new: COPY them all. A redelivery (after a crash or rebalance)
   // makes COPY fail on the primary key, and only then is the slower set-based upsert used.
   return fastPathUnlessDuplicate(
@@ -59,7 +61,7 @@ export async function claimInbox(
           `\\x${e.payloadSha256.toString('hex')}`,
         ]),
       );
-      return { fresh: new Set(entries.map((e) => e.eventId)), conflicts: [] };
+      return { fresh: new Set(entries.map((e) => e.eventId)), conflicts: [], unhashed: new Set() };
     },
     () => claimInboxSkippingSeen(tx, schema, consumer, entries),
   );
@@ -88,20 +90,20 @@ async function claimInboxSkippingSeen(
   );
   const fresh = new Set(rows.map((r) => r.event_id));
   const seen = entries.filter((e) => !fresh.has(e.eventId));
-  if (seen.length === 0) return { fresh, conflicts: [] };
+  const conflicts: InboxConflict[] = [];
+  const unhashed = new Set<string>();
+  if (seen.length === 0) return { fresh, conflicts, unhashed };
   // A statement of its own, after the insert: it sees the rows of transactions that committed
   // while the insert waited on them, which the insert's own snapshot would not.
-  const stored = await tx.query<{ event_id: string; payload_sha256: Buffer }[]>(
-    `SELECT event_id, payload_sha256 FROM ${s}.inbox
-     WHERE consumer = $1 AND event_id = ANY($2::text[]) AND payload_sha256 IS NOT NULL`,
+  const stored = await tx.query<{ event_id: string; payload_sha256: Buffer | null }[]>(
+    `SELECT event_id, payload_sha256 FROM ${s}.inbox WHERE consumer = $1 AND event_id = ANY($2::text[])`,
     [consumer, seen.map((e) => e.eventId)],
   );
   const storedById = new Map(stored.map((r) => [r.event_id, r.payload_sha256]));
-  const conflicts: InboxConflict[] = [];
   for (const e of seen) {
-    const storedSha256 = storedById.get(e.eventId);
-    if (storedSha256 !== undefined && !storedSha256.equals(e.payloadSha256))
-      conflicts.push({ eventId: e.eventId, storedSha256 });
+    const storedSha256 = storedById.get(e.eventId) ?? null;
+    if (storedSha256 === null) unhashed.add(e.eventId);
+    else if (!storedSha256.equals(e.payloadSha256)) conflicts.push({ eventId: e.eventId, storedSha256 });
   }
-  return { fresh, conflicts };
+  return { fresh, conflicts, unhashed };
 }
