@@ -29,10 +29,15 @@ import {
   SERVICE_SCHEMA,
   type Readiness,
   type RelaySource,
+  unparkOutboxRow,
 } from '@app/messaging';
 import { loadPlatformConfig } from '@app/platform';
+import { ConfigResourceTypes } from 'kafkajs';
 import { DataSource } from 'typeorm';
-import { messagingStatusCommand } from '../../apps/cli/src/commands/messaging.command.js';
+import {
+  messagingStatusCommand,
+  messagingUnparkCommand,
+} from '../../apps/cli/src/commands/messaging.command.js';
 import {
   migrateAll,
   openDataSource,
@@ -77,7 +82,7 @@ describe('an outbox never jams (real Kafka + Postgres)', () => {
   });
   beforeEach(async () => {
     await ds.query(
-      `TRUNCATE ${SCHEMA}.outbox, ${SCHEMA}.inbox, ${SCHEMA}.applied, ${SCHEMA}.dead_letter_replay`,
+      `TRUNCATE ${SCHEMA}.outbox, ${SCHEMA}.inbox, ${SCHEMA}.applied, ${SCHEMA}.dead_letter_replay, ${SCHEMA}.outbox_unpark`,
     );
   });
 
@@ -181,6 +186,42 @@ describe('an outbox never jams (real Kafka + Postgres)', () => {
     expect(body.reasons[0]).toMatch(/2 outbox row\(s\) parked/);
     // Liveness is a different question: the process is fine.
     expect((await fetch(`${base}/health`)).status).toBe(200);
+
+    // An operator raises the topic's limit and puts both rows back: they go, readiness recovers.
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: payouts,
+          configEntries: [{ name: 'max.message.bytes', value: '1048588' }],
+        },
+      ],
+    });
+    for (const p of body.outbox.parked)
+      await unparkOutboxRow(ds, SCHEMA, p.id, { by: 'ops.li', reason: 'payouts topic takes 1 MB now' });
+    const [audit] = await ds.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM ${SCHEMA}.outbox_unpark WHERE unparked_by = 'ops.li' AND park_reason LIKE 'MESSAGE_TOO_LARGE%'`,
+    );
+    expect(audit!.n).toBe(2);
+    const again = new OutboxRelay(client, ds, { schema: SCHEMA, idlePollMs: 50 });
+    await again.start();
+    try {
+      await waitFor(
+        'the 2 unparked rows published',
+        () => countWhere(ds, 'published_at IS NOT NULL'),
+        (n) => n === 102,
+      );
+    } finally {
+      await again.stop();
+    }
+    expect((await readiness()).status).toBe(200);
+    expect(await readTopic(kafka, payouts, 62)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ key: 'M00001' }),
+        expect.objectContaining({ key: 'M00002' }),
+      ]),
+    );
   });
 
   it('parks a row larger than one send may carry without offering it to the broker', async () => {
@@ -334,6 +375,21 @@ describe('an outbox never jams (real Kafka + Postgres)', () => {
       expect(printed.join('')).toMatch(
         /parked \(the broker refused them; not published\):[\s\S]*MESSAGE_TOO_LARGE: refused/,
       );
+
+      const id = status!.parked[0]!.id;
+      const unparked = await messagingUnparkCommand({
+        id,
+        service: 'settlement',
+        as: 'ops.li',
+        reason: 'fixed',
+        json: true,
+      });
+      expect(unparked).toMatchObject({ id, key: '17', parkReason: 'MESSAGE_TOO_LARGE: refused' });
+      await expect(
+        messagingUnparkCommand({ id, service: 'settlement', as: 'ops.li', reason: 'again' }),
+      ).rejects.toThrow(`NOT_PARKED: outbox row ${id} in settlement is not parked`);
+      const [after] = await messagingStatusCommand({ service: 'settlement', json: true });
+      expect(after).toMatchObject({ ready: true, unpublished: 2, parkedCount: 0 });
     } finally {
       write.mockRestore();
       await settlement.destroy();

@@ -25,7 +25,11 @@ import {
 import { statementImportCommand } from './commands/statement.command.js';
 import { transactionSummaryCommand } from './commands/transactions.command.js';
 import { dlqListCommand, dlqReplayCommand } from './commands/dlq.command.js';
-import { messagingPruneCommand, messagingStatusCommand } from './commands/messaging.command.js';
+import {
+  messagingPruneCommand,
+  messagingStatusCommand,
+  messagingUnparkCommand,
+} from './commands/messaging.command.js';
 import { UsageError } from './output.js';
 
 const program = new Command('cse')
@@ -371,6 +375,18 @@ messaging
   .addOption(json())
   .action(async (options: { service?: string; json?: boolean }) => {
     await messagingStatusCommand(options);
+  });
+messaging
+  .command('unpark <id>')
+  .description(
+    'put a parked outbox row back in the queue once its cause is dealt with (e.g. the topic accepts larger messages); audited',
+  )
+  .requiredOption('--service <S>', 'the service whose outbox holds it')
+  .requiredOption('--as <user>', 'who asks (principal id); audited')
+  .requiredOption('--reason <R>', 'why it can be sent now (1 to 500 characters)')
+  .addOption(json())
+  .action(async (id: string, options: { service: string; as: string; reason: string; json?: boolean }) => {
+    await messagingUnparkCommand({ ...options, id });
   });
 messaging
   .command('prune')

@@ -11,6 +11,7 @@ import { quoteIdent } from '@app/platform';
  *   turns not-ready while one exists.
  * - `outbox.published_value_bytes_max`: the relay publishes at most this many bytes of the value
  *   (dead letters: the whole value stays here for `dlq replay`).
+ * - `outbox_unpark`: who put a parked row back in the queue, when and why (append-only audit).
  * - `inbox.payload_sha256`: the hash of the payload that claimed the event id, so a redelivery with
  *   another payload is told apart from a plain duplicate. Rows from before have none (unknown).
  *
@@ -38,6 +39,19 @@ export function messagingGuardsMigration(schema: string): new () => MigrationInt
         `CREATE INDEX outbox_parked_idx ON ${s}.outbox (id) WHERE parked_at IS NOT NULL AND published_at IS NULL`,
       );
       await runner.query(`
+        CREATE TABLE ${s}.outbox_unpark (
+          id           bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          -- No foreign key: once published, the row is pruned (retention.ts); its audit stays.
+          outbox_id    bigint      NOT NULL,
+          topic        text        NOT NULL,
+          message_key  text,
+          parked_at    timestamptz NOT NULL,
+          park_reason  text        NOT NULL,
+          unparked_by  text        NOT NULL CHECK (length(unparked_by) BETWEEN 1 AND 200),
+          reason       text        NOT NULL CHECK (length(reason) BETWEEN 1 AND 500),
+          unparked_at  timestamptz NOT NULL DEFAULT now()
+        )`);
+      await runner.query(`
         ALTER TABLE ${s}.inbox
           ADD COLUMN payload_sha256 bytea,
           ADD CONSTRAINT inbox_payload_sha256_length CHECK (octet_length(payload_sha256) = 32) NOT VALID`);
@@ -45,6 +59,7 @@ export function messagingGuardsMigration(schema: string): new () => MigrationInt
 
     async down(runner: QueryRunner): Promise<void> {
       await runner.query(`ALTER TABLE ${s}.inbox DROP COLUMN payload_sha256`);
+      await runner.query(`DROP TABLE ${s}.outbox_unpark`);
       await runner.query(`DROP INDEX ${s}.outbox_parked_idx`);
       await runner.query(
         `ALTER TABLE ${s}.outbox DROP COLUMN parked_at, DROP COLUMN park_reason, DROP COLUMN published_value_bytes_max`,

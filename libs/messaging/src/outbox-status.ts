@@ -1,4 +1,4 @@
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { quoteIdent } from '@app/platform';
 
 /** A row the relay set aside because the broker refused it for good (outbox-relay.ts). */
@@ -90,4 +90,70 @@ export function outboxNotReadyReasons(status: OutboxStatus, unpublishedAgeMaxMs:
       `the oldest unpublished outbox row is ${status.oldestUnpublishedAgeMs} ms old, more than ${unpublishedAgeMaxMs} ms (OUTBOX_UNPUBLISHED_AGE_MAX_MS)`,
     );
   return reasons;
+}
+
+export type UnparkErrorCode = 'NOT_FOUND' | 'NOT_PARKED' | 'BAD_REQUEST';
+
+export class UnparkError extends Error {
+  constructor(
+    readonly code: UnparkErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UnparkError';
+  }
+}
+
+export interface Unparked {
+  id: string;
+  topic: string;
+  key: string | null;
+  parkReason: string;
+}
+
+/**
+ * Puts a parked outbox row back in the relay's queue, once its cause is dealt with (the topic's
+ * `max.message.bytes` raised, KAFKA_MESSAGE_MAX_BYTES with it), audited in `outbox_unpark`. If the
+ * broker refuses it again it is parked again, with the new reason. It is published after the rows
+ * that went ahead of it for the same key while it was parked.
+ * @throws UnparkError NOT_FOUND, NOT_PARKED (not parked, or published since), BAD_REQUEST
+ */
+export async function unparkOutboxRow(
+  dataSource: DataSource,
+  schema: string,
+  id: string,
+  request: { by: string; reason: string },
+): Promise<Unparked> {
+  if (!/^\d{1,18}$/.test(id))
+    throw new UnparkError('BAD_REQUEST', `outbox row id must be digits, got "${id}"`);
+  const by = request.by.trim();
+  const reason = request.reason.trim();
+  if (by === '' || by.length > 200 || reason === '' || reason.length > 500)
+    throw new UnparkError('BAD_REQUEST', 'unparking needs who asks and why (1 to 500 characters)');
+  const s = quoteIdent(schema);
+  return dataSource.transaction(async (tx) => {
+    // FOR UPDATE: the relay's park and two operators' unparks of one row queue here.
+    const [row] = await tx.query<
+      {
+        topic: string;
+        message_key: string | null;
+        parked_at: Date | null;
+        park_reason: string | null;
+        published_at: Date | null;
+      }[]
+    >(
+      `SELECT topic, message_key, parked_at, park_reason, published_at FROM ${s}.outbox WHERE id = $1 FOR UPDATE`,
+      [id],
+    );
+    if (!row) throw new UnparkError('NOT_FOUND', `no outbox row ${id} in ${schema}`);
+    if (row.parked_at === null || row.published_at !== null)
+      throw new UnparkError('NOT_PARKED', `outbox row ${id} in ${schema} is not parked`);
+    await tx.query(
+      `INSERT INTO ${s}.outbox_unpark (outbox_id, topic, message_key, parked_at, park_reason, unparked_by, reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [id, row.topic, row.message_key, row.parked_at, row.park_reason, by, reason],
+    );
+    await tx.query(`UPDATE ${s}.outbox SET parked_at = NULL, park_reason = NULL WHERE id = $1`, [id]);
+    return { id, topic: row.topic, key: row.message_key, parkReason: row.park_reason! };
+  });
 }

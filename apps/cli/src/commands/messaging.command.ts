@@ -3,8 +3,11 @@ import {
   outboxStatus,
   pruneMessaging,
   RetentionPolicyError,
+  unparkOutboxRow,
+  UnparkError,
   type OutboxStatus,
   type PruneResult,
+  type Unparked,
 } from '@app/messaging';
 import { loadPlatformConfig } from '@app/platform';
 import { emit, table, UsageError, type OutputOptions } from '../output.js';
@@ -125,3 +128,32 @@ export async function messagingStatusCommand(
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * `messaging unpark <id> --service S --as U --reason R`: a parked outbox row back in the relay's
+ * queue once its cause is dealt with (the running service's relay sends it), audited.
+ */
+export async function messagingUnparkCommand(
+  options: OutputOptions & { id: string; service: string; as: string; reason: string },
+): Promise<Unparked> {
+  const [service] = messagingServices(options.service);
+  const { schema, migrations } = service!;
+  try {
+    return await withSchemaDataSource(schema, migrations, async (dataSource) => {
+      const unparked = await unparkOutboxRow(dataSource, schema, options.id, {
+        by: options.as,
+        reason: options.reason,
+      });
+      emit(
+        options,
+        unparked,
+        () =>
+          `outbox row ${unparked.id} (${unparked.topic}, key ${unparked.key ?? '(none)'}) is back in the queue; it was parked for: ${unparked.parkReason}`,
+      );
+      return unparked;
+    });
+  } catch (error) {
+    if (error instanceof UnparkError) throw new UsageError(`${error.code}: ${error.message}`);
+    throw error;
+  }
+}
