@@ -135,7 +135,7 @@ describe('the trust boundary: holes 1 and 4 of issue 15 (real Postgres + Kafka +
       headers: { 'content-type': 'multipart/form-data; boundary=x' },
       body: Readable.toWeb(body) as ReadableStream,
       duplex: 'half',
-    } as RequestInit).catch((error: unknown) => ({ status: -1, error }));
+    }).catch((error: unknown) => ({ status: -1, error }));
     expect(response.status).toBe(401);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await readdir(uploadRoot)).toEqual([]);
