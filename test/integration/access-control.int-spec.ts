@@ -47,6 +47,7 @@ const OTHER = 'M_OTHER';
 const ACCESS: Record<Service, Record<string, Expected>> = {
   reconciliation: {
     'GET /health': { rule: 'PUBLIC' },
+    'GET /health/ready': { rule: 'PUBLIC' },
     'GET /docs': { rule: 'PUBLIC' },
     'GET /docs/*': { rule: 'PUBLIC' },
     'GET /docs-json': { rule: 'PUBLIC' },
@@ -70,6 +71,7 @@ const ACCESS: Record<Service, Record<string, Expected>> = {
   },
   clearing: {
     'GET /health': { rule: 'PUBLIC' },
+    'GET /health/ready': { rule: 'PUBLIC' },
     'GET /docs': { rule: 'PUBLIC' },
     'GET /docs/*': { rule: 'PUBLIC' },
     'GET /docs-json': { rule: 'PUBLIC' },
@@ -82,6 +84,7 @@ const ACCESS: Record<Service, Record<string, Expected>> = {
   },
   settlement: {
     'GET /health': { rule: 'PUBLIC' },
+    'GET /health/ready': { rule: 'PUBLIC' },
     'GET /docs': { rule: 'PUBLIC' },
     'GET /docs/*': { rule: 'PUBLIC' },
     'GET /docs-json': { rule: 'PUBLIC' },

@@ -189,6 +189,7 @@ describe('settlement HTTP API (real Postgres + Kafka)', () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/cycles/close',
       '/health',
+      '/health/ready',
       '/settlement-records',
       '/settlement-records/{id}',
       '/settlement-records/{id}/approve',

@@ -4,7 +4,9 @@
  * outbox event each, refuses `reject*` events and fails permanently on `poison*` ones.
  */
 import {
+  deadLetterReplayMigration,
   enqueueOutbox,
+  messagingGuardsMigration,
   messagingTablesMigration,
   type Decoded,
   type EventBatchHandler,
@@ -68,7 +70,12 @@ export async function openTestDataSource(databaseUrl: string): Promise<DataSourc
   const ds = createServiceDataSource({
     databaseUrl,
     schema: SCHEMA,
-    migrations: [messagingTablesMigration(SCHEMA), AppliedTable1764000000001],
+    migrations: [
+      messagingTablesMigration(SCHEMA),
+      AppliedTable1764000000001,
+      deadLetterReplayMigration(SCHEMA),
+      messagingGuardsMigration(SCHEMA),
+    ],
     applicationName: 'cse-test-messaging',
     poolMax: 4,
   });

@@ -31,7 +31,11 @@ import {
 import { statementImportCommand } from './commands/statement.command.js';
 import { transactionSummaryCommand } from './commands/transactions.command.js';
 import { dlqListCommand, dlqReplayCommand } from './commands/dlq.command.js';
-import { messagingPruneCommand } from './commands/messaging.command.js';
+import {
+  messagingPruneCommand,
+  messagingStatusCommand,
+  messagingUnparkCommand,
+} from './commands/messaging.command.js';
 import { SERVICES, TOKEN_ENV } from './api-client.js';
 import { CliError, terminalSafe, UsageError } from './output.js';
 
@@ -448,7 +452,7 @@ dlq
   .description("a service's dead letters still to handle (--all: replayed ones too), oldest first")
   .requiredOption('--service <S>', 'reconciliation, clearing, settlement or payout_gateway')
   .option('--topic <T>', 'only those from this source topic')
-  .option('--kind <K>', 'INVALID, REJECTED or HANDLER_FAILED')
+  .option('--kind <K>', 'INVALID, REJECTED, HANDLER_FAILED or CONFLICTING_DUPLICATE')
   .option('--all', 'include dead letters already replayed')
   .addOption(json())
   .action(
@@ -502,9 +506,30 @@ program
     },
   );
 
-program
-  .command('messaging')
-  .description('inbox and outbox housekeeping')
+const messaging = program.command('messaging').description('inbox and outbox: housekeeping and status');
+messaging
+  .command('status')
+  .description(
+    "what each service's outbox still owes the broker: rows waiting, the oldest one's age, parked rows with the broker's reason, readiness",
+  )
+  .option('--service <S>', 'one service schema (default: every service)')
+  .addOption(json())
+  .action(async (options: { service?: string; json?: boolean }) => {
+    await messagingStatusCommand(options);
+  });
+messaging
+  .command('unpark <id>')
+  .description(
+    'put a parked outbox row back in the queue once its cause is dealt with (e.g. the topic accepts larger messages); audited',
+  )
+  .requiredOption('--service <S>', 'the service whose outbox holds it')
+  .requiredOption('--as <user>', 'who asks (principal id); audited')
+  .requiredOption('--reason <R>', 'why it can be sent now (1 to 500 characters)')
+  .addOption(json())
+  .action(async (id: string, options: { service: string; as: string; reason: string; json?: boolean }) => {
+    await messagingUnparkCommand({ ...options, id });
+  });
+messaging
   .command('prune')
   .description(
     'delete published outbox rows and inbox rows past their retention (unpublished rows and dead letters are kept); run daily',

@@ -27,7 +27,11 @@ if (config.migrateOnBoot) {
 const simulator = new PayoutGatewaySimulator(
   createKafka({ brokers: config.kafkaBrokers, clientId: config.kafkaClientId }),
   dataSource,
-  { topicPrefix: config.kafkaTopicPrefix, topicPartitions: config.kafkaTopicPartitions },
+  {
+    topicPrefix: config.kafkaTopicPrefix,
+    topicPartitions: config.kafkaTopicPartitions,
+    messageMaxBytes: config.kafkaMessageMaxBytes,
+  },
 );
 await simulator.start();
 

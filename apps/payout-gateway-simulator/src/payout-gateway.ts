@@ -174,6 +174,8 @@ export class PayoutGatewayHandler implements EventBatchHandler<SettlementPayoutR
 export interface PayoutGatewaySettings {
   topicPrefix: string;
   topicPartitions?: number;
+  /** KAFKA_MESSAGE_MAX_BYTES: most bytes one relay send carries. */
+  messageMaxBytes?: number;
 }
 
 /** The simulator: the request consumer and the relay publishing its answers. */
@@ -198,6 +200,7 @@ export class PayoutGatewaySimulator {
       schema: PAYOUT_GATEWAY_SCHEMA,
       idlePollMs: 50,
       ...partitions,
+      ...(settings.messageMaxBytes === undefined ? {} : { messageMaxBytes: settings.messageMaxBytes }),
     });
   }
 

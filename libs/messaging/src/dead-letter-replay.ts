@@ -147,6 +147,13 @@ export async function replayDeadLetter(
     ]);
     if (!row) throw new DeadLetterReplayError('NOT_FOUND', `no dead letter ${id} in ${schema}.outbox`);
     const dead = viewOf(row);
+    if (dead.kind === 'CONFLICTING_DUPLICATE')
+      // Replaying it would meet the same inbox row and be dead-lettered again: the first payload
+      // was applied under this id. A corrected event has to come with an event id of its own.
+      throw new DeadLetterReplayError(
+        'BAD_REQUEST',
+        `dead letter ${id} is a CONFLICTING_DUPLICATE (its event id was applied with another payload) and cannot be replayed; publish the corrected event under a new event id`,
+      );
     if (dead.replayed)
       throw new DeadLetterReplayError(
         'ALREADY_REPLAYED',

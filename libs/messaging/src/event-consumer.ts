@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import { backoffDelayMs, isTransientDatabaseError, sleep, type BackoffPolicy } from '@app/platform';
-import { deadLetterFor, type DeadLetterKind } from './dead-letter.js';
+import { deadLetterFor, DLQ_HEADER, type DeadLetterKind } from './dead-letter.js';
 import { claimInbox } from './inbox.repository.js';
 import { ensureTopics } from './kafka-client.js';
 import { dlqTopicOf } from '@app/contracts';
@@ -241,51 +242,101 @@ export class EventConsumer<T> {
   private async apply(slice: Slice<T>, tx: EntityManager): Promise<void> {
     const { schema, name, groupId } = this.options;
     const deadLetters: OutboxMessage[] = [];
-    const deadLetter = (message: KafkaMessage, kind: DeadLetterKind, reason: string): void => {
+    const deadLetter = (
+      message: KafkaMessage,
+      kind: DeadLetterKind,
+      reason: string,
+      headers?: Record<string, string>,
+    ): void => {
       deadLetters.push(
         deadLetterFor(
           { groupId, consumer: name, topic: slice.topic, partition: slice.partition, message },
           kind,
           reason,
+          headers,
         ),
+      );
+    };
+    const conflictingDuplicate = (
+      message: KafkaMessage,
+      eventId: string,
+      stored: Buffer,
+      received: Buffer,
+    ) => {
+      const where = `${slice.topic}[${slice.partition}]@${message.offset}`;
+      // Not an error of ours, but never silent: the first payload's effects stand, and someone
+      // has to find out which of the two the publisher meant.
+      this.log.warn(
+        `conflicting duplicate: event ${eventId} at ${where} for consumer ${name} has payload sha256 ${received.toString('hex')}, the one applied had ${stored.toString('hex')}; dead-lettered, not applied`,
+      );
+      deadLetter(
+        message,
+        'CONFLICTING_DUPLICATE',
+        `event id ${eventId} was applied before with another payload (sha256 ${stored.toString('hex')}); this one (sha256 ${received.toString('hex')}) is not applied`,
+        {
+          [DLQ_HEADER.storedSha256]: stored.toString('hex'),
+          [DLQ_HEADER.receivedSha256]: received.toString('hex'),
+        },
       );
     };
 
     // A publisher retry can put the same event twice in one slice: only its first copy counts.
-    const firstById = new Map<string, InboundEvent<T>>();
+    // Later copies are compared once the claim says what the inbox holds for their id.
+    const firstById = new Map<string, { event: InboundEvent<T>; payloadSha256: Buffer }>();
+    const laterCopies: { message: KafkaMessage; eventId: string; payloadSha256: Buffer }[] = [];
     let duplicates = 0;
     for (const { message, decoded } of slice.items) {
       if (!decoded.ok) {
         deadLetter(message, 'INVALID', decoded.reason);
         continue;
       }
+      const payloadSha256 = payloadHash(message);
       if (firstById.has(decoded.eventId)) {
-        duplicates += 1;
+        laterCopies.push({ message, eventId: decoded.eventId, payloadSha256 });
         continue;
       }
       firstById.set(decoded.eventId, {
-        eventId: decoded.eventId,
-        value: decoded.value,
-        topic: slice.topic,
-        partition: slice.partition,
-        message,
+        event: {
+          eventId: decoded.eventId,
+          value: decoded.value,
+          topic: slice.topic,
+          partition: slice.partition,
+          message,
+        },
+        payloadSha256,
       });
     }
 
     const candidates = [...firstById.values()];
-    const fresh = await claimInbox(
+    const claim = await claimInbox(
       tx,
       schema,
       name,
-      candidates.map((e) => ({
-        eventId: e.eventId,
-        topic: e.topic,
-        partition: e.partition,
-        offset: e.message.offset,
+      candidates.map(({ event, payloadSha256 }) => ({
+        eventId: event.eventId,
+        topic: event.topic,
+        partition: event.partition,
+        offset: event.message.offset,
+        payloadSha256,
       })),
     );
-    const toApply = candidates.filter((e) => fresh.has(e.eventId));
-    duplicates += candidates.length - toApply.length;
+    const toApply = candidates.filter((c) => claim.fresh.has(c.event.eventId)).map((c) => c.event);
+    const storedConflicting = new Map<string, Buffer>();
+    for (const conflict of claim.conflicts) {
+      const { event, payloadSha256 } = firstById.get(conflict.eventId)!;
+      conflictingDuplicate(event.message, event.eventId, conflict.storedSha256, payloadSha256);
+      storedConflicting.set(conflict.eventId, conflict.storedSha256);
+    }
+    duplicates += candidates.length - toApply.length - claim.conflicts.length;
+    for (const copy of laterCopies) {
+      // What the inbox holds for the id now: the first copy's hash if it was fresh or a plain
+      // duplicate, the stored one if the first copy conflicted, nothing known for an old row.
+      const stored = claim.unhashed.has(copy.eventId)
+        ? undefined
+        : (storedConflicting.get(copy.eventId) ?? firstById.get(copy.eventId)!.payloadSha256);
+      if (stored === undefined || stored.equals(copy.payloadSha256)) duplicates += 1;
+      else conflictingDuplicate(copy.message, copy.eventId, stored, copy.payloadSha256);
+    }
 
     let rejected: Rejection<T>[] = [];
     if (toApply.length > 0) {
@@ -340,6 +391,13 @@ export class EventConsumer<T> {
       await control.heartbeat();
     }
   }
+}
+
+/** The inbox's fingerprint of a payload: SHA-256 of the message value's bytes, as published. */
+function payloadHash(message: KafkaMessage): Buffer {
+  return createHash('sha256')
+    .update(message.value ?? Buffer.alloc(0))
+    .digest();
 }
 
 export function errorText(error: unknown): string {

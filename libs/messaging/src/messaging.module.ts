@@ -58,7 +58,11 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
     @Inject(SERVICE_SCHEMA) schema: string,
     @Inject(PLATFORM_CONFIG) config: PlatformConfig,
   ) {
-    this.relay = new OutboxRelay(kafka, dataSource, { schema, topicPartitions: config.kafkaTopicPartitions });
+    this.relay = new OutboxRelay(kafka, dataSource, {
+      schema,
+      topicPartitions: config.kafkaTopicPartitions,
+      messageMaxBytes: config.kafkaMessageMaxBytes,
+    });
   }
   async onApplicationBootstrap(): Promise<void> {
     await this.relay.start();

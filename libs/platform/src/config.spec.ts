@@ -11,6 +11,8 @@ describe('loadPlatformConfig', () => {
       kafkaTopicPrefix: '',
       kafkaTopicPartitions: 3,
       kafkaSessionTimeoutMs: 30_000,
+      kafkaMessageMaxBytes: 1_000_000,
+      outboxUnpublishedAgeMaxMs: 300_000,
       httpHost: '127.0.0.1',
       httpPort: 3001,
       statementUploadMaxBytes: 2_147_483_648,
@@ -132,6 +134,22 @@ describe('loadPlatformConfig', () => {
     );
     expect(() => loadPlatformConfig('x', { STATEMENT_UPLOAD_MAX_BYTES: '68719476737' })).toThrow(
       'STATEMENT_UPLOAD_MAX_BYTES must be between 1 and 68719476736, got 68719476737',
+    );
+  });
+
+  it('reads the relay send limit and the outbox age past which a service is not ready, within bounds', () => {
+    const config = loadPlatformConfig('x', {
+      KAFKA_MESSAGE_MAX_BYTES: '524288',
+      OUTBOX_UNPUBLISHED_AGE_MAX_MS: '60000',
+    });
+    expect(config.kafkaMessageMaxBytes).toBe(524_288);
+    expect(config.outboxUnpublishedAgeMaxMs).toBe(60_000);
+    // Below 128 KiB a clipped dead letter (64 KiB of value plus headers) could not be sent.
+    expect(() => loadPlatformConfig('x', { KAFKA_MESSAGE_MAX_BYTES: '65536' })).toThrow(
+      'KAFKA_MESSAGE_MAX_BYTES must be between 131072 and 104857600, got 65536',
+    );
+    expect(() => loadPlatformConfig('x', { OUTBOX_UNPUBLISHED_AGE_MAX_MS: '999' })).toThrow(
+      'OUTBOX_UNPUBLISHED_AGE_MAX_MS must be between 1000 and 86400000, got 999',
     );
   });
 

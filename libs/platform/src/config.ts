@@ -13,6 +13,19 @@ export interface PlatformConfig {
   kafkaTopicPrefix: string;
   kafkaTopicPartitions: number;
   kafkaSessionTimeoutMs: number;
+  /**
+   * Most bytes (keys, values, headers and a per-record allowance) one relay send carries. Kept
+   * under the broker's `message.max.bytes` (1,048,588 by default), which refuses a larger record
+   * batch outright: a batch over it would be refused on every retry and jam the outbox behind it.
+   * A single message over it is parked, never sent.
+   */
+  kafkaMessageMaxBytes: number;
+  /**
+   * A service is not ready (GET /health/ready answers 503) while its oldest unpublished outbox row
+   * is older than this: the relay is stuck or far behind, and what it owes (payouts, matched items)
+   * is not reaching the other services.
+   */
+  outboxUnpublishedAgeMaxMs: number;
   httpHost: string;
   httpPort: number;
   /**
@@ -103,6 +116,14 @@ export function loadHttpAuthConfig(env: NodeJS.ProcessEnv, httpHost: string): Ht
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/clearing';
 
 /**
+ * 1,000,000: ~48 KiB under Kafka's default message.max.bytes (1,048,588), room for the record
+ * batch's own framing beyond what the relay counts.
+ */
+export const KAFKA_MESSAGE_MAX_BYTES_DEFAULT = 1_000_000;
+/** 5 minutes: the relay publishes within a second when healthy; minutes behind is an incident. */
+export const OUTBOX_UNPUBLISHED_AGE_MAX_MS_DEFAULT = 300_000;
+
+/**
  * 4 GiB: a 10M-line WeChat bill (the largest day the engine is sized for, ADR 013) is about
  * 2.2 GB, with room for longer lines; over the limit the upload is refused (413).
  */
@@ -127,6 +148,22 @@ export function loadPlatformConfig(
     kafkaTopicPrefix: env.KAFKA_TOPIC_PREFIX ?? '',
     kafkaTopicPartitions: intFromEnv(env, 'KAFKA_TOPIC_PARTITIONS', 3, 1, 1024),
     kafkaSessionTimeoutMs: intFromEnv(env, 'KAFKA_SESSION_TIMEOUT_MS', 30_000, 6_000, 300_000),
+    // 128 KiB at least: a dead letter (value clipped at 64 KiB, plus headers) must always fit.
+    // 100 MiB at most: the broker's socket.request.max.bytes default bounds any request.
+    kafkaMessageMaxBytes: intFromEnv(
+      env,
+      'KAFKA_MESSAGE_MAX_BYTES',
+      KAFKA_MESSAGE_MAX_BYTES_DEFAULT,
+      128 * 1024,
+      100 * 1024 * 1024,
+    ),
+    outboxUnpublishedAgeMaxMs: intFromEnv(
+      env,
+      'OUTBOX_UNPUBLISHED_AGE_MAX_MS',
+      OUTBOX_UNPUBLISHED_AGE_MAX_MS_DEFAULT,
+      1_000,
+      86_400_000,
+    ),
     httpHost: env.HTTP_HOST ?? '127.0.0.1',
     httpPort: intFromEnv(env, 'HTTP_PORT', defaults.httpPort ?? 3000, 0, 65535),
     statementUploadMaxBytes: intFromEnv(

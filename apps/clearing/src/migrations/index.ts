@@ -1,6 +1,7 @@
 import {
   commandAuditMigration,
   deadLetterReplayMigration,
+  messagingGuardsMigration,
   messagingRetentionMigration,
   messagingTablesMigration,
 } from '@app/messaging';
@@ -16,5 +17,6 @@ export const clearingMigrations = [
   ClearedItems1764000000700,
   deadLetterReplayMigration(CLEARING_SCHEMA),
   messagingRetentionMigration(CLEARING_SCHEMA),
+  messagingGuardsMigration(CLEARING_SCHEMA),
   commandAuditMigration(CLEARING_SCHEMA),
 ];

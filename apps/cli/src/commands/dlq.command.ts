@@ -1,4 +1,5 @@
 import {
+  DEAD_LETTER_KINDS,
   DeadLetterReplayError,
   listDeadLetters,
   replayDeadLetter,
@@ -10,7 +11,7 @@ import { emit, table, UsageError, type OutputOptions } from '../output.js';
 import { withSchemaDataSource } from '../schema-data-source.js';
 import { SERVICE_SCHEMAS } from './db.command.js';
 
-const KINDS: readonly DeadLetterKind[] = ['INVALID', 'REJECTED', 'HANDLER_FAILED'];
+const KINDS = DEAD_LETTER_KINDS;
 
 /** The service schemas that consume topics (the ledger has no consumer, hence no dead letters). */
 function serviceOf(name: string) {

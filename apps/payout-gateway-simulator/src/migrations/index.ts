@@ -1,5 +1,6 @@
 import {
   deadLetterReplayMigration,
+  messagingGuardsMigration,
   messagingRetentionMigration,
   messagingTablesMigration,
 } from '@app/messaging';
@@ -14,4 +15,5 @@ export const payoutGatewayMigrations = [
   PayoutGatewayTransientModes1764000001200,
   deadLetterReplayMigration(PAYOUT_GATEWAY_SCHEMA),
   messagingRetentionMigration(PAYOUT_GATEWAY_SCHEMA),
+  messagingGuardsMigration(PAYOUT_GATEWAY_SCHEMA),
 ];

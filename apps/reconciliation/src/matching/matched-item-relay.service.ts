@@ -25,6 +25,7 @@ export class MatchedItemRelayService implements OnApplicationBootstrap, BeforeAp
       schema: RECONCILIATION_SCHEMA,
       source: matchedItemSource(config.kafkaTopicPrefix),
       topicPartitions: config.kafkaTopicPartitions,
+      messageMaxBytes: config.kafkaMessageMaxBytes,
     });
   }
 

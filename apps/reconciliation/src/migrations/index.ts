@@ -1,6 +1,7 @@
 import {
   commandAuditMigration,
   deadLetterReplayMigration,
+  messagingGuardsMigration,
   messagingRetentionMigration,
   messagingTablesMigration,
 } from '@app/messaging';
@@ -26,6 +27,7 @@ export const reconciliationMigrations = [
   messagingRetentionMigration(RECONCILIATION_SCHEMA),
   StatementRejectedLines1764000001900,
   MatchOnImport1764000003100,
+  messagingGuardsMigration(RECONCILIATION_SCHEMA),
   commandAuditMigration(RECONCILIATION_SCHEMA),
   Attribution1764000004200,
   AdjustmentConfirmation1764000004600,

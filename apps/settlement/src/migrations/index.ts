@@ -1,6 +1,7 @@
 import {
   commandAuditMigration,
   deadLetterReplayMigration,
+  messagingGuardsMigration,
   messagingRetentionMigration,
   messagingTablesMigration,
 } from '@app/messaging';
@@ -28,5 +29,6 @@ export const settlementMigrations = [
   ZeroAmountRecordsPaid1764000001600,
   RetryKeysInCommandIdempotency1764000001700,
   messagingRetentionMigration(SETTLEMENT_SCHEMA),
+  messagingGuardsMigration(SETTLEMENT_SCHEMA),
   commandAuditMigration(SETTLEMENT_SCHEMA),
 ];
