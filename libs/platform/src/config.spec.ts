@@ -15,7 +15,7 @@ describe('loadPlatformConfig', () => {
       outboxUnpublishedAgeMaxMs: 300_000,
       httpHost: '127.0.0.1',
       httpPort: 3001,
-      statementUploadMaxBytes: 2_147_483_648,
+      statementUploadMaxBytes: 4_294_967_296,
       settlementScheduler: true,
       settlementPayoutPollMs: 5_000,
       settlementPayoutRetryDelayMs: 60_000,
