@@ -6,3 +6,4 @@ export * from './topics.js';
 export * from './events/index.js';
 export * from './json-schema.js';
 export * from './principal.js';
+export * from './asyncapi.js';
