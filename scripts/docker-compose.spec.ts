@@ -28,6 +28,13 @@ const compose = doc.toJS() as Compose;
 const services = compose.services;
 
 const APP_SERVICES = { reconciliation: 3001, clearing: 3002, settlement: 3003 } as const;
+/** Compose service → its app under apps/. */
+const ENTRY_POINTS = {
+  reconciliation: 'reconciliation',
+  clearing: 'clearing',
+  settlement: 'settlement',
+  'payout-gateway': 'payout-gateway-simulator',
+} as const;
 
 function envOf(s: Service): Env {
   const e = s.environment ?? {};
@@ -150,14 +157,33 @@ describe('docker-compose.yml', () => {
       expect(s.ports?.map(String)).toContain(`${port}:${port}`);
     });
 
-    it('is built from the root Dockerfile and runs its own entry point', () => {
+    it('is built from the root Dockerfile', () => {
       const build = typeof s.build === 'string' ? { context: s.build } : s.build;
       expect(build?.context).toBe('.');
       expect(build?.dockerfile ?? 'Dockerfile').toBe('Dockerfile');
-      const entry = `apps/${name}/src/main.ts`;
-      expect(commandOf(s)).toContain(entry);
-      expect(existsSync(root(entry))).toBe(true);
     });
+  });
+
+  // Every app service, the payout gateway simulator too: compiled JavaScript from dist/, never the
+  // TypeScript register (a devDependency, absent from the image).
+  describe.each(Object.entries(ENTRY_POINTS))('%s runs compiled JavaScript', (name, app) => {
+    const command = commandOf(service(name));
+
+    it(`starts dist/apps/${app}/src/main.js, built from apps/${app}/src/main.ts`, () => {
+      expect(command).toMatch(new RegExp(`^node (?:--[\\w-]+(?:=\\S+)? )*dist/apps/${app}/src/main\\.js$`));
+      expect(existsSync(root(`apps/${app}/src/main.ts`))).toBe(true);
+    });
+
+    it('loads no TypeScript register', () => {
+      expect(command).not.toContain('@swc-node');
+      expect(command).not.toContain('--import');
+      expect(command).not.toMatch(/\.ts\b/);
+    });
+  });
+
+  it('keeps the V8 flags of npm run start:reconciliation on reconciliation', () => {
+    const pkg = JSON.parse(readFileSync(root('package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(commandOf(service('reconciliation'))).toBe(pkg.scripts['start:reconciliation']);
   });
 
   it('every depends_on target exists, and health-gated targets have a healthcheck', () => {
@@ -190,9 +216,38 @@ describe('docker-compose.yml', () => {
 
 describe('Dockerfile', () => {
   const dockerfile = readFileSync(root('Dockerfile'), 'utf8');
+  // The stages, split at each FROM: a build stage, then the runtime stage the image is.
+  const stages = dockerfile.split(/^(?=FROM )/m).filter((s) => s.startsWith('FROM '));
+  const build = stages[0] ?? '';
+  const runtime = stages.at(-1) ?? '';
 
-  it('builds on node:20-bookworm-slim and installs dev dependencies (the apps run through @swc-node)', () => {
-    expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim\b/m);
-    expect(dockerfile).toMatch(/\bnpm ci\b(?!.*--omit=dev)/);
+  it('has two stages on node:20-bookworm-slim: build, then runtime', () => {
+    expect(stages).toHaveLength(2);
+    expect(build).toMatch(/^FROM node:20-bookworm-slim AS build\b/);
+    expect(runtime).toMatch(/^FROM node:20-bookworm-slim AS runtime\b/);
+  });
+
+  it('builds with every dependency: npm ci, then npm run build (a script package.json has)', () => {
+    expect(build).toMatch(/^RUN .*\bnpm ci$/m);
+    expect(build).toMatch(/^RUN npm run build$/m);
+    const pkg = JSON.parse(readFileSync(root('package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.build).toBeDefined();
+  });
+
+  it('runs with production dependencies and dist/ only, as the non-root user node', () => {
+    expect(runtime).toMatch(/^RUN .*\bnpm ci --omit=dev$/m);
+    expect(runtime).toMatch(/^COPY --from=build\b.* \/app\/dist \.\/dist$/m);
+    // Nothing else comes from the build context but package.json (its "type": "module") and the lock.
+    const copies = runtime.match(/^COPY .*$/gm) ?? [];
+    expect(copies.filter((c) => !c.includes('--from=build'))).toEqual([
+      'COPY --chown=node:node package.json package-lock.json ./',
+    ]);
+    expect(runtime.match(/^USER .*$/gm)).toEqual(['USER node']);
+  });
+
+  it('defaults to compiled reconciliation with its V8 flags', () => {
+    const cmd = /^CMD (\[.*\])$/m.exec(runtime)?.[1];
+    const pkg = JSON.parse(readFileSync(root('package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect((JSON.parse(cmd ?? '[]') as string[]).join(' ')).toBe(pkg.scripts['start:reconciliation']);
   });
 });
