@@ -32,43 +32,55 @@ import { consumerLag, createKafka, topicName } from '@app/messaging';
 import { loadPlatformConfig } from '@app/platform';
 import { ensureKafka } from './kafka-lib.mjs';
 import { ensurePostgres } from './postgres.mjs';
-import { migrateCommand, rolesCommand } from '../apps/cli/src/commands/db.command.js';
-import { publishCommand } from '../apps/cli/src/commands/publish.command.js';
-import { transactionSummaryCommand } from '../apps/cli/src/commands/transactions.command.js';
+import {
+  migrateCommand,
+  rolesCommand,
+  publishCommand,
+  transactionSummaryCommand,
+  withSchemaDataSource,
+  reconReportCommand,
+  reconRunCommand,
+  statementImportCommand,
+  ApiCallError,
+  ApiClient,
+  SERVICES,
+  type ServiceName,
+  clearingCheckCommand,
+  clearingSummaryCommand,
+  table,
+  ledgerTrialBalanceCommand,
+  settlementCloseCommand,
+  settlementDecideCommand,
+  settlementListCommand,
+  settlementPayoutsCommand,
+} from '../apps/cli/src/index.js';
 import { SAMPLES_DIR } from '../test/support/samples.js';
-import { withSchemaDataSource } from '../apps/cli/src/schema-data-source.js';
-import { reconReportCommand, reconRunCommand } from '../apps/cli/src/commands/recon.command.js';
-import { statementImportCommand } from '../apps/cli/src/commands/statement.command.js';
-import { ApiCallError, ApiClient, SERVICES, type ServiceName } from '../apps/cli/src/api-client.js';
 import { devIdentityEnv, ensureDevIdentity, mintDevToken, ROLE, type TokenRequest } from '@app/http';
 import {
   RECONCILIATION_SCHEMA,
   reconciliationMigrations,
-} from '../apps/reconciliation/src/migrations/index.js';
-import { TRANSACTION_INGEST_GROUP } from '../apps/reconciliation/src/ingest/transaction-ingest.consumer.js';
-import { ITEM_MATCHED_GROUP } from '../apps/clearing/src/clearing/item-matched.consumer.js';
-import { clearingCheckCommand, clearingSummaryCommand } from '../apps/cli/src/commands/clearing.command.js';
+  TRANSACTION_INGEST_GROUP,
+  DiscrepancyService,
+} from '../apps/reconciliation/src/index.js';
+import {
+  ITEM_MATCHED_GROUP,
+  CLEARING_SCHEMA,
+  clearingMigrations,
+  clearingSummary,
+} from '../apps/clearing/src/index.js';
 import { Money } from '@app/contracts';
 import { Ledger } from '@app/ledger';
-import { table } from '../apps/cli/src/output.js';
-import { ledgerTrialBalanceCommand } from '../apps/cli/src/commands/ledger.command.js';
 import {
-  settlementCloseCommand,
-  settlementDecideCommand,
-  settlementListCommand,
-} from '../apps/cli/src/commands/settlement.command.js';
-import { settlementPayoutsCommand } from '../apps/cli/src/commands/settlement-payouts.command.js';
-import { SETTLEMENT_SCHEMA, settlementMigrations } from '../apps/settlement/src/migrations/index.js';
+  SETTLEMENT_SCHEMA,
+  settlementMigrations,
+  ITEM_CLEARED_GROUP,
+  loadBusinessCalendar,
+  cycleOf,
+} from '../apps/settlement/src/index.js';
 import {
   PAYOUT_GATEWAY_SCHEMA,
   payoutGatewayMigrations,
-} from '../apps/payout-gateway-simulator/src/migrations/index.js';
-import { ITEM_CLEARED_GROUP } from '../apps/settlement/src/settlement/item-cleared.consumer.js';
-import { loadBusinessCalendar } from '../apps/settlement/src/settlement/settlement-config.js';
-import { cycleOf } from '../apps/settlement/src/cycle/settlement-cycle.js';
-import { DiscrepancyService } from '../apps/reconciliation/src/discrepancy/discrepancy.service.js';
-import { CLEARING_SCHEMA, clearingMigrations } from '../apps/clearing/src/migrations/index.js';
-import { clearingSummary } from '../apps/clearing/src/clearing/clearing-summary.js';
+} from '../apps/payout-gateway-simulator/src/index.js';
 
 const EVENTS_FILE = path.join(SAMPLES_DIR, 'internal-events.jsonl');
 const ROLE_PREFIX = 'cse_';

@@ -45,13 +45,14 @@ import type { Consumer, Message } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { ensureKafka } from '../../scripts/kafka-lib.mjs';
 import { createDatabase, dropDatabase, ensurePostgres, withDatabaseName } from '../../scripts/postgres.mjs';
-import { CLEARING_KEY_PREFIX } from '../../apps/clearing/src/clearing/clearing-entry.js';
 import {
+  CLEARING_KEY_PREFIX,
   decodeItemMatchedMessage,
   ITEM_MATCHED_GROUP,
   ItemMatchedConsumer,
-} from '../../apps/clearing/src/clearing/item-matched.consumer.js';
-import { CLEARING_SCHEMA, clearingMigrations } from '../../apps/clearing/src/migrations/index.js';
+  CLEARING_SCHEMA,
+  clearingMigrations,
+} from '../../apps/clearing/src/index.js';
 import {
   CpuProfiler,
   processCpuSeconds,

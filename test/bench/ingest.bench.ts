@@ -29,14 +29,14 @@ import {
 } from '@app/platform';
 import { ensureKafka } from '../../scripts/kafka-lib.mjs';
 import { createDatabase, dropDatabase, ensurePostgres, withDatabaseName } from '../../scripts/postgres.mjs';
-import { ChannelCalendarCache } from '../../apps/reconciliation/src/ingest/channel-calendar.repository.js';
-import { InternalTransactionRepository } from '../../apps/reconciliation/src/ingest/internal-transaction.repository.js';
-import { TransactionIngestHandler } from '../../apps/reconciliation/src/ingest/transaction-ingest.handler.js';
-import { decodeTransactionMessage } from '../../apps/reconciliation/src/ingest/transaction-ingest.consumer.js';
 import {
+  ChannelCalendarCache,
+  InternalTransactionRepository,
+  TransactionIngestHandler,
+  decodeTransactionMessage,
   RECONCILIATION_SCHEMA,
   reconciliationMigrations,
-} from '../../apps/reconciliation/src/migrations/index.js';
+} from '../../apps/reconciliation/src/index.js';
 
 const options = new Command('bench:ingest')
   .option('--events <n>', 'events to publish and consume', '1000000')

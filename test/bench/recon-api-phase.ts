@@ -11,8 +11,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { devIdentityEnv, ensureDevIdentity, mintDevToken, ROLE } from '@app/http';
-import { ApiClient } from '../../apps/cli/src/api-client.js';
-import type { StatementImportResult } from '../../apps/reconciliation/src/statement/statement-import.service.js';
+import { ApiClient } from '../../apps/cli/src/index.js';
+import type { StatementImportResult } from '../../apps/reconciliation/src/index.js';
 import { BENCH_BUSINESS_DATE, BENCH_CHANNEL } from './recon-workload.js';
 
 export interface ApiPhase {

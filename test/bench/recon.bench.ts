@@ -38,12 +38,12 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { DataSource } from 'typeorm';
 import { createDatabase, dropDatabase, ensurePostgres, withDatabaseName } from '../../scripts/postgres.mjs';
-import { MatchRunService } from '../../apps/reconciliation/src/matching/match-run.service.js';
 import {
+  MatchRunService,
   RECONCILIATION_SCHEMA,
   reconciliationMigrations,
-} from '../../apps/reconciliation/src/migrations/index.js';
-import { StatementImportService } from '../../apps/reconciliation/src/statement/statement-import.service.js';
+  StatementImportService,
+} from '../../apps/reconciliation/src/index.js';
 import { BENCH_BUSINESS_DATE, BENCH_CHANNEL, planWorkload } from './recon-workload.js';
 import { importThroughApi, type ApiPhase } from './recon-api-phase.js';
 

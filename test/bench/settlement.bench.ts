@@ -32,8 +32,11 @@ import {
 } from '@app/platform';
 import type { DataSource } from 'typeorm';
 import { createDatabase, dropDatabase, ensurePostgres, withDatabaseName } from '../../scripts/postgres.mjs';
-import { CycleCloseService } from '../../apps/settlement/src/settlement/cycle-close.service.js';
-import { SETTLEMENT_SCHEMA, settlementMigrations } from '../../apps/settlement/src/migrations/index.js';
+import {
+  CycleCloseService,
+  SETTLEMENT_SCHEMA,
+  settlementMigrations,
+} from '../../apps/settlement/src/index.js';
 import { processCpuSeconds, RssSampler, StatementProfile } from './bench-probes.js';
 import { fenText } from './clearing-workload.js';
 

@@ -23,13 +23,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
-import { ITEM_MATCHED_GROUP } from '../../apps/clearing/src/clearing/item-matched.consumer.js';
-import { ClearingModule } from '../../apps/clearing/src/clearing.module.js';
-import { publishCommand } from '../../apps/cli/src/commands/publish.command.js';
-import { formatReport } from '../../apps/cli/src/commands/recon.command.js';
-import type { ReconReport } from '../../apps/reconciliation/src/discrepancy/discrepancy.types.js';
-import { TRANSACTION_INGEST_GROUP } from '../../apps/reconciliation/src/ingest/transaction-ingest.consumer.js';
-import { ReconciliationModule } from '../../apps/reconciliation/src/reconciliation.module.js';
+import { ITEM_MATCHED_GROUP, ClearingModule } from '../../apps/clearing/src/index.js';
+import { publishCommand, formatReport } from '../../apps/cli/src/index.js';
+import {
+  type ReconReport,
+  TRANSACTION_INGEST_GROUP,
+  ReconciliationModule,
+} from '../../apps/reconciliation/src/index.js';
 import { startServiceApp } from '../support/http-app.js';
 import {
   migrateAll,

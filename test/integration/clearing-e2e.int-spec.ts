@@ -25,14 +25,16 @@ import {
   internalReconciliation,
   internalReconciliationIn,
   type InternalReconciliationReport,
-} from '../../apps/clearing/src/clearing/internal-reconciliation.js';
-import { clearingSummary } from '../../apps/clearing/src/clearing/clearing-summary.js';
-import { ITEM_MATCHED_GROUP } from '../../apps/clearing/src/clearing/item-matched.consumer.js';
-import { ClearingModule } from '../../apps/clearing/src/clearing.module.js';
-import { TRANSACTION_INGEST_GROUP } from '../../apps/reconciliation/src/ingest/transaction-ingest.consumer.js';
-import { MatchRunService } from '../../apps/reconciliation/src/matching/match-run.service.js';
-import { ReconciliationModule } from '../../apps/reconciliation/src/reconciliation.module.js';
-import { StatementImportService } from '../../apps/reconciliation/src/statement/statement-import.service.js';
+  clearingSummary,
+  ITEM_MATCHED_GROUP,
+  ClearingModule,
+} from '../../apps/clearing/src/index.js';
+import {
+  TRANSACTION_INGEST_GROUP,
+  MatchRunService,
+  ReconciliationModule,
+  StatementImportService,
+} from '../../apps/reconciliation/src/index.js';
 import {
   openDataSource,
   publish,

@@ -9,7 +9,7 @@ import type { INestApplication } from '@nestjs/common';
 import { dlqTopicOf, TOPIC } from '@app/contracts';
 import { ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
-import { ClearingModule } from '../../apps/clearing/src/clearing.module.js';
+import { ClearingModule } from '../../apps/clearing/src/index.js';
 import { migrateAll, openDataSource, testKafka, useIsolatedDatabase } from '../support/infra.js';
 import { startServiceApp } from '../support/http-app.js';
 import { staffFetch } from '../support/identity.js';

@@ -18,7 +18,7 @@ import { dlqTopicOf, TOPIC } from '@app/contracts';
 import { devIdentityEnv, ensureDevIdentity, mintDevToken, ROLE, type DevIdentity } from '@app/http';
 import { ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
-import { ReconciliationModule } from '../../apps/reconciliation/src/reconciliation.module.js';
+import { ReconciliationModule } from '../../apps/reconciliation/src/index.js';
 import {
   migrateAll,
   openDataSource,

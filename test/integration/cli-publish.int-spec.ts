@@ -3,8 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { TOPIC } from '@app/contracts';
-import { publishCommand } from '../../apps/cli/src/commands/publish.command.js';
-import { UsageError } from '../../apps/cli/src/output.js';
+import { publishCommand, UsageError } from '../../apps/cli/src/index.js';
 import { readLines, SAMPLES_DIR, testKafka } from '../support/infra.js';
 
 describe('cse publish (real Kafka)', () => {

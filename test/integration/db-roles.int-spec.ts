@@ -9,9 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { compactBalanceDeltas, Ledger, runLedgerChecks } from '@app/ledger';
 import { createServiceDataSource, grantServiceRole } from '@app/platform';
 import type { DataSource } from 'typeorm';
-import { ApprovalService } from '../../apps/settlement/src/approval/approval.service.js';
-import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
-import { CycleCloseService } from '../../apps/settlement/src/settlement/cycle-close.service.js';
+import { ApprovalService, itemCleared, CycleCloseService } from '../../apps/settlement/src/index.js';
 import { migrateAll, openDataSource, useIsolatedDatabase } from '../support/infra.js';
 import { clearIntoSettleable } from '../support/settlement-payouts.js';
 

@@ -14,12 +14,14 @@ import { ROLE } from '@app/http';
 import { Ledger } from '@app/ledger';
 import { ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
-import { DEFAULT_CHANNEL_CALENDAR } from '../../apps/reconciliation/src/ingest/channel-calendar.repository.js';
-import { toInternalTransaction } from '../../apps/reconciliation/src/ingest/internal-transaction.js';
-import { InternalTransactionRepository } from '../../apps/reconciliation/src/ingest/internal-transaction.repository.js';
-import { tDayEntryOf } from '../../apps/reconciliation/src/ingest/t-day-entry.js';
-import type { Discrepancy } from '../../apps/reconciliation/src/discrepancy/discrepancy.types.js';
-import { ReconciliationModule } from '../../apps/reconciliation/src/reconciliation.module.js';
+import {
+  DEFAULT_CHANNEL_CALENDAR,
+  toInternalTransaction,
+  InternalTransactionRepository,
+  tDayEntryOf,
+  type Discrepancy,
+  ReconciliationModule,
+} from '../../apps/reconciliation/src/index.js';
 import { migrateAll, openDataSource, testKafka, useIsolatedDatabase } from '../support/infra.js';
 import { startServiceApp } from '../support/http-app.js';
 import { authHeader, PEOPLE } from '../support/identity.js';

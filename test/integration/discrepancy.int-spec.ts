@@ -10,18 +10,18 @@ import path from 'node:path';
 import { parseReconItemMatchedV1, reconItemMatchedEventId, type PaymentsTransactionV1 } from '@app/contracts';
 import { Ledger, runLedgerChecks } from '@app/ledger';
 import type { DataSource } from 'typeorm';
-import { DEFAULT_CHANNEL_CALENDAR } from '../../apps/reconciliation/src/ingest/channel-calendar.repository.js';
-import { toInternalTransaction } from '../../apps/reconciliation/src/ingest/internal-transaction.js';
-import { InternalTransactionRepository } from '../../apps/reconciliation/src/ingest/internal-transaction.repository.js';
-import { tDayIdempotencyKey } from '../../apps/reconciliation/src/discrepancy/adjustment.js';
-import { DiscrepancyService } from '../../apps/reconciliation/src/discrepancy/discrepancy.service.js';
 import {
+  DEFAULT_CHANNEL_CALENDAR,
+  toInternalTransaction,
+  InternalTransactionRepository,
+  tDayIdempotencyKey,
+  DiscrepancyService,
   DiscrepancyError,
   type Discrepancy,
-} from '../../apps/reconciliation/src/discrepancy/discrepancy.types.js';
-import { MatchRunService } from '../../apps/reconciliation/src/matching/match-run.service.js';
-import { unpublishedItemMatchedEvents } from '../../apps/reconciliation/src/matching/matched-item.source.js';
-import { StatementImportService } from '../../apps/reconciliation/src/statement/statement-import.service.js';
+  MatchRunService,
+  unpublishedItemMatchedEvents,
+  StatementImportService,
+} from '../../apps/reconciliation/src/index.js';
 import { migrateAll, openDataSource, readLines, SAMPLES_DIR, useIsolatedDatabase } from '../support/infra.js';
 
 const sample = (name: string) => path.join(SAMPLES_DIR, name);

@@ -6,9 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DataSource } from 'typeorm';
-import { FeeError, type FeeErrorCode } from '../../apps/clearing/src/fees/fee.types.js';
-import { FeeRuleRepository, type FeeRuleDraft } from '../../apps/clearing/src/fees/fee-rule.repository.js';
-import { FeeRulesService } from '../../apps/clearing/src/fees/fee-rules.service.js';
+import {
+  FeeError,
+  type FeeErrorCode,
+  FeeRuleRepository,
+  type FeeRuleDraft,
+  FeeRulesService,
+} from '../../apps/clearing/src/index.js';
 import { migrateAll, openDataSource, useIsolatedDatabase } from '../support/infra.js';
 
 /** Instants relative to today, so "the future" stays the future whenever the suite runs. */

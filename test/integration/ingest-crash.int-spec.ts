@@ -9,7 +9,7 @@ import path from 'node:path';
 import { dlqTopicOf, TOPIC } from '@app/contracts';
 import { consumerLag, ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
-import { TRANSACTION_INGEST_GROUP } from '../../apps/reconciliation/src/ingest/transaction-ingest.consumer.js';
+import { TRANSACTION_INGEST_GROUP } from '../../apps/reconciliation/src/index.js';
 import {
   migrateAll,
   openDataSource,

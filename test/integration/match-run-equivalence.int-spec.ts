@@ -11,14 +11,17 @@ import path from 'node:path';
 import fc from 'fast-check';
 import type { PaymentsTransactionV1 } from '@app/contracts';
 import type { DataSource } from 'typeorm';
-import { DEFAULT_CHANNEL_CALENDAR } from '../../apps/reconciliation/src/ingest/channel-calendar.repository.js';
-import { toInternalTransaction } from '../../apps/reconciliation/src/ingest/internal-transaction.js';
-import { InternalTransactionRepository } from '../../apps/reconciliation/src/ingest/internal-transaction.repository.js';
-import { classify } from '../../apps/reconciliation/src/matching/classify.js';
-import { MatchRunService } from '../../apps/reconciliation/src/matching/match-run.service.js';
-import type { InternalItem, MatchRun } from '../../apps/reconciliation/src/matching/match.types.js';
-import type { StatementLine } from '../../apps/reconciliation/src/statement/statement-line.js';
-import { StatementImportService } from '../../apps/reconciliation/src/statement/statement-import.service.js';
+import {
+  DEFAULT_CHANNEL_CALENDAR,
+  toInternalTransaction,
+  InternalTransactionRepository,
+  classify,
+  MatchRunService,
+  type InternalItem,
+  type MatchRun,
+  type StatementLine,
+  StatementImportService,
+} from '../../apps/reconciliation/src/index.js';
 import { migrateAll, openDataSource, useIsolatedDatabase } from '../support/infra.js';
 
 const DAY = '2026-11-22';

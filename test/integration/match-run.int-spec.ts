@@ -6,12 +6,15 @@
 import path from 'node:path';
 import type { PaymentsTransactionV1 } from '@app/contracts';
 import type { DataSource } from 'typeorm';
-import { DEFAULT_CHANNEL_CALENDAR } from '../../apps/reconciliation/src/ingest/channel-calendar.repository.js';
-import { toInternalTransaction } from '../../apps/reconciliation/src/ingest/internal-transaction.js';
-import { InternalTransactionRepository } from '../../apps/reconciliation/src/ingest/internal-transaction.repository.js';
-import { latestRunOf, MatchRunService } from '../../apps/reconciliation/src/matching/match-run.service.js';
-import type { StatementFormat } from '../../apps/reconciliation/src/statement/parsers/index.js';
-import { StatementImportService } from '../../apps/reconciliation/src/statement/statement-import.service.js';
+import {
+  DEFAULT_CHANNEL_CALENDAR,
+  toInternalTransaction,
+  InternalTransactionRepository,
+  latestRunOf,
+  MatchRunService,
+  type StatementFormat,
+  StatementImportService,
+} from '../../apps/reconciliation/src/index.js';
 import { migrateAll, openDataSource, readLines, SAMPLES_DIR, useIsolatedDatabase } from '../support/infra.js';
 
 const sample = (name: string) => path.join(SAMPLES_DIR, name);

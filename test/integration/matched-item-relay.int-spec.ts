@@ -9,12 +9,14 @@ import path from 'node:path';
 import { decodeReconItemMatchedV1, TOPIC, type PaymentsTransactionV1 } from '@app/contracts';
 import { OutboxRelay } from '@app/messaging';
 import type { DataSource } from 'typeorm';
-import { DEFAULT_CHANNEL_CALENDAR } from '../../apps/reconciliation/src/ingest/channel-calendar.repository.js';
-import { toInternalTransaction } from '../../apps/reconciliation/src/ingest/internal-transaction.js';
-import { InternalTransactionRepository } from '../../apps/reconciliation/src/ingest/internal-transaction.repository.js';
-import { MatchRunService } from '../../apps/reconciliation/src/matching/match-run.service.js';
-import { matchedItemSource } from '../../apps/reconciliation/src/matching/matched-item.source.js';
-import { StatementImportService } from '../../apps/reconciliation/src/statement/statement-import.service.js';
+import {
+  DEFAULT_CHANNEL_CALENDAR,
+  toInternalTransaction,
+  InternalTransactionRepository,
+  MatchRunService,
+  matchedItemSource,
+  StatementImportService,
+} from '../../apps/reconciliation/src/index.js';
 import {
   migrateAll,
   openDataSource,

@@ -34,10 +34,7 @@ import {
 import { loadPlatformConfig } from '@app/platform';
 import { ConfigResourceTypes } from 'kafkajs';
 import { DataSource } from 'typeorm';
-import {
-  messagingStatusCommand,
-  messagingUnparkCommand,
-} from '../../apps/cli/src/commands/messaging.command.js';
+import { messagingStatusCommand, messagingUnparkCommand } from '../../apps/cli/src/index.js';
 import {
   migrateAll,
   openDataSource,

@@ -13,8 +13,7 @@ import path from 'node:path';
 import { dlqTopicOf, TOPIC } from '@app/contracts';
 import { ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
-import { StatementUploads } from '../../apps/reconciliation/src/http/statement-upload.js';
-import { ReconciliationModule } from '../../apps/reconciliation/src/reconciliation.module.js';
+import { StatementUploads, ReconciliationModule } from '../../apps/reconciliation/src/index.js';
 import {
   migrateAll,
   openDataSource,

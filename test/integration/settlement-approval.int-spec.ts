@@ -10,15 +10,15 @@ import { Money, type ClearingItemClearedV1 } from '@app/contracts';
 import { accountBalance, Ledger, runLedgerChecks, trialBalance } from '@app/ledger';
 import { createServiceDataSource, loadPlatformConfig } from '@app/platform';
 import type { DataSource } from 'typeorm';
-import { SettlementApprovalError } from '../../apps/settlement/src/approval/approval-error.js';
-import { ApprovalService } from '../../apps/settlement/src/approval/approval.service.js';
-import { getApprovalRecord } from '../../apps/settlement/src/approval/approval-records.js';
-import { settlementMigrations } from '../../apps/settlement/src/migrations/index.js';
-import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
 import {
+  SettlementApprovalError,
+  ApprovalService,
+  getApprovalRecord,
+  settlementMigrations,
+  itemCleared,
   CLOSE_SUBMITTER,
   CycleCloseService,
-} from '../../apps/settlement/src/settlement/cycle-close.service.js';
+} from '../../apps/settlement/src/index.js';
 import { migrateAll, openDataSource, useIsolatedDatabase } from '../support/infra.js';
 import { clearIntoSettleable } from '../support/settlement-payouts.js';
 

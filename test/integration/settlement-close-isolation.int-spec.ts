@@ -9,11 +9,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { accountBalance, Ledger, runLedgerChecks, trialBalance } from '@app/ledger';
 import type { DataSource } from 'typeorm';
-import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
-import { ApprovalService } from '../../apps/settlement/src/approval/approval.service.js';
-import { CycleCloseService } from '../../apps/settlement/src/settlement/cycle-close.service.js';
-import { dailySettlementSummary } from '../../apps/settlement/src/statement/daily-summary.js';
-import { formatClose } from '../../apps/cli/src/commands/settlement.command.js';
+import {
+  itemCleared,
+  ApprovalService,
+  CycleCloseService,
+  dailySettlementSummary,
+} from '../../apps/settlement/src/index.js';
+import { formatClose } from '../../apps/cli/src/index.js';
 import { migrateAll, openDataSource, useIsolatedDatabase } from '../support/infra.js';
 import { clearIntoSettleable } from '../support/settlement-payouts.js';
 

@@ -9,12 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Money, type ClearingItemClearedV1 } from '@app/contracts';
 import { accountBalance, Ledger, runLedgerChecks, trialBalance } from '@app/ledger';
 import type { DataSource } from 'typeorm';
-import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
 import {
+  itemCleared,
   CycleCloseService,
   type CloseResult,
-} from '../../apps/settlement/src/settlement/cycle-close.service.js';
-import { listSettlementRecords } from '../../apps/settlement/src/settlement/settlement-records.js';
+  listSettlementRecords,
+} from '../../apps/settlement/src/index.js';
 import { migrateAll, openDataSource, useIsolatedDatabase } from '../support/infra.js';
 import { clearIntoSettleable } from '../support/settlement-payouts.js';
 

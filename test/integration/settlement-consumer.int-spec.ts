@@ -9,8 +9,7 @@ import { NestFactory } from '@nestjs/core';
 import { dlqTopicOf, TOPIC } from '@app/contracts';
 import { consumerLag, DLQ_HEADER, ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
-import { ITEM_CLEARED_GROUP } from '../../apps/settlement/src/settlement/item-cleared.consumer.js';
-import { SettlementModule } from '../../apps/settlement/src/settlement.module.js';
+import { ITEM_CLEARED_GROUP, SettlementModule, itemCleared } from '../../apps/settlement/src/index.js';
 import {
   openDataSource,
   publish,
@@ -19,7 +18,6 @@ import {
   useIsolatedDatabase,
   waitFor,
 } from '../support/infra.js';
-import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
 
 describe('settlement consumes clearing.item-cleared.v1 (real Kafka + Postgres)', () => {
   const kafka = testKafka();

@@ -13,9 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { accountBalance, Ledger, runLedgerChecks, trialBalance } from '@app/ledger';
 import { OutboxRelay, type EventConsumer } from '@app/messaging';
 import type { DataSource } from 'typeorm';
-import { createPayoutResultConsumer } from '../../apps/settlement/src/payout/payout-result.consumer.js';
-import { PayoutService } from '../../apps/settlement/src/payout/payout.service.js';
-import { PayoutGatewaySimulator } from '../../apps/payout-gateway-simulator/src/payout-gateway.js';
+import { createPayoutResultConsumer, PayoutService } from '../../apps/settlement/src/index.js';
+import { PayoutGatewaySimulator } from '../../apps/payout-gateway-simulator/src/index.js';
 import { migrateAll, openDataSource, testKafka, useIsolatedDatabase, waitFor } from '../support/infra.js';
 import { seedApprovedRecords } from '../support/settlement-payouts.js';
 

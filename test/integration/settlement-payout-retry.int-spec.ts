@@ -12,17 +12,18 @@ import { TOPIC } from '@app/contracts';
 import { accountBalance, Ledger, runLedgerChecks, trialBalance } from '@app/ledger';
 import { OutboxRelay, type EventConsumer } from '@app/messaging';
 import type { DataSource } from 'typeorm';
-import { SettlementApprovalError } from '../../apps/settlement/src/approval/approval-error.js';
-import { ApprovalService } from '../../apps/settlement/src/approval/approval.service.js';
-import { settlementErrorBody } from '../../apps/settlement/src/http/http-errors.js';
-import { createPayoutResultConsumer } from '../../apps/settlement/src/payout/payout-result.consumer.js';
-import { PayoutRetryError, PayoutRetryService } from '../../apps/settlement/src/payout/payout-retry.js';
-import { PayoutService } from '../../apps/settlement/src/payout/payout.service.js';
 import {
+  SettlementApprovalError,
+  ApprovalService,
+  settlementErrorBody,
+  createPayoutResultConsumer,
+  PayoutRetryError,
+  PayoutRetryService,
+  PayoutService,
   CLOSE_SUBMITTER,
   CycleCloseService,
-} from '../../apps/settlement/src/settlement/cycle-close.service.js';
-import { PayoutGatewaySimulator } from '../../apps/payout-gateway-simulator/src/payout-gateway.js';
+} from '../../apps/settlement/src/index.js';
+import { PayoutGatewaySimulator } from '../../apps/payout-gateway-simulator/src/index.js';
 import { migrateAll, openDataSource, testKafka, useIsolatedDatabase, waitFor } from '../support/infra.js';
 import { payoutAccountJson, seedApprovedRecords } from '../support/settlement-payouts.js';
 

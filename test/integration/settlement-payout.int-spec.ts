@@ -16,13 +16,11 @@ import type { DataSource } from 'typeorm';
 import {
   createPayoutResultConsumer,
   PAYOUT_RESULT_GROUP,
-} from '../../apps/settlement/src/payout/payout-result.consumer.js';
-import { PayoutService } from '../../apps/settlement/src/payout/payout.service.js';
-import {
+  PayoutService,
   CLOSE_SUBMITTER,
   CycleCloseService,
-} from '../../apps/settlement/src/settlement/cycle-close.service.js';
-import { PayoutGatewaySimulator } from '../../apps/payout-gateway-simulator/src/payout-gateway.js';
+} from '../../apps/settlement/src/index.js';
+import { PayoutGatewaySimulator } from '../../apps/payout-gateway-simulator/src/index.js';
 import {
   migrateAll,
   openDataSource,

@@ -11,14 +11,14 @@ import { dlqTopicOf, TOPIC, type ClearingItemClearedV1 } from '@app/contracts';
 import { accountBalance, Ledger } from '@app/ledger';
 import { ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
-import { ApprovalService } from '../../apps/settlement/src/approval/approval.service.js';
-import { SettlementScheduler } from '../../apps/settlement/src/scheduler/settlement-scheduler.js';
-import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
 import {
+  ApprovalService,
+  SettlementScheduler,
+  itemCleared,
   CLOSE_SUBMITTER,
   CycleCloseService,
-} from '../../apps/settlement/src/settlement/cycle-close.service.js';
-import { SettlementModule } from '../../apps/settlement/src/settlement.module.js';
+  SettlementModule,
+} from '../../apps/settlement/src/index.js';
 import { migrateAll, openDataSource, testKafka, useIsolatedDatabase, waitFor } from '../support/infra.js';
 import { clearIntoSettleable } from '../support/settlement-payouts.js';
 

@@ -10,19 +10,17 @@ import { dlqTopicOf, Money, TOPIC, type ClearingItemClearedV1 } from '@app/contr
 import { Ledger } from '@app/ledger';
 import { ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
-import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
-import { CycleCloseService } from '../../apps/settlement/src/settlement/cycle-close.service.js';
 import {
+  itemCleared,
+  CycleCloseService,
   listSettlementRecords,
   type SettlementRecordView,
-} from '../../apps/settlement/src/settlement/settlement-records.js';
-import { SettlementModule } from '../../apps/settlement/src/settlement.module.js';
-import { dailySettlementSummary } from '../../apps/settlement/src/statement/daily-summary.js';
-import {
+  SettlementModule,
+  dailySettlementSummary,
   findStatementRecord,
   merchantStatementCsv,
   statementItems,
-} from '../../apps/settlement/src/statement/merchant-statement.js';
+} from '../../apps/settlement/src/index.js';
 import { parseCsv } from '../support/csv-reader.js';
 import { migrateAll, openDataSource, testKafka, useIsolatedDatabase } from '../support/infra.js';
 import { startServiceApp } from '../support/http-app.js';

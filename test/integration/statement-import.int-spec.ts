@@ -7,13 +7,13 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
-import { StatementParseError } from '../../apps/reconciliation/src/statement/parsers/index.js';
 import {
+  StatementParseError,
   StatementImportError,
   StatementImportService,
-} from '../../apps/reconciliation/src/statement/statement-import.service.js';
-import { formatReport } from '../../apps/cli/src/commands/recon.command.js';
-import { DiscrepancyService } from '../../apps/reconciliation/src/discrepancy/discrepancy.service.js';
+  DiscrepancyService,
+} from '../../apps/reconciliation/src/index.js';
+import { formatReport } from '../../apps/cli/src/index.js';
 import { Ledger } from '@app/ledger';
 import { migrateAll, openDataSource, SAMPLES_DIR, useIsolatedDatabase } from '../support/infra.js';
 

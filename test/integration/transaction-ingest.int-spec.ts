@@ -8,11 +8,11 @@ import { consumerLag, DLQ_HEADER, ensureTopics } from '@app/messaging';
 import { Decimal } from 'decimal.js';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
-import { ReconciliationModule } from '../../apps/reconciliation/src/reconciliation.module.js';
 import {
+  ReconciliationModule,
   TRANSACTION_INGEST_GROUP,
   TransactionIngestConsumer,
-} from '../../apps/reconciliation/src/ingest/transaction-ingest.consumer.js';
+} from '../../apps/reconciliation/src/index.js';
 import {
   openDataSource,
   publish,

@@ -19,10 +19,8 @@ import { ROLE } from '@app/http';
 import { Ledger } from '@app/ledger';
 import { ensureTopics } from '@app/messaging';
 import type { DataSource } from 'typeorm';
-import { StatementUploads } from '../../apps/reconciliation/src/http/statement-upload.js';
-import { ReconciliationModule } from '../../apps/reconciliation/src/reconciliation.module.js';
-import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
-import { SettlementModule } from '../../apps/settlement/src/settlement.module.js';
+import { StatementUploads, ReconciliationModule } from '../../apps/reconciliation/src/index.js';
+import { itemCleared, SettlementModule } from '../../apps/settlement/src/index.js';
 import { startServiceApp } from '../support/http-app.js';
 import { authHeader } from '../support/identity.js';
 import {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { createProducer } from '@app/messaging';
 import { createServiceDataSource, loadPlatformConfig, runServiceMigrations } from '@app/platform';
-import { SERVICE_SCHEMAS } from '../../apps/cli/src/commands/db.command.js';
+import { SERVICE_SCHEMAS } from '../../apps/cli/src/index.js';
 import type { DataSource } from 'typeorm';
 import { createDatabase, withDatabaseName } from '../../scripts/postgres.mjs';
 

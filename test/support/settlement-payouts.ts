@@ -7,14 +7,14 @@
 import { Money, type ClearingItemClearedV1 } from '@app/contracts';
 import type { Ledger } from '@app/ledger';
 import type { DataSource } from 'typeorm';
-import { ApprovalService } from '../../apps/settlement/src/approval/approval.service.js';
-import type { PayoutAccount } from '../../apps/settlement/src/payout/payout-account.js';
-import { itemCleared } from '../../apps/settlement/src/settlement/cleared-item-test-support.js';
-import { storeClearedItems } from '../../apps/settlement/src/settlement/cleared-item.store.js';
 import {
+  ApprovalService,
+  type PayoutAccount,
+  itemCleared,
+  storeClearedItems,
   CLOSE_SUBMITTER,
   CycleCloseService,
-} from '../../apps/settlement/src/settlement/cycle-close.service.js';
+} from '../../apps/settlement/src/index.js';
 
 export const PAYOUT_BUSINESS_DATE = '2026-09-25';
 export const PAYOUT_CLOSE_DATE = '2026-09-28';

@@ -1,10 +1,12 @@
 import { DateTime } from 'luxon';
-import { clearingSummary, type ClearingSummary } from '../../../clearing/src/clearing/clearing-summary.js';
 import {
+  clearingSummary,
+  type ClearingSummary,
   internalReconciliation,
   type InternalReconciliationReport,
-} from '../../../clearing/src/clearing/internal-reconciliation.js';
-import { CLEARING_SCHEMA, clearingMigrations } from '../../../clearing/src/migrations/index.js';
+  CLEARING_SCHEMA,
+  clearingMigrations,
+} from '../../../clearing/src/index.js';
 import { emit, table, UsageError, type OutputOptions } from '../output.js';
 import { withSchemaDataSource } from '../schema-data-source.js';
 

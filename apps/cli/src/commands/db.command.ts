@@ -1,15 +1,12 @@
 import { LEDGER_SCHEMA, ledgerMigrations } from '@app/ledger';
 import { grantServiceRole, runServiceMigrations } from '@app/platform';
-import {
-  RECONCILIATION_SCHEMA,
-  reconciliationMigrations,
-} from '../../../reconciliation/src/migrations/index.js';
-import { CLEARING_SCHEMA, clearingMigrations } from '../../../clearing/src/migrations/index.js';
-import { SETTLEMENT_SCHEMA, settlementMigrations } from '../../../settlement/src/migrations/index.js';
+import { RECONCILIATION_SCHEMA, reconciliationMigrations } from '../../../reconciliation/src/index.js';
+import { CLEARING_SCHEMA, clearingMigrations } from '../../../clearing/src/index.js';
+import { SETTLEMENT_SCHEMA, settlementMigrations } from '../../../settlement/src/index.js';
 import {
   PAYOUT_GATEWAY_SCHEMA,
   payoutGatewayMigrations,
-} from '../../../payout-gateway-simulator/src/migrations/index.js';
+} from '../../../payout-gateway-simulator/src/index.js';
 import { emit, table, UsageError, type OutputOptions } from '../output.js';
 import { withSchemaDataSource } from '../schema-data-source.js';
 

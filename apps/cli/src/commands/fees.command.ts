@@ -3,10 +3,12 @@ import {
   FeeError,
   REFUND_FEE_POLICIES,
   type PaymentSplit,
-} from '../../../clearing/src/fees/fee.types.js';
-import type { FeeRuleRecord } from '../../../clearing/src/fees/fee-rule.repository.js';
-import { FeeRulesService, type FeeQuoteRequest } from '../../../clearing/src/fees/fee-rules.service.js';
-import { CLEARING_SCHEMA, clearingMigrations } from '../../../clearing/src/migrations/index.js';
+  type FeeRuleRecord,
+  FeeRulesService,
+  type FeeQuoteRequest,
+  CLEARING_SCHEMA,
+  clearingMigrations,
+} from '../../../clearing/src/index.js';
 import { ApiClient, idempotencyKeyOf, type ApiCommandOptions } from '../api-client.js';
 import { emit, table, UsageError, type OutputOptions } from '../output.js';
 import { withSchemaDataSource } from '../schema-data-source.js';

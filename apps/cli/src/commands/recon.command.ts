@@ -1,19 +1,17 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Ledger } from '@app/ledger';
-import { discrepanciesToCsv } from '../../../reconciliation/src/discrepancy/discrepancy-csv.js';
-import { DiscrepancyService } from '../../../reconciliation/src/discrepancy/discrepancy.service.js';
 import {
+  discrepanciesToCsv,
+  DiscrepancyService,
   DiscrepancyError,
   type Discrepancy,
   type ReconReport,
-} from '../../../reconciliation/src/discrepancy/discrepancy.types.js';
-import type { MatchRunResult } from '../../../reconciliation/src/matching/match-run.service.js';
-import { MATCH_CLASSES } from '../../../reconciliation/src/matching/match.types.js';
-import {
+  type MatchRunResult,
+  MATCH_CLASSES,
   RECONCILIATION_SCHEMA,
   reconciliationMigrations,
-} from '../../../reconciliation/src/migrations/index.js';
+} from '../../../reconciliation/src/index.js';
 import { emit, table, UsageError, type OutputOptions } from '../output.js';
 import { withSchemaDataSource } from '../schema-data-source.js';
 import { ApiClient, idempotencyKeyOf, type ApiCommandOptions } from '../api-client.js';

@@ -1,13 +1,14 @@
 import { Ledger } from '@app/ledger';
 import { loadPlatformConfig } from '@app/platform';
-import type { ApprovalRecordView } from '../../../settlement/src/approval/approval-records.js';
-import { SETTLEMENT_SCHEMA, settlementMigrations } from '../../../settlement/src/migrations/index.js';
 import {
+  type ApprovalRecordView,
+  SETTLEMENT_SCHEMA,
+  settlementMigrations,
   PayoutService,
   payoutServiceOptionsOf,
   type PayoutQuery,
   type PayoutRequestOutcome,
-} from '../../../settlement/src/payout/payout.service.js';
+} from '../../../settlement/src/index.js';
 import { ApiClient, idempotencyKeyOf, type ApiCommandOptions } from '../api-client.js';
 import { emit, table, type OutputOptions } from '../output.js';
 import { reasonOf, recordId } from './settlement.command.js';

@@ -1,24 +1,21 @@
 import { createWriteStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ApprovalRecordView } from '../../../settlement/src/approval/approval-records.js';
-import { SETTLEMENT_SCHEMA, settlementMigrations } from '../../../settlement/src/migrations/index.js';
-import type { CloseResult } from '../../../settlement/src/settlement/cycle-close.service.js';
 import {
+  type ApprovalRecordView,
+  SETTLEMENT_SCHEMA,
+  settlementMigrations,
+  type CloseResult,
   listSettlementRecords,
   type SettlementRecordView,
-} from '../../../settlement/src/settlement/settlement-records.js';
-import { toEpochDay } from '../../../settlement/src/domain.js';
-import {
+  toEpochDay,
   dailySettlementSummary,
   type DailySettlementSummary,
-} from '../../../settlement/src/statement/daily-summary.js';
-import {
   findStatementRecord,
   merchantStatementCsv,
   verifyStatementTotals,
   statementItems,
-} from '../../../settlement/src/statement/merchant-statement.js';
+} from '../../../settlement/src/index.js';
 import { ApiClient, idempotencyKeyOf, type ApiCommandOptions } from '../api-client.js';
 import { emit, table, terminalSafe, UsageError, type OutputOptions } from '../output.js';
 import { withSchemaDataSource } from '../schema-data-source.js';

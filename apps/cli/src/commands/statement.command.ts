@@ -1,6 +1,5 @@
 import { access } from 'node:fs/promises';
-import type { StatementFormat } from '../../../reconciliation/src/statement/parsers/index.js';
-import type { StatementImportResult } from '../../../reconciliation/src/statement/statement-import.service.js';
+import type { StatementFormat, StatementImportResult } from '../../../reconciliation/src/index.js';
 import { ApiClient, idempotencyKeyOf, uploadName, type ApiCommandOptions } from '../api-client.js';
 import { emit, UsageError, type OutputOptions } from '../output.js';
 import { formatRun } from './recon.command.js';

@@ -1,7 +1,4 @@
-import {
-  RECONCILIATION_SCHEMA,
-  reconciliationMigrations,
-} from '../../../reconciliation/src/migrations/index.js';
+import { RECONCILIATION_SCHEMA, reconciliationMigrations } from '../../../reconciliation/src/index.js';
 import { emit, table, type OutputOptions } from '../output.js';
 import { withSchemaDataSource } from '../schema-data-source.js';
 
