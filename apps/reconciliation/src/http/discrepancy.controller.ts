@@ -1,6 +1,5 @@
 import {
   Access,
-  ApiError,
   ApiErrors,
   assertActingAs,
   Caller,
@@ -41,7 +40,6 @@ import {
   RejectAdjustmentRequestSchema,
   ResolveDiscrepancyRequestSchema,
 } from './api-schemas.js';
-import { reconciliationErrorBody } from './http-errors.js';
 
 const NOT_FOUND = {
   status: 404,
@@ -72,21 +70,6 @@ const NO_PENDING = {
 };
 
 type ResponseHeaders = { setHeader(name: string, value: string): void };
-
-/**
- * Runs a discrepancy command with its domain refusals turned into ApiErrors here, at the edge: the
- * command audit (CommandAuditInterceptor) records a refusal by its HTTP status and code only when
- * the error is already an HttpException, and would log a SELF_CONFIRMATION as a 500 FAILED.
- */
-async function command<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    const body = error instanceof DiscrepancyError ? reconciliationErrorBody(error) : undefined;
-    if (body === undefined) throw error;
-    throw new ApiError(body.statusCode, body.error, body.message, body.details, { cause: error });
-  }
-}
 
 function parseKey(header: string | undefined): string {
   return parseInput(IdempotencyKeySchema, header ?? '', IDEMPOTENCY_KEY_HEADER);
@@ -221,9 +204,7 @@ export class DiscrepancyController {
     assertActingAs(caller, request.actor, 'actor');
     const actor = caller.id;
     const idempotencyKey = parseKey(idempotencyKeyHeader);
-    const result = await command(() =>
-      this.discrepancies.resolve({ discrepancyId: id, ...request, actor, idempotencyKey }),
-    );
+    const result = await this.discrepancies.resolve({ discrepancyId: id, ...request, actor, idempotencyKey });
     return answer(response, result);
   }
 
@@ -281,14 +262,12 @@ export class DiscrepancyController {
     @Caller() caller: Principal,
   ): Promise<Discrepancy> {
     const idempotencyKey = parseKey(idempotencyKeyHeader);
-    const result = await command(() =>
-      this.discrepancies.confirmAdjustment({
-        discrepancyId: id,
-        actor: caller.id,
-        ...(request.note === undefined ? {} : { note: request.note }),
-        idempotencyKey,
-      }),
-    );
+    const result = await this.discrepancies.confirmAdjustment({
+      discrepancyId: id,
+      actor: caller.id,
+      ...(request.note === undefined ? {} : { note: request.note }),
+      idempotencyKey,
+    });
     return answer(response, result);
   }
 
@@ -324,14 +303,12 @@ export class DiscrepancyController {
     @Caller() caller: Principal,
   ): Promise<Discrepancy> {
     const idempotencyKey = parseKey(idempotencyKeyHeader);
-    const result = await command(() =>
-      this.discrepancies.rejectAdjustment({
-        discrepancyId: id,
-        actor: caller.id,
-        note: request.reason,
-        idempotencyKey,
-      }),
-    );
+    const result = await this.discrepancies.rejectAdjustment({
+      discrepancyId: id,
+      actor: caller.id,
+      note: request.reason,
+      idempotencyKey,
+    });
     return answer(response, result);
   }
 }
