@@ -18,22 +18,10 @@ export function normalizePrincipal(raw: string): string | null {
   return PRINCIPAL_ID.test(id) ? id : null;
 }
 
-/** Same as normalizePrincipal, for ids the engine itself writes (system principals, tests). */
-export function principalId(raw: string): string {
-  const id = normalizePrincipal(raw);
-  if (id === null) throw new Error(`"${raw}" is not a usable principal id`);
-  return id;
-}
-
 /**
  * The key two principal ids are compared on: the normalised id, or (for an id that does not
  * normalise, e.g. one stored before the rule) the NFKC lower-case text itself, never the raw text.
  */
 export function principalKey(raw: string): string {
   return normalizePrincipal(raw) ?? raw.normalize('NFKC').toLowerCase();
-}
-
-/** Whether two principal ids name the same person under the one normalisation. */
-export function samePrincipal(a: string, b: string): boolean {
-  return principalKey(a) === principalKey(b);
 }

@@ -45,7 +45,7 @@ export interface Principal {
   merchantId: string | null;
 }
 
-export { normalizePrincipal, principalId, principalKey, samePrincipal } from '@app/contracts';
+export { normalizePrincipal, principalKey } from '@app/contracts';
 
 /** A roles claim as identity providers write it: an array of names, or one space-separated string. */
 export function rolesOfClaim(claim: unknown): string[] {
